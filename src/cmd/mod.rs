@@ -1,0 +1,5 @@
+//! One file a subcommand. Each parses its own arguments, calls the library and prints; no logic
+//! of the pipeline lives here.
+
+pub mod check;
+pub mod site;

@@ -1,0 +1,59 @@
+//! Arguments every subcommand that reads a site shares, and loading the site with them.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use gazette::collect::{self, Collection};
+use gazette::config::SiteConfig;
+use gazette::problem::Problem;
+
+/// Which site to read and which posts to include.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SiteArgs {
+    /// The site folder (holding `_config.yml` and `_posts/`).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub site: PathBuf,
+    /// Include the posts in `_drafts/`.
+    #[arg(long)]
+    pub drafts: bool,
+    /// Include posts dated in the future.
+    #[arg(long)]
+    pub future: bool,
+}
+
+/// A site read: its settings, its posts, and every problem met on the way.
+#[allow(dead_code)] // `config` is for the feed and digest commands.
+pub struct Loaded {
+    pub config: SiteConfig,
+    pub collection: Collection,
+}
+
+impl SiteArgs {
+    /// Reads the config and collects the posts. A config that cannot be read is returned as the
+    /// single problem of an empty collection.
+    pub fn load(&self) -> Result<Loaded, Problem> {
+        let loaded = SiteConfig::load(&self.site)?;
+        let options = collect::Options {
+            drafts: self.drafts,
+            future: self.future,
+            ..collect::Options::default()
+        };
+        let mut collection = collect::collect(&self.site, &loaded.config, &options);
+        let mut problems = loaded.problems;
+        problems.append(&mut collection.problems);
+        collection.problems = problems;
+        Ok(Loaded {
+            config: loaded.config,
+            collection,
+        })
+    }
+}
+
+/// Prints problems for people, one a line, on standard error.
+pub fn print_problems<'a>(problems: impl IntoIterator<Item = &'a Problem>) {
+    let stderr = std::io::stderr();
+    let mut out = stderr.lock();
+    for p in problems {
+        let _ = writeln!(out, "{p}");
+    }
+}

@@ -1,0 +1,291 @@
+//! Post dates, read the way Jekyll reads them.
+//!
+//! Jekyll's YAML loader (Psych) turns an unquoted `2022-01-12 14:18:25` into a UTC timestamp, but
+//! a date-only value, an `HH:MM` value or any quoted string goes through Ruby's `Time.parse` and
+//! is local time in the site's zone. An explicit offset is kept as written (`+0800` stays
+//! `+08:00`), so feeds can show the time the author wrote; the other forms are shown in the
+//! site's zone, as Jekyll shows them.
+
+use std::sync::LazyLock;
+
+use chrono::{
+    DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike,
+};
+use chrono_tz::Tz;
+use regex::Regex;
+
+/// A successfully read date, and anything the author should hear about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadDate {
+    pub at: DateTime<FixedOffset>,
+    /// Set when the result is what Jekyll does but probably not what was meant.
+    pub warning: Option<String>,
+}
+
+/// What a date value looks like in the front matter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// A plain YAML scalar: a full date-time is a YAML timestamp.
+    Plain,
+    /// A quoted string (or a file name): always read by `Time.parse`.
+    Quoted,
+}
+
+/// YAML 1.1's timestamp, as Psych matches it (`ScalarScanner::TIME`).
+static YAML_TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt]|[ \t]+)(\d{1,2}):(\d\d):(\d\d)(?:\.(\d*))?(?:[ \t]*(Z|[-+]\d{1,2}(?::?\d\d)?))?$",
+    )
+    .unwrap()
+});
+
+/// The forms of `Time.parse` that real sites use: ISO-like dates with `-` or `/`, an optional
+/// time with or without seconds, and an optional zone.
+static LOOSE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:(?:[Tt]|[ \t]+)(\d{1,2}):(\d\d)(?::(\d\d)(?:\.(\d*))?)?)?(?:[ \t]*(Z|UTC|GMT|[-+]\d{1,2}(?::?\d\d)?))?$",
+    )
+    .unwrap()
+});
+
+/// Reads a front-matter `date` (or a file name's date) as Jekyll 4.3 does. Fractions of a second
+/// are dropped, as Jekyll drops them.
+pub fn parse(raw: &str, written: Written, zone: Tz) -> Result<ReadDate, String> {
+    let mut read = parse_exact(raw, written, zone)?;
+    read.at = read.at.with_nanosecond(0).unwrap_or(read.at);
+    Ok(read)
+}
+
+fn parse_exact(raw: &str, written: Written, zone: Tz) -> Result<ReadDate, String> {
+    let text = raw.trim();
+    if written == Written::Plain {
+        if let Some(c) = YAML_TIMESTAMP.captures(text) {
+            let naive = naive(&c[1], &c[2], &c[3], &c[4], &c[5], Some(&c[6]), c.get(7))?;
+            return match c.get(8).map(|m| m.as_str()) {
+                Some(zone_text) => fixed(naive, zone_text),
+                None => {
+                    let at = zone
+                        .from_utc_datetime(&naive)
+                        .fixed_offset();
+                    let warning = (at.offset().local_minus_utc() != 0).then(|| {
+                        format!(
+                            "date `{text}` has no offset, so YAML reads it as UTC (as Jekyll \
+                             does): {} in {zone}; add the offset (e.g. `{}`) if you meant local time",
+                            at.format("%Y-%m-%d %H:%M:%S %z"),
+                            at.offset()
+                        )
+                    });
+                    Ok(ReadDate { at, warning })
+                }
+            };
+        }
+    }
+    let Some(c) = LOOSE.captures(text) else {
+        if let Ok(at) = DateTime::parse_from_rfc2822(text) {
+            return Ok(ReadDate { at, warning: None });
+        }
+        return Err(format!(
+            "`{text}` is not a date: write it as `2022-01-12 14:18:25 +0800`, `2022-01-12` or RFC 3339"
+        ));
+    };
+    let (hour, minute) = (
+        c.get(4).map_or("0", |m| m.as_str()),
+        c.get(5).map_or("0", |m| m.as_str()),
+    );
+    let naive = naive(
+        &c[1],
+        &c[2],
+        &c[3],
+        hour,
+        minute,
+        c.get(6).map(|m| m.as_str()),
+        c.get(7),
+    )?;
+    match c.get(8).map(|m| m.as_str()) {
+        Some("Z" | "UTC" | "GMT") => fixed(naive, "Z"),
+        Some(zone_text) => fixed(naive, zone_text),
+        None => Ok(ReadDate {
+            at: local(naive, zone),
+            warning: None,
+        }),
+    }
+}
+
+/// The first instant of a local date-time in `zone`, as Ruby's `Time.local` gives it: in a
+/// daylight-saving gap the clock is moved forward, and an ambiguous time takes the earlier one.
+pub fn local(naive: NaiveDateTime, zone: Tz) -> DateTime<FixedOffset> {
+    match zone.from_local_datetime(&naive) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.fixed_offset(),
+        LocalResult::None => {
+            let later = naive + chrono::Duration::hours(1);
+            zone.from_local_datetime(&later)
+                .earliest()
+                .unwrap_or_else(|| zone.from_utc_datetime(&naive))
+                .fixed_offset()
+        }
+    }
+}
+
+fn number(text: &str) -> u32 {
+    // The patterns only let digits through, at most four of them per field but the fraction.
+    text.parse().unwrap_or(u32::MAX)
+}
+
+fn naive(
+    year: &str,
+    month: &str,
+    day: &str,
+    hour: &str,
+    minute: &str,
+    second: Option<&str>,
+    fraction: Option<regex::Match<'_>>,
+) -> Result<NaiveDateTime, String> {
+    let (y, mo, d) = (number(year), number(month), number(day));
+    if y == 0 {
+        return Err("year 0 is out of range: feeds carry years 0001 to 9999".into());
+    }
+    if !(1..=12).contains(&mo) {
+        return Err(format!("month {mo} is out of range (1 to 12)"));
+    }
+    let date = NaiveDate::from_ymd_opt(y as i32, mo, d)
+        .ok_or_else(|| format!("day {d} does not exist in {y:04}-{mo:02}"))?;
+    let (h, mi, s) = (number(hour), number(minute), second.map_or(0, number));
+    let nanos = fraction.map_or(0, |f| {
+        let digits: String = f.as_str().chars().chain("000000000".chars()).take(9).collect();
+        digits.parse().unwrap_or(0)
+    });
+    let time = NaiveTime::from_hms_nano_opt(h, mi, s, nanos)
+        .ok_or_else(|| format!("time {h:02}:{mi:02}:{s:02} is out of range"))?;
+    Ok(date.and_time(time))
+}
+
+/// A local date-time with an offset written as `Z`, `+8`, `+08`, `+0800` or `+08:00`.
+fn fixed(naive: NaiveDateTime, zone_text: &str) -> Result<ReadDate, String> {
+    if zone_text == "Z" {
+        return Ok(ReadDate {
+            at: naive.and_utc().fixed_offset(),
+            warning: None,
+        });
+    }
+    let negative = zone_text.starts_with('-');
+    let digits: String = zone_text[1..].chars().filter(|c| *c != ':').collect();
+    let (hours, minutes) = match digits.len() {
+        1 | 2 => (number(&digits), 0),
+        3 => (number(&digits[..1]), number(&digits[1..])),
+        _ => (number(&digits[..2]), number(&digits[2..])),
+    };
+    let seconds = (hours * 3600 + minutes * 60) as i32;
+    let offset = if negative {
+        FixedOffset::west_opt(seconds)
+    } else {
+        FixedOffset::east_opt(seconds)
+    }
+    .ok_or_else(|| format!("offset {zone_text} is out of range (it must be under 24 hours)"))?;
+    let at = offset
+        .from_local_datetime(&naive)
+        .single()
+        .ok_or_else(|| format!("{naive} {zone_text} cannot be placed in time"))?;
+    let warning = (hours > 14 || (hours == 14 && minutes > 0)).then(|| {
+        format!("offset {zone_text} is beyond ±14:00, which no place on Earth uses; it is taken literally, as Jekyll does")
+    });
+    Ok(ReadDate { at, warning })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHANGHAI: Tz = chrono_tz::Asia::Shanghai;
+
+    fn at(raw: &str, written: Written) -> String {
+        parse(raw, written, SHANGHAI).unwrap().at.to_rfc3339()
+    }
+
+    #[test]
+    fn explicit_offsets_are_kept_as_written() {
+        for raw in [
+            "2022-01-12 14:18:25 +0800",
+            "2022-01-12 14:18:25 +08:00",
+            "2022-01-12T14:18:25+08:00",
+            "2022-01-12 14:18:25 +08",
+        ] {
+            assert_eq!(at(raw, Written::Plain), "2022-01-12T14:18:25+08:00", "{raw}");
+            assert_eq!(at(raw, Written::Quoted), "2022-01-12T14:18:25+08:00", "{raw}");
+        }
+        assert_eq!(
+            at("2022-01-12 14:18:25 -0530", Written::Plain),
+            "2022-01-12T14:18:25-05:30"
+        );
+        assert_eq!(
+            at("2022-01-12T06:18:25Z", Written::Plain),
+            "2022-01-12T06:18:25+00:00"
+        );
+    }
+
+    #[test]
+    fn unquoted_datetime_without_offset_is_utc_and_warned() {
+        let d = parse("2022-01-12 14:18:25", Written::Plain, SHANGHAI).unwrap();
+        assert_eq!(d.at.to_rfc3339(), "2022-01-12T22:18:25+08:00");
+        assert!(d.warning.unwrap().contains("reads it as UTC"));
+        // In a UTC site the same value means what it says: no warning.
+        let d = parse("2022-01-12 14:18:25", Written::Plain, chrono_tz::UTC).unwrap();
+        assert_eq!(d.warning, None);
+    }
+
+    #[test]
+    fn local_forms_take_the_site_zone() {
+        assert_eq!(
+            at("2022-01-12 14:18:25", Written::Quoted),
+            "2022-01-12T14:18:25+08:00"
+        );
+        assert_eq!(at("2022-01-12", Written::Plain), "2022-01-12T00:00:00+08:00");
+        assert_eq!(
+            at("2022-01-12 14:18", Written::Plain),
+            "2022-01-12T14:18:00+08:00"
+        );
+        assert_eq!(at("2022/1/2 9:05", Written::Plain), "2022-01-02T09:05:00+08:00");
+    }
+
+    #[test]
+    fn fractional_seconds_and_rfc2822() {
+        assert_eq!(
+            at("2022-01-12 14:18:25.5 +0800", Written::Plain),
+            "2022-01-12T14:18:25+08:00"
+        );
+        assert_eq!(
+            at("Wed, 12 Jan 2022 14:18:25 +0800", Written::Plain),
+            "2022-01-12T14:18:25+08:00"
+        );
+    }
+
+    #[test]
+    fn daylight_saving_gaps_move_forward() {
+        let d = parse("2022-03-13 02:30", Written::Plain, chrono_tz::America::New_York).unwrap();
+        assert_eq!(d.at.to_rfc3339(), "2022-03-13T03:30:00-04:00");
+    }
+
+    #[test]
+    fn offsets_beyond_14_hours_are_literal_with_a_warning() {
+        let d = parse("2022-01-12 10:00:00 +16:30", Written::Plain, SHANGHAI).unwrap();
+        assert_eq!(d.at.to_rfc3339(), "2022-01-12T10:00:00+16:30");
+        assert!(d.warning.unwrap().contains("beyond ±14:00"));
+        assert!(parse("2022-01-12 10:00:00 +24:00", Written::Plain, SHANGHAI)
+            .unwrap_err()
+            .contains("out of range"));
+    }
+
+    #[test]
+    fn impossible_dates_are_errors() {
+        let err = |raw| parse(raw, Written::Plain, SHANGHAI).unwrap_err();
+        assert_eq!(err("2022-13-45"), "month 13 is out of range (1 to 12)");
+        assert_eq!(err("2022-02-30"), "day 30 does not exist in 2022-02");
+        assert_eq!(
+            err("0000-01-01"),
+            "year 0 is out of range: feeds carry years 0001 to 9999"
+        );
+        assert!(err("10000-01-01").contains("is not a date"));
+        assert!(err("16:30-:00+16:30").contains("is not a date"));
+        assert!(err("yesterday").contains("is not a date"));
+        assert_eq!(err("2022-01-12 25:00"), "time 25:00:00 is out of range");
+    }
+}

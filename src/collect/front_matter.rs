@@ -1,0 +1,366 @@
+//! Splitting a post into YAML front matter and body, and reading the YAML.
+//!
+//! The split follows Jekyll's `YAML_FRONT_MATTER_REGEXP`: the file starts with a `---` line
+//! (trailing white space allowed), and the front matter ends at the first line that is `---` or
+//! `...` (again with trailing white space). A byte-order mark is skipped and CRLF line ends
+//! work. A file that opens a front matter and never closes it is an error here (Jekyll would
+//! silently publish the YAML as the post's text).
+
+use serde_yaml::{Mapping, Value};
+
+use crate::problem::Position;
+
+/// Where the parts of a post's text are, as byte offsets into the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// No front matter: the whole text (after any BOM) is the body.
+    None { body_start: usize },
+    /// `yaml` is the text between the fences; the body starts after the closing fence.
+    Found {
+        yaml_start: usize,
+        yaml_end: usize,
+        body_start: usize,
+    },
+    /// An opening `---` with no closing line; `opening_end` is where the opening line ends.
+    Unclosed,
+}
+
+const BOM: &str = "\u{feff}";
+
+/// True for the white space Ruby's `\s` matches, minus the newline.
+fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c)
+}
+
+/// Whether `line` (without its `\n`) is `fence` followed only by white space.
+fn is_fence(line: &[u8], fence: &[u8]) -> bool {
+    line.starts_with(fence) && line[fence.len()..].iter().all(|&b| is_blank(b))
+}
+
+/// Jekyll's closing `\s*$\n?` is greedy: blank lines after the closing fence are not part of the
+/// body. The body starts at the first line holding anything but white space.
+fn skip_blank_lines(bytes: &[u8], mut at: usize) -> usize {
+    loop {
+        let end = memchr::memchr(b'\n', &bytes[at..]).map(|i| at + i);
+        let line = &bytes[at..end.unwrap_or(bytes.len())];
+        match end {
+            Some(e) if line.iter().all(|&b| is_blank(b)) => at = e + 1,
+            _ => return at,
+        }
+    }
+}
+
+/// Finds the front matter of `text` the way Jekyll does.
+pub fn split(text: &str) -> Split {
+    let start = if text.starts_with(BOM) { BOM.len() } else { 0 };
+    let bytes = text.as_bytes();
+    let first_end = memchr::memchr(b'\n', &bytes[start..]).map(|i| start + i);
+    let Some(first_end) = first_end else {
+        return Split::None { body_start: start };
+    };
+    if !is_fence(&bytes[start..first_end], b"---") {
+        return Split::None { body_start: start };
+    }
+    let yaml_start = first_end + 1;
+    let mut line_start = yaml_start;
+    while line_start <= bytes.len() {
+        let line_end = memchr::memchr(b'\n', &bytes[line_start..]).map(|i| line_start + i);
+        let line = &bytes[line_start..line_end.unwrap_or(bytes.len())];
+        if is_fence(line, b"---") || is_fence(line, b"...") {
+            return Split::Found {
+                yaml_start,
+                yaml_end: line_start,
+                body_start: skip_blank_lines(bytes, line_end.map_or(bytes.len(), |e| e + 1)),
+            };
+        }
+        match line_end {
+            Some(e) => line_start = e + 1,
+            None => break,
+        }
+    }
+    Split::Unclosed
+}
+
+/// Why front matter could not be read, with its place in the whole file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    pub position: Position,
+    pub message: String,
+}
+
+/// Front matter read into a YAML mapping, with enough of the source kept to point at keys.
+#[derive(Debug, Clone)]
+pub struct FrontMatter<'a> {
+    pub data: Mapping,
+    yaml: &'a str,
+    /// The file line on which the YAML text starts (1-based).
+    first_line: usize,
+}
+
+impl<'a> FrontMatter<'a> {
+    /// An empty front matter (a post with none, or with `---\n---`).
+    pub fn empty() -> Self {
+        FrontMatter {
+            data: Mapping::new(),
+            yaml: "",
+            first_line: 1,
+        }
+    }
+
+    /// Reads `text[yaml_start..yaml_end]` as YAML; it must be a mapping (or empty).
+    pub fn parse(text: &'a str, yaml_start: usize, yaml_end: usize) -> Result<Self, YamlError> {
+        let yaml = &text[yaml_start..yaml_end];
+        let first_line = Position::of_offset(text, yaml_start).line;
+        let value: Value = serde_yaml::from_str(yaml).map_err(|e| {
+            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            let mut message = e.to_string();
+            // The library appends its own (front-matter relative) place; we give the file's.
+            if let Some(i) = message.find(" at line ") {
+                message.truncate(i);
+            }
+            let mut position = Position::new(first_line + line - 1, column);
+            if let Some(key) = message
+                .strip_prefix("duplicate entry with key \"")
+                .and_then(|m| m.strip_suffix('"'))
+            {
+                // The library points at the mapping, not the repeated key: find it ourselves.
+                let fm = FrontMatter {
+                    data: Mapping::new(),
+                    yaml,
+                    first_line,
+                };
+                if let Some(p) = fm.key_positions(key).nth(1) {
+                    position = p;
+                }
+                message = format!("the key `{key}` appears twice in the front matter");
+            }
+            YamlError {
+                position,
+                message: format!("invalid YAML in front matter: {message}"),
+            }
+        })?;
+        let data = match untag(value) {
+            Value::Mapping(m) => m,
+            Value::Null => Mapping::new(),
+            other => {
+                return Err(YamlError {
+                    position: Position::new(first_line, 1),
+                    message: format!(
+                        "front matter is {}, but it must be a mapping of keys (`title: …`)",
+                        describe(&other)
+                    ),
+                })
+            }
+        };
+        Ok(FrontMatter {
+            data,
+            yaml,
+            first_line,
+        })
+    }
+
+    /// The value of a top-level key, with YAML tags (`! 'x'`, `!!str`) looked through.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        let mut v = self.data.get(key)?;
+        while let Value::Tagged(t) = v {
+            v = &t.value;
+        }
+        Some(v)
+    }
+
+    /// Whether `key` is present at all (even as `key:` with no value).
+    pub fn has(&self, key: &str) -> bool {
+        self.data.contains_key(key)
+    }
+
+    /// The file position of a top-level key's value (or of the front matter's start when the key
+    /// cannot be found in the text, as in a flow mapping).
+    pub fn position_of(&self, key: &str) -> Position {
+        self.key_positions(key)
+            .next()
+            .unwrap_or(Position::new(self.first_line, 1))
+    }
+
+    /// Whether a top-level key's value is written in quotes: YAML reads an unquoted
+    /// `2022-01-12 14:18:25` as a UTC timestamp but a quoted one as a string.
+    pub fn is_quoted(&self, key: &str) -> bool {
+        self.raw_value(key)
+            .is_some_and(|raw| raw.starts_with('"') || raw.starts_with('\''))
+    }
+
+    /// The text after `key:` on the key's first line, trimmed.
+    fn raw_value(&self, key: &str) -> Option<&str> {
+        self.yaml.lines().find_map(|line| {
+            let rest = strip_key(line, key)?;
+            Some(rest.trim())
+        })
+    }
+
+    fn key_positions<'s>(&'s self, key: &'s str) -> impl Iterator<Item = Position> + 's {
+        self.yaml.lines().enumerate().filter_map(move |(i, line)| {
+            let rest = strip_key(line, key)?;
+            let value_at = line.len() - rest.trim_start().len();
+            let value_at = if rest.trim().is_empty() { 0 } else { value_at };
+            Some(Position::new(
+                self.first_line + i,
+                line[..value_at].chars().count() + 1,
+            ))
+        })
+    }
+}
+
+/// If `line` is `key:` at column 0 (the key possibly quoted), the text after the colon.
+fn strip_key<'l>(line: &'l str, key: &str) -> Option<&'l str> {
+    let rest = line
+        .strip_prefix(key)
+        .or_else(|| line.strip_prefix('"')?.strip_prefix(key)?.strip_prefix('"'))
+        .or_else(|| line.strip_prefix('\'')?.strip_prefix(key)?.strip_prefix('\''))?;
+    let rest = rest.trim_start_matches([' ', '\t']);
+    let rest = rest.strip_prefix(':')?;
+    (rest.is_empty() || rest.starts_with([' ', '\t', '\r'])).then_some(rest)
+}
+
+/// Removes YAML tags at every level, keeping the tagged values.
+pub fn untag(value: Value) -> Value {
+    match value {
+        Value::Tagged(t) => untag(t.value),
+        Value::Sequence(s) => Value::Sequence(s.into_iter().map(untag).collect()),
+        Value::Mapping(m) => Value::Mapping(m.into_iter().map(|(k, v)| (k, untag(v))).collect()),
+        other => other,
+    }
+}
+
+/// "a list", "the string \"x\"", … for messages.
+pub fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "empty".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the string {s:?}"),
+        Value::Sequence(_) => "a list".into(),
+        Value::Mapping(_) => "a mapping".into(),
+        Value::Tagged(t) => describe(&t.value),
+    }
+}
+
+/// A scalar as Jekyll's Ruby `to_s` would show it; `None` for null, lists and mappings.
+pub fn scalar_string(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Tagged(t) => scalar_string(&t.value),
+        Value::Null | Value::Sequence(_) | Value::Mapping(_) => None,
+    }
+}
+
+/// A YAML 1.1 boolean as Psych (and so Jekyll) reads it: `true/yes/on`, `false/no/off`.
+pub fn yaml11_bool(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "on" => Some(true),
+            "false" | "no" | "off" => Some(false),
+            _ => None,
+        },
+        Value::Tagged(t) => yaml11_bool(&t.value),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yaml_of(text: &str) -> Option<&str> {
+        match split(text) {
+            Split::Found {
+                yaml_start,
+                yaml_end,
+                ..
+            } => Some(&text[yaml_start..yaml_end]),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn splits_like_jekyll() {
+        let text = "---\ntitle: x\n---\nbody\n";
+        assert_eq!(yaml_of(text), Some("title: x\n"));
+        let Split::Found { body_start, .. } = split(text) else {
+            panic!()
+        };
+        assert_eq!(&text[body_start..], "body\n");
+        let text = "---\ntitle: x\n---\n\n \n  indented\n";
+        let Split::Found { body_start, .. } = split(text) else {
+            panic!()
+        };
+        assert_eq!(&text[body_start..], "  indented\n");
+    }
+
+    #[test]
+    fn accepts_bom_crlf_trailing_space_and_dots() {
+        assert_eq!(
+            yaml_of("\u{feff}---  \r\ntitle: x\r\n--- \r\nbody"),
+            Some("title: x\r\n")
+        );
+        assert_eq!(yaml_of("---\ntitle: x\n...\nbody"), Some("title: x\n"));
+        assert_eq!(yaml_of("---\n---\n"), Some(""));
+        assert_eq!(yaml_of("---\ntitle: x\n---"), Some("title: x\n"));
+    }
+
+    #[test]
+    fn no_front_matter_and_unclosed() {
+        assert_eq!(split("hello\n---\n"), Split::None { body_start: 0 });
+        assert_eq!(split(" ---\nx\n---\n"), Split::None { body_start: 0 });
+        assert_eq!(split("----\nx\n---\n"), Split::None { body_start: 0 });
+        assert_eq!(split("---\ntitle: x\nbody"), Split::Unclosed);
+        assert_eq!(split(""), Split::None { body_start: 0 });
+    }
+
+    #[test]
+    fn yaml_errors_point_into_the_file() {
+        let text = "---\ntitle: x\ntags: [a, b\n---\n";
+        let Split::Found {
+            yaml_start,
+            yaml_end,
+            ..
+        } = split(text)
+        else {
+            panic!()
+        };
+        let err = FrontMatter::parse(text, yaml_start, yaml_end).unwrap_err();
+        assert_eq!(err.position.line, 4);
+        assert!(err.message.starts_with("invalid YAML in front matter: "));
+        assert!(!err.message.contains("at line"));
+    }
+
+    #[test]
+    fn duplicate_keys_point_at_the_second() {
+        let text = "---\ntitle: a\ndate: 2022-01-01\ntitle: b\n---\n";
+        let err = FrontMatter::parse(text, 4, text.len() - 4).unwrap_err();
+        assert_eq!(err.position, Position::new(4, 8));
+        assert!(err.message.contains("`title` appears twice"), "{}", err.message);
+    }
+
+    #[test]
+    fn front_matter_must_be_a_mapping() {
+        let text = "---\n- a\n- b\n---\n";
+        let err = FrontMatter::parse(text, 4, 12).unwrap_err();
+        assert_eq!(
+            err.message,
+            "front matter is a list, but it must be a mapping of keys (`title: …`)"
+        );
+    }
+
+    #[test]
+    fn keys_tags_and_quotes() {
+        let text = "---\ntitle: ! 'x'\n\"date\" : \"2022-01-12 10:00:00\"\n---\n";
+        let fm = FrontMatter::parse(text, 4, text.len() - 4).unwrap();
+        assert_eq!(fm.get("title"), Some(&Value::String("x".into())));
+        assert!(fm.is_quoted("date"));
+        assert!(!fm.is_quoted("title"));
+        assert_eq!(fm.position_of("date"), Position::new(3, 10));
+        assert_eq!(fm.position_of("missing"), Position::new(2, 1));
+    }
+}

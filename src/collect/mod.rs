@@ -1,0 +1,171 @@
+//! The collector: reads a site's posts, in parallel, into [`Post`] values sorted newest first.
+//!
+//! It never writes anything. What it cannot read, or reads in a way the author probably did not
+//! mean, comes back as [`Problem`]s beside the posts.
+
+pub mod body;
+pub mod date;
+pub mod front_matter;
+pub mod permalink;
+pub mod post;
+pub mod taxonomy;
+pub mod walk;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+
+pub use body::{ExcerptSource, Format};
+pub use post::{Content, Post};
+
+use crate::config::SiteConfig;
+use crate::problem::{Position, Problem};
+use post::Outcome;
+
+/// What to include besides published, past posts.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Read `_drafts/` too.
+    pub drafts: bool,
+    /// Keep posts dated after `now`.
+    pub future: bool,
+    /// The moment that decides what is in the future.
+    pub now: DateTime<Utc>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            drafts: false,
+            future: false,
+            now: Utc::now(),
+        }
+    }
+}
+
+/// Counts for the summary of `gazette check`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// Posts collected (drafts included when asked for).
+    pub posts: usize,
+    /// Drafts read because `--drafts` was given.
+    pub drafts: usize,
+    /// Drafts left out because `--drafts` was not given.
+    pub drafts_skipped: usize,
+    /// Posts with `published: false`.
+    pub unpublished: usize,
+    /// Posts dated after now, left out.
+    pub future: usize,
+    /// Files that could not be read as posts.
+    pub invalid: usize,
+    /// Files in `_posts` that are not posts.
+    pub ignored: usize,
+    /// Posts per category, by name.
+    pub categories: BTreeMap<String, usize>,
+}
+
+/// Everything the collector found.
+#[derive(Debug, Default)]
+pub struct Collection {
+    /// Posts, newest first; ties by source path, last first (the reverse of Jekyll's order).
+    pub posts: Vec<Post>,
+    /// Problems in file order.
+    pub problems: Vec<Problem>,
+    pub stats: Stats,
+}
+
+impl Collection {
+    /// Whether any problem is an error.
+    pub fn has_errors(&self) -> bool {
+        self.problems.iter().any(Problem::is_error)
+    }
+}
+
+/// Reads every post of the site at `site`.
+pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collection {
+    let found = walk::find(site, true);
+    let mut collection = Collection {
+        problems: found.problems,
+        ..Collection::default()
+    };
+    let (drafts, posts): (Vec<_>, Vec<_>) = found.sources.into_iter().partition(|s| s.draft);
+    let sources = if options.drafts {
+        collection.stats.drafts_skipped = 0;
+        posts.into_iter().chain(drafts).collect::<Vec<_>>()
+    } else {
+        collection.stats.drafts_skipped = drafts.len();
+        posts
+    };
+
+    let outcomes: Vec<Outcome> = sources
+        .par_iter()
+        .with_min_len(16)
+        .map(|source| post::read(site, source, config))
+        .collect();
+
+    let future_allowed = options.future || config.future;
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Post(post, problems) => {
+                collection.problems.extend(problems);
+                if !future_allowed && post.date.with_timezone(&Utc) > options.now {
+                    collection.stats.future += 1;
+                    continue;
+                }
+                if post.draft {
+                    collection.stats.drafts += 1;
+                }
+                collection.posts.push(*post);
+            }
+            Outcome::Unpublished => collection.stats.unpublished += 1,
+            Outcome::Ignored(note) => {
+                collection.stats.ignored += 1;
+                collection.problems.push(note);
+            }
+            Outcome::Invalid(problems) => {
+                collection.stats.invalid += 1;
+                collection.problems.extend(problems);
+            }
+        }
+    }
+    duplicate_permalinks(site, &collection.posts, &mut collection.problems);
+
+    collection
+        .posts
+        .par_sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.source.cmp(&a.source)));
+    collection.stats.posts = collection.posts.len();
+    for post in &collection.posts {
+        for category in &post.categories {
+            *collection.stats.categories.entry(category.clone()).or_default() += 1;
+        }
+    }
+    collection
+        .problems
+        .sort_by(|a, b| a.path.cmp(&b.path).then(a.position.cmp(&b.position)));
+    collection
+}
+
+/// Two posts published at the same address: Jekyll writes one over the other, and a feed would
+/// point both entries at one page. Each later file (by path) is an error naming the first.
+fn duplicate_permalinks(site: &Path, posts: &[Post], problems: &mut Vec<Problem>) {
+    let mut first: HashMap<&str, &PathBuf> = HashMap::with_capacity(posts.len());
+    let mut sorted: Vec<&Post> = posts.iter().collect();
+    sorted.sort_by(|a, b| a.source.cmp(&b.source));
+    for post in sorted {
+        if let Some(other) = first.get(post.url.as_str()) {
+            problems.push(Problem::error(
+                site.join(&post.source),
+                Position::START,
+                format!(
+                    "duplicate permalink {}: {} is published at the same address",
+                    post.path,
+                    site.join(other).display()
+                ),
+            ));
+        } else {
+            first.insert(&post.url, &post.source);
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! One post: everything the later stages need, read from one file. The body is not kept: it is
+//! read again and rendered only when a feed or digest asks for it ([`Post::content`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use chrono::{DateTime, FixedOffset};
+use regex::Regex;
+use serde_yaml::Value;
+
+use super::body::{self, ExcerptSource, Format};
+use super::date::{self, Written};
+use super::front_matter::{self, scalar_string, yaml11_bool, FrontMatter, Split};
+use super::permalink;
+use super::taxonomy;
+use super::walk::Source;
+use crate::config::{Author, SiteConfig};
+use crate::problem::{Position, Problem};
+
+/// A post as the collector read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Post {
+    /// The file, relative to the site folder.
+    pub source: PathBuf,
+    pub draft: bool,
+    /// When the post was published, with the offset it was written with (or the site's).
+    pub date: DateTime<FixedOffset>,
+    pub title: String,
+    /// Categories in the order written, duplicates removed, case kept.
+    pub categories: Vec<String>,
+    pub tags: Vec<String>,
+    pub slug: String,
+    /// The path of the post's page below the site root (`/news/2022/01/12/x.html`), as Jekyll
+    /// builds it, percent-encoded.
+    pub path: String,
+    /// The absolute URL of the post's page (`url` + `baseurl` + path).
+    pub url: String,
+    pub format: Format,
+    pub excerpt: ExcerptSource,
+    pub description: Option<String>,
+    pub author: Option<Author>,
+    pub image: Option<String>,
+    /// A front-matter `id` or `guid`, used instead of the URL as the post's identity in feeds.
+    pub id: Option<String>,
+    pub last_modified: Option<DateTime<FixedOffset>>,
+    /// False when the post says `feed: false`.
+    pub in_feeds: bool,
+    /// Where the body starts in the file, in bytes.
+    body_start: usize,
+}
+
+/// A post's rendered body and excerpt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    pub html: String,
+    pub excerpt_html: String,
+}
+
+/// What reading one file gave.
+#[derive(Debug)]
+pub enum Outcome {
+    Post(Box<Post>, Vec<Problem>),
+    /// `published: false`.
+    Unpublished,
+    /// Not a post (a note says why).
+    Ignored(Problem),
+    /// The file cannot be read as a post.
+    Invalid(Vec<Problem>),
+}
+
+/// `YYYY-MM-DD-slug.ext`, as Jekyll's `DATE_FILENAME_MATCHER` takes it.
+static DATED_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(\d{2,4}-\d{1,2}-\d{1,2})-(.*)(\.[^.]+)$").unwrap());
+/// `slug.ext` for drafts.
+static DATELESS_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(.+)(\.[^.]+)$").unwrap());
+
+impl Post {
+    /// Reads the body again and renders it with its excerpt.
+    pub fn content(&self, site: &Path) -> Result<Content, Problem> {
+        let path = site.join(&self.source);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Problem::error(&path, Position::START, format!("cannot read: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Problem::error(&path, Position::START, "file changed while gazette ran: no longer UTF-8")
+        })?;
+        let body = text.get(self.body_start..).ok_or_else(|| {
+            Problem::error(&path, Position::START, "file changed while gazette ran")
+        })?;
+        let html = body::render(body, self.format);
+        let excerpt_html = body::excerpt(&self.excerpt, body, &html, self.format);
+        Ok(Content { html, excerpt_html })
+    }
+
+    /// The post's categories and tags, for `category` elements.
+    pub fn terms(&self) -> impl Iterator<Item = &str> {
+        self.categories
+            .iter()
+            .chain(self.tags.iter())
+            .map(String::as_str)
+    }
+}
+
+/// Jekyll's `Utils.titleize_slug`: words split on `-`, each capitalised (first letter up, the
+/// rest down).
+pub fn titleize(slug: &str) -> String {
+    slug.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<String>>()
+        .join(" ")
+}
+
+/// Reads one post file.
+pub fn read(site: &Path, source: &Source, config: &SiteConfig) -> Outcome {
+    let shown = site.join(&source.relative);
+    let name = source
+        .relative
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (name_date, slug, ext) = match (source.draft, DATED_NAME.captures(&name)) {
+        (_, Some(c)) => (Some(c[1].to_string()), c[2].to_string(), c[3].to_string()),
+        (true, None) => match DATELESS_NAME.captures(&name) {
+            Some(c) => (None, c[1].to_string(), c[2].to_string()),
+            None => return Outcome::Ignored(Problem::note(&shown, Position::START, "ignored: a draft's name needs an extension (.md, .html)")),
+        },
+        (false, None) => {
+            return Outcome::Ignored(Problem::note(
+                &shown,
+                Position::START,
+                "ignored: a post's file name must be YYYY-MM-DD-slug.md (or .markdown, .html)",
+            ))
+        }
+    };
+    let ext_lower = ext[1..].to_ascii_lowercase();
+    let format = if config.markdown_ext.iter().any(|e| *e == ext_lower) {
+        Format::Markdown
+    } else if ext_lower == "html" || ext_lower == "htm" {
+        Format::Html
+    } else {
+        return Outcome::Ignored(Problem::note(
+            &shown,
+            Position::START,
+            format!("ignored: `{ext}` is neither Markdown ({}) nor HTML", config.markdown_ext.join(", ")),
+        ));
+    };
+
+    let bytes = match std::fs::read(site.join(&source.relative)) {
+        Ok(b) => b,
+        Err(e) => return invalid(&shown, Position::START, format!("cannot read: {e}")),
+    };
+    if let Some(nul) = memchr::memchr(0, &bytes) {
+        let prefix = String::from_utf8_lossy(&bytes[..nul]);
+        return invalid(
+            &shown,
+            Position::of_offset(&prefix, prefix.len()),
+            "binary file (it contains a NUL byte), not a text post",
+        );
+    }
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.valid_up_to();
+            let prefix = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+            return invalid(
+                &shown,
+                Position::of_offset(prefix, at),
+                format!(
+                    "not valid UTF-8 (byte 0x{:02X}): save the file as UTF-8",
+                    bytes[at]
+                ),
+            );
+        }
+    };
+
+    let mut problems = Vec::new();
+    let (fm, body_start) = match front_matter::split(text) {
+        Split::Unclosed => {
+            return invalid(
+                &shown,
+                Position::START,
+                "front matter opened by `---` on line 1 is never closed: add a `---` line after it",
+            )
+        }
+        Split::None { body_start } => {
+            problems.push(Problem::warning(
+                &shown,
+                Position::START,
+                format!(
+                    "no front matter: Jekyll still publishes this file, titled \"{}\" from its name",
+                    titleize(&slug)
+                ),
+            ));
+            (FrontMatter::empty(), body_start)
+        }
+        Split::Found { yaml_start, yaml_end, body_start } => {
+            match FrontMatter::parse(text, yaml_start, yaml_end) {
+                Ok(fm) => (fm, body_start),
+                Err(e) => return invalid(&shown, e.position, e.message),
+            }
+        }
+    };
+
+    if is_false(&fm, "published") {
+        return Outcome::Unpublished;
+    }
+
+    let mut errors = Vec::new();
+    let zone = config.timezone;
+    let date = match fm.get("date") {
+        Some(Value::Null) => {
+            errors.push(Problem::error(
+                &shown,
+                fm.position_of("date"),
+                "bad date: `date:` is empty (Jekyll stops the whole build on this): give a date or remove the line",
+            ));
+            None
+        }
+        Some(v) => match scalar_string(v) {
+            Some(raw) => {
+                let written = if fm.is_quoted("date") { Written::Quoted } else { Written::Plain };
+                match date::parse(&raw, written, zone) {
+                    Ok(d) => {
+                        if let Some(w) = d.warning {
+                            problems.push(Problem::warning(&shown, fm.position_of("date"), w));
+                        }
+                        Some(d.at)
+                    }
+                    Err(m) => {
+                        errors.push(Problem::error(&shown, fm.position_of("date"), format!("bad date: {m}")));
+                        None
+                    }
+                }
+            }
+            None => {
+                errors.push(Problem::error(
+                    &shown,
+                    fm.position_of("date"),
+                    format!("bad date: `date` is {}, not a date", front_matter::describe(v)),
+                ));
+                None
+            }
+        },
+        None => match &name_date {
+            Some(d) => match date::parse(&four_digit_year(d), Written::Quoted, zone) {
+                Ok(d) => Some(d.at),
+                Err(m) => {
+                    errors.push(Problem::error(&shown, Position::START, format!("bad date in the file name: {m}")));
+                    None
+                }
+            },
+            None => {
+                // A draft without a date: Jekyll uses the file's modification time.
+                let modified = std::fs::metadata(site.join(&source.relative))
+                    .and_then(|m| m.modified())
+                    .map(DateTime::<chrono::Utc>::from)
+                    .unwrap_or_else(|_| chrono::Utc::now());
+                Some(modified.with_timezone(&zone).fixed_offset())
+            }
+        },
+    };
+
+    let slug = slug.trim_end_matches('.').to_string();
+    let title = match fm.get("title").and_then(scalar_string) {
+        Some(t) => {
+            if t.trim().is_empty() {
+                problems.push(Problem::warning(&shown, fm.position_of("title"), "empty title"));
+            }
+            t
+        }
+        None => titleize(&slug),
+    };
+    let slug = fm
+        .get("slug")
+        .and_then(scalar_string)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(slug);
+    let categories = match taxonomy::categories(&fm, &source.folder_categories, &shown, &mut problems) {
+        Ok(c) => c,
+        Err(e) => {
+            errors.push(e);
+            Vec::new()
+        }
+    };
+    let tags = taxonomy::tags(&fm, &shown, &mut problems);
+
+    let last_modified = match fm.get("last_modified_at").filter(|v| !v.is_null()) {
+        None => None,
+        Some(v) => {
+            let written = if fm.is_quoted("last_modified_at") { Written::Quoted } else { Written::Plain };
+            match scalar_string(v).ok_or_else(|| "it is not a date".to_string()).and_then(|raw| date::parse(&raw, written, zone)) {
+                Ok(d) => Some(d.at),
+                Err(m) => {
+                    errors.push(Problem::error(&shown, fm.position_of("last_modified_at"), format!("bad last_modified_at: {m}")));
+                    None
+                }
+            }
+        }
+    };
+    if !errors.is_empty() {
+        return Outcome::Invalid(errors);
+    }
+    let date = date.expect("a date or an error");
+    if let Some(m) = last_modified {
+        if m < date {
+            problems.push(Problem::warning(&shown, fm.position_of("last_modified_at"), "last_modified_at is before the post's date"));
+        }
+    }
+
+    let template = fm
+        .get("permalink")
+        .and_then(scalar_string)
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| config.permalink.clone());
+    let path = match permalink::expand(
+        &template,
+        &permalink::Fields {
+            date: date.with_timezone(&zone).naive_local(),
+            categories: &categories,
+            slug: &slug,
+            output_ext: if ext_lower == "htm" { ".htm" } else { ".html" },
+            name: &name,
+            relative: &source.relative,
+        },
+    ) {
+        Ok(path) => path,
+        Err(m) => return invalid(&shown, fm.position_of("permalink"), m),
+    };
+    let url = config.absolute(&path);
+
+    let body = &text[body_start..];
+    let separator = fm
+        .get("excerpt_separator")
+        .and_then(scalar_string)
+        .unwrap_or_else(|| config.excerpt_separator.clone());
+    let excerpt = match fm.get("excerpt").and_then(scalar_string) {
+        Some(e) => ExcerptSource::FrontMatter(e),
+        None if separator != "\n\n" && !separator.is_empty() && body.contains(&separator) => {
+            ExcerptSource::Separator(separator)
+        }
+        None => ExcerptSource::FirstParagraph,
+    };
+    let image = fm.get("image").and_then(|v| match v {
+        Value::Mapping(m) => m.get("path").and_then(scalar_string),
+        other => scalar_string(other),
+    });
+    let post = Post {
+        source: source.relative.clone(),
+        draft: source.draft,
+        date,
+        title,
+        categories,
+        tags,
+        slug,
+        path,
+        url,
+        format,
+        excerpt,
+        description: fm.get("description").and_then(scalar_string).filter(|s| !s.trim().is_empty()),
+        author: fm.get("author").and_then(Author::from_yaml),
+        image,
+        id: fm
+            .get("id")
+            .or_else(|| fm.get("guid"))
+            .and_then(scalar_string)
+            .filter(|s| !s.trim().is_empty()),
+        last_modified,
+        in_feeds: !is_false(&fm, "feed"),
+        body_start,
+    };
+    Outcome::Post(Box::new(post), problems)
+}
+
+/// Whether a key is falsy as Jekyll reads it: `false`, `no`, `off` (unquoted) or empty.
+fn is_false(fm: &FrontMatter<'_>, key: &str) -> bool {
+    match fm.get(key) {
+        None => false,
+        Some(Value::Null) => true,
+        Some(Value::String(_)) if fm.is_quoted(key) => false,
+        Some(v) => yaml11_bool(v) == Some(false),
+    }
+}
+
+/// A file name's date with its year made four digits as Ruby's `Time.parse` reads it: two
+/// digits are 1969–2068, three are taken as they are.
+fn four_digit_year(date: &str) -> String {
+    let (year, rest) = date.split_once('-').unwrap_or((date, ""));
+    let year: u32 = year.parse().unwrap_or(0);
+    let full = match (date.split_once('-').map_or(0, |(y, _)| y.len()), year) {
+        (2, y) if y >= 69 => 1900 + y,
+        (2, y) => 2000 + y,
+        (_, y) => y,
+    };
+    format!("{full:04}-{rest}")
+}
+
+fn invalid(path: &Path, position: Position, message: impl Into<String>) -> Outcome {
+    Outcome::Invalid(vec![Problem::error(path, position, message)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_digit_years_like_ruby() {
+        assert_eq!(four_digit_year("20-01-05"), "2020-01-05");
+        assert_eq!(four_digit_year("69-1-5"), "1969-1-5");
+        assert_eq!(four_digit_year("020-01-05"), "0020-01-05");
+        assert_eq!(four_digit_year("2022-01-05"), "2022-01-05");
+    }
+
+    #[test]
+    fn titles_from_slugs_like_jekyll() {
+        assert_eq!(titleize("my-GitHub-post"), "My Github Post");
+        assert_eq!(titleize("中文-标题"), "中文 标题");
+    }
+}

@@ -1,0 +1,284 @@
+//! Finding the files that are posts: `_posts/` (recursively) in the site folder and in any
+//! folder below it, where, as in Jekyll, the folders above `_posts` become categories; and
+//! `_drafts/` likewise when drafts are asked for.
+//!
+//! Like Jekyll's `EntryFilter`, names starting with `.`, `_` or `#`, or ending in `~`, are
+//! skipped, and so are `node_modules` and `vendor`. A symbolic link is followed only when it
+//! stays inside the site; a link that leaves it, or a loop, is reported and skipped.
+
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use crate::problem::{Position, Problem};
+
+/// Where a post file was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The file's path relative to the site folder.
+    pub relative: PathBuf,
+    /// True for files under `_drafts/`.
+    pub draft: bool,
+    /// Categories from the folders above `_posts` / `_drafts` (`news/_posts/x.md` → `news`).
+    pub folder_categories: Vec<String>,
+}
+
+/// What the walk found.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub sources: Vec<Source>,
+    pub problems: Vec<Problem>,
+}
+
+/// Whether Jekyll's entry filter calls a name special (`.x`, `_x`, `#x`, `~x`, `x~`).
+pub fn is_special_name(name: &str) -> bool {
+    name.starts_with(['.', '_', '#', '~']) || name.ends_with('~')
+}
+
+/// Whether Jekyll skips a folder of the site (special names and its default excludes).
+pub fn is_skipped_name(name: &str) -> bool {
+    is_special_name(name) || name == "node_modules" || name == "vendor"
+}
+
+/// Lists every post (and, with `drafts`, every draft) below `site`, sorted by path.
+pub fn find(site: &Path, drafts: bool) -> Found {
+    let mut found = Found::default();
+    let root = match site.canonicalize() {
+        Ok(root) => root,
+        Err(e) => {
+            found.problems.push(Problem::error(
+                site,
+                Position::START,
+                format!("cannot read the site folder: {e}"),
+            ));
+            return found;
+        }
+    };
+    // Folders that may hold `_posts`: the site and every folder below it that Jekyll reads.
+    let mut homes = vec![PathBuf::new()];
+    let walker = WalkDir::new(&root)
+        .min_depth(1)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            !e.file_type().is_dir() || !is_skipped_name(&e.file_name().to_string_lossy())
+        });
+    for entry in walker {
+        match entry {
+            Ok(e) if e.file_type().is_dir() => {
+                if let Some(rel) = inside(&root, e.path()) {
+                    homes.push(rel);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => found.problems.push(walk_problem(&root, site, &e)),
+        }
+    }
+    for home in homes {
+        let mut kinds = vec![("_posts", false)];
+        if drafts {
+            kinds.push(("_drafts", true));
+        }
+        for (folder, draft) in kinds {
+            let dir = root.join(&home).join(folder);
+            if dir.is_dir() {
+                list_folder(&root, site, &dir, folder, draft, &mut found);
+            }
+        }
+    }
+    found.sources.sort_by(|a, b| a.relative.cmp(&b.relative));
+    found.sources.dedup_by(|a, b| a.relative == b.relative);
+    found
+}
+
+/// Categories from the folders above `_posts`, as Jekyll's `categories_from_path` finds them:
+/// everything from the first occurrence of the text `_posts` on is cut off (so
+/// `my_posts_blog/_posts/x.md` gives `my`, a Jekyll quirk kept on purpose), the rest split on `/`.
+pub fn folder_categories(relative: &Path, folder: &str) -> Vec<String> {
+    let text = relative.to_string_lossy().replace('\\', "/");
+    let base = relative.file_name().map(|n| n.to_string_lossy().into_owned());
+    let head = text.find(folder).map_or(text.as_str(), |i| &text[..i]);
+    head.split('/')
+        .filter(|c| !c.is_empty() && *c != folder && Some(*c) != base.as_deref())
+        .map(String::from)
+        .collect()
+}
+
+/// Lists the files below one `_posts` or `_drafts` folder. As with Jekyll's `Dir["**/*"]` and
+/// entry filter, dot-names are skipped at every depth, but `_`, `#` and `~` names only directly
+/// inside the folder or as a file's own name.
+fn list_folder(root: &Path, site: &Path, dir: &Path, folder: &str, draft: bool, found: &mut Found) {
+    let walker = WalkDir::new(dir)
+        .min_depth(1)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            if e.depth() == 1 || !e.file_type().is_dir() {
+                !is_special_name(&name)
+            } else {
+                !name.starts_with('.')
+            }
+        });
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                found.problems.push(walk_problem(root, site, &e));
+                continue;
+            }
+        };
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let Some(relative) = inside(root, entry.path()) else {
+            continue;
+        };
+        if entry.path_is_symlink() {
+            match entry.path().canonicalize() {
+                Ok(target) if target.starts_with(root) => {}
+                Ok(target) => {
+                    found.problems.push(Problem::warning(
+                        site.join(&relative),
+                        Position::START,
+                        format!(
+                            "symbolic link to {} leaves the site folder: skipped",
+                            target.display()
+                        ),
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    found.problems.push(Problem::warning(
+                        site.join(&relative),
+                        Position::START,
+                        format!("broken symbolic link: {e}: skipped"),
+                    ));
+                    continue;
+                }
+            }
+        }
+        found.sources.push(Source {
+            folder_categories: folder_categories(&relative, folder),
+            relative,
+            draft,
+        });
+    }
+}
+
+/// `path` relative to `root`, when it is below it.
+fn inside(root: &Path, path: &Path) -> Option<PathBuf> {
+    path.strip_prefix(root).ok().map(Path::to_path_buf)
+}
+
+fn walk_problem(root: &Path, site: &Path, e: &walkdir::Error) -> Problem {
+    let path = e
+        .path()
+        .map(|p| site.join(inside(root, p).unwrap_or_else(|| p.to_path_buf())))
+        .unwrap_or_else(|| site.to_path_buf());
+    if let Some(ancestor) = e.loop_ancestor() {
+        let ancestor = inside(root, ancestor).unwrap_or_else(|| ancestor.to_path_buf());
+        return Problem::warning(
+            path,
+            Position::START,
+            format!(
+                "symbolic link loop back to {}: skipped",
+                site.join(ancestor).display()
+            ),
+        );
+    }
+    let message = match e.io_error() {
+        Some(io) => io.to_string(),
+        None => e.to_string(),
+    };
+    Problem::error(path, Position::START, format!("cannot read: {message}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn finds_posts_in_nested_folders_with_categories() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = dir.path();
+        for p in [
+            "_posts/2022-01-01-a.md",
+            "_posts/2019/2019-01-01-b.md",
+            "news/world/_posts/2022-01-02-c.md",
+            "_drafts/d.md",
+            "_posts/.hidden.md",
+            "_posts/_partial.md",
+            "_posts/backup.md~",
+            "node_modules/x/_posts/2022-01-01-e.md",
+            "_site/_posts/2022-01-01-f.md",
+        ] {
+            fs::create_dir_all(s.join(p).parent().unwrap()).unwrap();
+            fs::write(s.join(p), "").unwrap();
+        }
+        let found = find(s, false);
+        let names: Vec<_> = found
+            .sources
+            .iter()
+            .map(|x| (x.relative.to_string_lossy().into_owned(), x.folder_categories.clone()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("_posts/2019/2019-01-01-b.md".to_string(), vec![]),
+                ("_posts/2022-01-01-a.md".to_string(), vec![]),
+                (
+                    "news/world/_posts/2022-01-02-c.md".to_string(),
+                    vec!["news".to_string(), "world".to_string()]
+                ),
+            ]
+        );
+        let with_drafts = find(s, true);
+        assert!(with_drafts.sources.iter().any(|x| x.draft));
+    }
+
+    #[test]
+    fn folder_categories_like_jekyll() {
+        let cats = |p: &str| folder_categories(Path::new(p), "_posts");
+        assert_eq!(cats("_posts/2022/x.md"), Vec::<String>::new());
+        assert_eq!(cats("a/b/_posts/c/x.md"), ["a", "b"]);
+        assert_eq!(cats("my_posts_blog/_posts/x.md"), ["my"]);
+    }
+
+    #[test]
+    fn underscore_folders_deeper_in_posts_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = dir.path();
+        for p in ["_posts/sub/_hidden/2020-01-10-x.md", "_posts/_sub/2020-01-10-y.md", "_posts/sub/.git/2020-01-10-z.md"] {
+            fs::create_dir_all(s.join(p).parent().unwrap()).unwrap();
+            fs::write(s.join(p), "").unwrap();
+        }
+        let found = find(s, false);
+        let names: Vec<_> = found.sources.iter().map(|x| x.relative.to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["_posts/sub/_hidden/2020-01-10-x.md"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_out_of_the_site_and_loops_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let s = dir.path();
+        fs::create_dir_all(s.join("_posts")).unwrap();
+        fs::write(outside.path().join("2022-01-01-secret.md"), "x").unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("2022-01-01-secret.md"),
+            s.join("_posts/2022-01-01-secret.md"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(s.join("_posts"), s.join("_posts/loop")).unwrap();
+        let found = find(s, false);
+        assert!(found.sources.is_empty(), "{:?}", found.sources);
+        let messages: Vec<_> = found.problems.iter().map(|p| p.message.as_str()).collect();
+        assert!(messages.iter().any(|m| m.contains("leaves the site folder")), "{messages:?}");
+        assert!(messages.iter().any(|m| m.contains("symbolic link loop")), "{messages:?}");
+    }
+}

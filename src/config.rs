@@ -1,0 +1,444 @@
+//! The site's settings: Jekyll's `_config.yml`, plus gazette's own `gazette:` section in it or a
+//! `gazette.yml` beside it (the file wins, key by key, over the section).
+//!
+//! Everything is optional. A setting that is present but wrong (a `url` that is not an absolute
+//! http(s) URL, an unknown `timezone`) is an error; an unknown key of gazette's is a warning.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+use serde_yaml::{Mapping, Value};
+use url::Url;
+
+use crate::collect::front_matter::{describe, scalar_string, yaml11_bool};
+use crate::problem::{Position, Problem};
+
+/// Jekyll's built-in permalink styles for posts (Jekyll 4.3).
+pub fn permalink_style(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "date" => "/:categories/:year/:month/:day/:title:output_ext",
+        "pretty" => "/:categories/:year/:month/:day/:title/",
+        "ordinal" => "/:categories/:year/:y_day/:title:output_ext",
+        "weekdate" => "/:categories/:year/W:week/:short_day/:title:output_ext",
+        "none" => "/:categories/:title:output_ext",
+        _ => return None,
+    })
+}
+
+/// A person named in the config or in a post: a name, an email, or both.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Author {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub uri: Option<String>,
+}
+
+impl Author {
+    /// Reads `author: Jane` or `author: {name: Jane, email: jane@example.com, uri: …}`.
+    pub fn from_yaml(value: &Value) -> Option<Author> {
+        let author = match value {
+            Value::Mapping(m) => {
+                let field = |k: &str| m.get(k).and_then(scalar_string).filter(|s| !s.is_empty());
+                Author {
+                    name: field("name"),
+                    email: field("email"),
+                    uri: field("uri").or_else(|| field("url")),
+                }
+            }
+            Value::Tagged(t) => return Author::from_yaml(&t.value),
+            other => {
+                let text = scalar_string(other)?.trim().to_string();
+                if text.contains('@') && !text.contains(' ') {
+                    Author {
+                        email: Some(text),
+                        ..Author::default()
+                    }
+                } else {
+                    Author {
+                        name: Some(text),
+                        ..Author::default()
+                    }
+                }
+            }
+        };
+        (author.name.is_some() || author.email.is_some()).then_some(author)
+    }
+}
+
+/// gazette's own settings (the `gazette:` section of `_config.yml`, or `gazette.yml`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct GazetteSettings {
+    /// Where `gazette build` writes feeds, relative to the site folder.
+    pub out: PathBuf,
+    /// Whether to write a feed per tag as well as per category.
+    pub tag_feeds: bool,
+    /// Display names for categories, by the name used in posts.
+    pub category_names: BTreeMap<String, String>,
+    /// Display names for tags, by the name used in posts.
+    pub tag_names: BTreeMap<String, String>,
+    /// Explicit file-name slugs for categories and tags, by name.
+    pub slugs: BTreeMap<String, String>,
+    /// How many items each feed holds (the newest), after drafts, future and unpublished posts
+    /// are left out.
+    pub items: usize,
+}
+
+impl Default for GazetteSettings {
+    fn default() -> Self {
+        GazetteSettings {
+            out: PathBuf::from("_site/feeds"),
+            tag_feeds: false,
+            category_names: BTreeMap::new(),
+            tag_names: BTreeMap::new(),
+            slugs: BTreeMap::new(),
+            items: 20,
+        }
+    }
+}
+
+/// The site's settings, read and checked.
+#[derive(Debug, Clone)]
+pub struct SiteConfig {
+    pub title: String,
+    pub description: Option<String>,
+    /// The site's public address (`url`), without `baseurl`; `None` when not configured.
+    pub url: Option<Url>,
+    /// `baseurl`, normalised to `""` or `/path` without a trailing slash.
+    pub baseurl: String,
+    pub timezone: Tz,
+    /// The permalink pattern for posts (a style name already expanded).
+    pub permalink: String,
+    pub author: Option<Author>,
+    pub lang: Option<String>,
+    pub excerpt_separator: String,
+    /// Jekyll's `future`: publish posts dated after now.
+    pub future: bool,
+    /// Extensions (without the dot) read as Markdown.
+    pub markdown_ext: Vec<String>,
+    pub gazette: GazetteSettings,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        SiteConfig {
+            title: String::new(),
+            description: None,
+            url: None,
+            baseurl: String::new(),
+            timezone: chrono_tz::UTC,
+            permalink: permalink_style("date").unwrap().to_string(),
+            author: None,
+            lang: None,
+            excerpt_separator: "\n\n".to_string(),
+            future: false,
+            markdown_ext: ["markdown", "mkdown", "mkdn", "mkd", "md"]
+                .map(String::from)
+                .to_vec(),
+            gazette: GazetteSettings::default(),
+        }
+    }
+}
+
+/// A config read, with the warnings met on the way.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: SiteConfig,
+    pub problems: Vec<Problem>,
+}
+
+/// Reads a YAML file into a mapping; a missing file is an empty mapping.
+fn read_mapping(path: &Path) -> Result<Option<(Mapping, String)>, Problem> {
+    let text = match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(&e.into_bytes()[..at]).into_owned();
+            Problem::error(
+                path,
+                Position::of_offset(&text, at),
+                "file is not valid UTF-8",
+            )
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Problem::error(path, Position::START, format!("cannot read: {e}"))),
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
+    let value: Value = serde_yaml::from_str(&text).map_err(|e| {
+        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+        let mut message = e.to_string();
+        if let Some(i) = message.find(" at line ") {
+            message.truncate(i);
+        }
+        Problem::error(
+            path,
+            Position::new(line, column),
+            format!("invalid YAML: {message}"),
+        )
+    })?;
+    match crate::collect::front_matter::untag(value) {
+        Value::Mapping(m) => Ok(Some((m, text))),
+        Value::Null => Ok(Some((Mapping::new(), text))),
+        other => Err(Problem::error(
+            path,
+            Position::START,
+            format!(
+                "the configuration is {}, but it must be a mapping of settings (`title: …`)",
+                describe(&other)
+            ),
+        )),
+    }
+}
+
+/// The line of the first `key:` at any indentation after line `after` (for pointing at settings).
+fn key_position(text: &str, key: &str, after: usize) -> Position {
+    text.lines()
+        .enumerate()
+        .skip(after)
+        .find(|(_, l)| {
+            let t = l.trim_start();
+            t.strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with(':'))
+        })
+        .map_or(Position::START, |(i, l)| {
+            Position::new(i + 1, l.len() - l.trim_start().len() + 1)
+        })
+}
+
+impl SiteConfig {
+    /// Reads `<site>/_config.yml` and `<site>/gazette.yml` (both optional).
+    pub fn load(site: &Path) -> Result<Loaded, Problem> {
+        let mut config_path = site.join("_config.yml");
+        if !config_path.exists() && site.join("_config.yaml").exists() {
+            config_path = site.join("_config.yaml");
+        }
+        let (map, text) = read_mapping(&config_path)?.unwrap_or_default();
+        let mut problems = Vec::new();
+        let mut config = SiteConfig::default();
+        let at = |key: &str| key_position(&text, key, 0);
+        let string = |key: &str| map.get(key).and_then(scalar_string);
+
+        if let Some(title) = string("title") {
+            config.title = title;
+        }
+        config.description = string("description").filter(|s| !s.trim().is_empty());
+        config.lang = string("lang").filter(|s| !s.trim().is_empty());
+        if let Some(url) = string("url").filter(|s| !s.trim().is_empty()) {
+            config.url = Some(parse_site_url(&url).map_err(|m| {
+                Problem::error(&config_path, at("url"), format!("`url: {url}` {m}"))
+            })?);
+        }
+        if let Some(base) = string("baseurl") {
+            config.baseurl = normalise_baseurl(&base);
+        }
+        config.timezone = match string("timezone").filter(|s| !s.trim().is_empty()) {
+            Some(name) => name.trim().parse::<Tz>().map_err(|_| {
+                Problem::error(
+                    &config_path,
+                    at("timezone"),
+                    format!("`timezone: {name}` is not an IANA time zone name (such as Asia/Shanghai)"),
+                )
+            })?,
+            None => {
+                let (zone, name) = system_zone();
+                problems.push(Problem::note(
+                    &config_path,
+                    Position::START,
+                    format!(
+                        "no `timezone` set: dates without an offset are read in this machine's zone \
+                         ({name}), as Jekyll does; set `timezone` so every machine agrees"
+                    ),
+                ));
+                zone
+            }
+        };
+        if let Some(p) = string("permalink").filter(|s| !s.trim().is_empty()) {
+            config.permalink = match permalink_style(p.trim()) {
+                Some(style) => style.to_string(),
+                None if p.contains('/') || p.contains(':') => p,
+                None => {
+                    return Err(Problem::error(
+                        &config_path,
+                        at("permalink"),
+                        format!("`permalink: {p}` is neither a style (date, pretty, ordinal, weekdate, none) nor a pattern such as /:year/:title/"),
+                    ))
+                }
+            };
+        }
+        config.author = map.get("author").and_then(Author::from_yaml);
+        if let Some(sep) = string("excerpt_separator") {
+            config.excerpt_separator = sep;
+        }
+        if let Some(future) = map.get("future").and_then(yaml11_bool) {
+            config.future = future;
+        }
+        if let Some(exts) = string("markdown_ext") {
+            config.markdown_ext = exts
+                .split(',')
+                .map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase())
+                .filter(|e| !e.is_empty())
+                .collect();
+        }
+
+        // gazette's own section, then gazette.yml over it key by key.
+        let mut ours = match map.get("gazette") {
+            None | Some(Value::Null) => Mapping::new(),
+            Some(Value::Mapping(m)) => m.clone(),
+            Some(other) => {
+                return Err(Problem::error(
+                    &config_path,
+                    at("gazette"),
+                    format!("`gazette` is {}, but it must be a mapping of settings", describe(other)),
+                ))
+            }
+        };
+        let section_line = at("gazette").line.saturating_sub(1);
+        let mut sources: BTreeMap<String, (PathBuf, Position)> = ours
+            .keys()
+            .filter_map(|k| k.as_str())
+            .map(|k| (k.to_string(), (config_path.clone(), key_position(&text, k, section_line))))
+            .collect();
+        let own_path = site.join("gazette.yml");
+        if let Some((own, own_text)) = read_mapping(&own_path)? {
+            for (k, v) in own {
+                if let Some(name) = k.as_str() {
+                    sources.insert(name.to_string(), (own_path.clone(), key_position(&own_text, name, 0)));
+                }
+                ours.insert(k, v);
+            }
+        }
+        let mut unknown = Vec::new();
+        config.gazette = serde_ignored::deserialize(Value::Mapping(ours), |path| {
+            unknown.push(path.to_string())
+        })
+        .map_err(|e| {
+            let message = e.to_string();
+            let key = sources
+                .iter()
+                .find(|(k, _)| message.contains(k.as_str()))
+                .map(|(_, v)| v.clone());
+            let (path, position) = key.unwrap_or((config_path.clone(), at("gazette")));
+            Problem::error(path, position, format!("gazette setting: {message}"))
+        })?;
+        for key in unknown {
+            let top = key.split('.').next().unwrap_or(&key).to_string();
+            let (path, position) = sources
+                .get(&top)
+                .cloned()
+                .unwrap_or((config_path.clone(), at("gazette")));
+            problems.push(Problem::warning(
+                path,
+                position,
+                format!("unknown gazette setting `{key}` is ignored"),
+            ));
+        }
+        Ok(Loaded { config, problems })
+    }
+
+    /// The site's public root (`url` + `baseurl`), ending in `/`, when `url` is set.
+    pub fn site_root(&self) -> Option<Url> {
+        let url = self.url.as_ref()?;
+        url.join(&format!("{}/", self.baseurl)).ok()
+    }
+
+    /// The absolute URL of a site path such as `/news/2022/01/12/x.html` (`url` + `baseurl` +
+    /// path, normalised like Jekyll's `absolute_url`: host lower-cased, default port dropped,
+    /// spaces and non-ASCII percent-encoded), or the path under `baseurl` when there is no `url`.
+    pub fn absolute(&self, path: &str) -> String {
+        let joined = format!("{}{}", self.baseurl, path);
+        match &self.url {
+            Some(url) => {
+                let mut s = url.as_str().trim_end_matches('/').to_string();
+                s.push_str(&joined);
+                Url::parse(&s).map(String::from).unwrap_or(s)
+            }
+            None => joined,
+        }
+    }
+}
+
+fn parse_site_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|e| format!("is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("must be an absolute http:// or https:// address".into());
+    }
+    Ok(url)
+}
+
+fn normalise_baseurl(text: &str) -> String {
+    let trimmed = text.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+/// This machine's zone, as Jekyll (through Ruby) would use it when `timezone` is unset.
+fn system_zone() -> (Tz, String) {
+    let name = std::env::var("TZ")
+        .ok()
+        .map(|t| t.trim_start_matches(':').to_string())
+        .filter(|t| t.parse::<Tz>().is_ok())
+        .or_else(|| iana_time_zone::get_timezone().ok())
+        .unwrap_or_else(|| "UTC".to_string());
+    match name.parse::<Tz>() {
+        Ok(zone) => (zone, name),
+        Err(_) => (chrono_tz::UTC, "UTC".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(config: &str) -> Result<Loaded, Problem> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("_config.yml"), config).unwrap();
+        SiteConfig::load(dir.path())
+    }
+
+    #[test]
+    fn reads_jekyll_settings() {
+        let l = load(
+            "title: 财经\nurl: https://finews.example.com/\nbaseurl: /blog/\ntimezone: Asia/Shanghai\npermalink: pretty\nauthor:\n  name: Ed\n  email: ed@example.com\n",
+        )
+        .unwrap();
+        let c = l.config;
+        assert_eq!(c.title, "财经");
+        assert_eq!(c.baseurl, "/blog");
+        assert_eq!(c.timezone, chrono_tz::Asia::Shanghai);
+        assert_eq!(c.permalink, "/:categories/:year/:month/:day/:title/");
+        assert_eq!(c.author.as_ref().unwrap().email.as_deref(), Some("ed@example.com"));
+        assert_eq!(c.absolute("/a/b.html"), "https://finews.example.com/blog/a/b.html");
+        assert!(l.problems.is_empty());
+    }
+
+    #[test]
+    fn bad_settings_are_errors_with_places() {
+        let e = load("title: x\ntimezone: Mars/Olympus\n").unwrap_err();
+        assert_eq!(e.position, Position::new(2, 1));
+        assert!(e.message.contains("not an IANA time zone"));
+        let e = load("url: /relative\n").unwrap_err();
+        assert!(e.message.starts_with("`url: /relative` is not a URL"), "{}", e.message);
+        let e = load("- a\n- b\n").unwrap_err();
+        assert!(e.message.contains("the configuration is a list"));
+    }
+
+    #[test]
+    fn unknown_gazette_keys_warn_and_gazette_yml_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("_config.yml"),
+            "timezone: UTC\ngazette:\n  items: 5\n  tag_feed: true\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("gazette.yml"), "items: 7\n").unwrap();
+        let l = SiteConfig::load(dir.path()).unwrap();
+        assert_eq!(l.config.gazette.items, 7);
+        assert_eq!(l.problems.len(), 1);
+        assert_eq!(l.problems[0].message, "unknown gazette setting `tag_feed` is ignored");
+        assert_eq!(l.problems[0].position, Position::new(4, 3));
+    }
+}

@@ -1,0 +1,24 @@
+//! gazette turns a Jekyll site's posts into feeds and a weekly email digest.
+//!
+//! The pipeline follows the data, one module a stage:
+//!
+//! 1. [`config`] reads `_config.yml` (and gazette's own settings) into a [`config::SiteConfig`];
+//! 2. [`collect`] finds the posts, reads their front matter in parallel and returns
+//!    [`collect::Post`] values, newest first, with every [`problem::Problem`] it met — it
+//!    never writes anything, and renders a body only when a later stage asks for it;
+//! 3. the feed and digest stages take those posts and return bytes or messages; only the
+//!    commands in the binary write files or open sockets.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! let site = Path::new("example");
+//! let loaded = gazette::config::SiteConfig::load(site).expect("a readable _config.yml");
+//! let collection = gazette::collect::collect(site, &loaded.config, &Default::default());
+//! for post in &collection.posts {
+//!     println!("{} {}", post.date, post.url);
+//! }
+//! ```
+
+pub mod collect;
+pub mod config;
+pub mod problem;

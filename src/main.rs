@@ -1,0 +1,35 @@
+//! The `gazette` command: parses arguments and hands each subcommand to `cmd`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Feeds and a weekly digest from a Jekyll site's posts.
+#[derive(Parser)]
+#[command(name = "gazette", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read every post and report what is wrong (exit 1 when any post is invalid).
+    Check(cmd::check::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => cmd::check::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gazette: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
