@@ -84,6 +84,19 @@ pub struct GazetteSettings {
     /// How many items each feed holds (the newest), after drafts, future and unpublished posts
     /// are left out.
     pub items: usize,
+    /// The URL path, below the site root, at which the output folder is served.
+    pub path: String,
+    /// Whether to write the site-wide feed (`feed.rss.xml`, `feed.atom.xml`).
+    pub site_feed: bool,
+    /// Whether to write a JSON Feed 1.1 beside each RSS and Atom feed.
+    pub json_feed: bool,
+    /// A WebSub hub to announce in every feed.
+    pub hub: Option<String>,
+    /// An XSL stylesheet for browsers (`<?xml-stylesheet?>`), as a URL.
+    pub stylesheet: Option<String>,
+    /// Feeds larger than this many bytes are reported (5 MiB: the smallest cap among common
+    /// readers).
+    pub max_feed_bytes: u64,
 }
 
 impl Default for GazetteSettings {
@@ -95,6 +108,12 @@ impl Default for GazetteSettings {
             tag_names: BTreeMap::new(),
             slugs: BTreeMap::new(),
             items: 20,
+            path: "/feeds".to_string(),
+            site_feed: true,
+            json_feed: false,
+            hub: None,
+            stylesheet: None,
+            max_feed_bytes: 5 * 1024 * 1024,
         }
     }
 }

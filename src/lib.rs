@@ -21,4 +21,5 @@
 
 pub mod collect;
 pub mod config;
+pub mod feed;
 pub mod problem;

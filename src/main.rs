@@ -18,12 +18,15 @@ struct Cli {
 enum Command {
     /// Read every post and report what is wrong (exit 1 when any post is invalid).
     Check(cmd::check::Args),
+    /// Write the RSS and Atom feeds (exit 1, writing nothing, when any post is invalid).
+    Build(cmd::build::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => cmd::check::run(&args),
+        Command::Build(args) => cmd::build::run(&args),
     };
     match result {
         Ok(code) => code,

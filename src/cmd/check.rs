@@ -7,19 +7,21 @@ use gazette::collect::{Collection, Post};
 use gazette::problem::Problem;
 use serde_json::json;
 
-use super::site::{print_problems, SiteArgs};
+use super::site::{print_problems, IncludeArgs, SiteArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
     pub site: SiteArgs,
+    #[command(flatten)]
+    pub include: IncludeArgs,
     /// Print one JSON object per line (each post, each problem, then the summary).
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let (collection, fatal) = match args.site.load() {
+    let (collection, fatal) = match args.site.load(&args.include) {
         Ok(loaded) => (loaded.collection, false),
         Err(problem) => (
             Collection {

@@ -1,5 +1,6 @@
 //! One file a subcommand. Each parses its own arguments, calls the library and prints; no logic
 //! of the pipeline lives here.
 
+pub mod build;
 pub mod check;
 pub mod site;

@@ -7,12 +7,17 @@ use gazette::collect::{self, Collection};
 use gazette::config::SiteConfig;
 use gazette::problem::Problem;
 
-/// Which site to read and which posts to include.
+/// Which site to read.
 #[derive(clap::Args, Debug, Clone)]
 pub struct SiteArgs {
     /// The site folder (holding `_config.yml` and `_posts/`).
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub site: PathBuf,
+}
+
+/// Which posts beyond the published, past ones to include.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct IncludeArgs {
     /// Include the posts in `_drafts/`.
     #[arg(long)]
     pub drafts: bool,
@@ -22,7 +27,6 @@ pub struct SiteArgs {
 }
 
 /// A site read: its settings, its posts, and every problem met on the way.
-#[allow(dead_code)] // `config` is for the feed and digest commands.
 pub struct Loaded {
     pub config: SiteConfig,
     pub collection: Collection,
@@ -31,11 +35,11 @@ pub struct Loaded {
 impl SiteArgs {
     /// Reads the config and collects the posts. A config that cannot be read is returned as the
     /// single problem of an empty collection.
-    pub fn load(&self) -> Result<Loaded, Problem> {
+    pub fn load(&self, include: &IncludeArgs) -> Result<Loaded, Problem> {
         let loaded = SiteConfig::load(&self.site)?;
         let options = collect::Options {
-            drafts: self.drafts,
-            future: self.future,
+            drafts: include.drafts,
+            future: include.future,
             ..collect::Options::default()
         };
         let mut collection = collect::collect(&self.site, &loaded.config, &options);

@@ -130,7 +130,8 @@ pub fn plain_text(html: &str) -> String {
     decoded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn decode_entities(text: &str) -> String {
+/// Decodes the character references HTML text commonly holds (`&amp;`, `&#39;`, `&#x4e2d;`, …).
+pub fn decode_entities(text: &str) -> String {
     if !text.contains('&') {
         return text.to_string();
     }

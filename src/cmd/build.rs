@@ -1,0 +1,69 @@
+//! `gazette build`: write every feed, or nothing at all.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use gazette::feed::{self, write, Context};
+use gazette::problem::Problem;
+
+use super::site::{print_problems, IncludeArgs, SiteArgs};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub site: SiteArgs,
+    /// The output folder [default: the config's `out`, else `_site/feeds` in the site folder].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print nothing but problems.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let loaded = match args.site.load(&IncludeArgs::default()) {
+        Ok(loaded) => loaded,
+        Err(problem) => return Ok(fail(&[problem])),
+    };
+    let collection = &loaded.collection;
+    if collection.has_errors() {
+        return Ok(fail(&collection.problems));
+    }
+    let config_path = args.site.site.join("_config.yml");
+    let ctx = match Context::new(&loaded.config, &config_path) {
+        Ok(ctx) => ctx,
+        Err(problem) => return Ok(fail(&[problem])),
+    };
+    let plans = feed::plan(&collection.posts, &loaded.config);
+    let (outputs, warnings) = match feed::render(&args.site.site, &plans, &ctx) {
+        Ok(rendered) => rendered,
+        Err(problem) => return Ok(fail(&[problem])),
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.site.site.join(&loaded.config.gazette.out));
+    let report = write::write_all(&out, &outputs)
+        .with_context(|| format!("no feed was changed in {}", out.display()))?;
+    print_problems(collection.problems.iter().chain(&warnings));
+    if !args.quiet {
+        println!(
+            "{} feeds from {} posts into {}: {} files written, {} unchanged, {} removed",
+            plans.len(),
+            collection.posts.len(),
+            out.display(),
+            report.written.len(),
+            report.unchanged.len(),
+            report.removed.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fail(problems: &[Problem]) -> ExitCode {
+    print_problems(problems);
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    eprintln!("gazette: build failed with {errors} errors; no feed was written or changed");
+    ExitCode::FAILURE
+}

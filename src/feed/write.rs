@@ -1,0 +1,171 @@
+//! Writing the feeds so that nothing is ever half done.
+//!
+//! Every file is first written to a temporary file beside its target; only when all of them are
+//! written are they renamed over the old ones. A failure before that (a full disk, a folder that
+//! is a file, no permission) removes the temporary files and leaves every previous feed as it
+//! was. A file whose bytes did not change is not rewritten, so its mtime (and a static host's
+//! ETag) stays. Files that gazette wrote before and no longer writes (a category that is gone)
+//! are removed; gazette never removes a file it did not write (it keeps a list in
+//! `.gazette-files`).
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use super::Output;
+
+/// The list of files gazette wrote into an output folder.
+pub const MANIFEST: &str = ".gazette-files";
+
+/// What a write did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub written: Vec<PathBuf>,
+    pub unchanged: Vec<PathBuf>,
+    pub removed: Vec<PathBuf>,
+}
+
+/// Why a write failed (nothing was changed).
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct WriteError {
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
+}
+
+fn err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
+    move |source| WriteError { path: path.to_path_buf(), source }
+}
+
+fn temp_path(target: &Path) -> PathBuf {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    target.with_file_name(format!(".{name}.gazette-{}.tmp", std::process::id()))
+}
+
+fn write_temp(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Writes `outputs` into `dir` (created if missing), as described in the module docs.
+pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(WriteError {
+            path: dir.to_path_buf(),
+            source: io::Error::new(io::ErrorKind::AlreadyExists, "the output folder is a file"),
+        });
+    }
+    fs::create_dir_all(dir).map_err(err(dir))?;
+    let mut report = Report::default();
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let stage = |staged: &mut Vec<(PathBuf, PathBuf)>, report: &mut Report| -> Result<(), WriteError> {
+        for output in outputs {
+            let target = dir.join(&output.path);
+            if fs::read(&target).is_ok_and(|old| old == output.bytes) {
+                report.unchanged.push(output.path.clone());
+                continue;
+            }
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent).map_err(err(parent))?;
+            }
+            if target.is_dir() {
+                return Err(WriteError {
+                    path: target,
+                    source: io::Error::new(io::ErrorKind::AlreadyExists, "a folder stands where the feed goes"),
+                });
+            }
+            let temp = temp_path(&target);
+            staged.push((temp.clone(), target.clone()));
+            write_temp(&temp, &output.bytes).map_err(err(&target))?;
+            report.written.push(output.path.clone());
+        }
+        Ok(())
+    };
+    if let Err(e) = stage(&mut staged, &mut report) {
+        for (temp, _) in &staged {
+            let _ = fs::remove_file(temp);
+        }
+        return Err(e);
+    }
+
+    let new_list: BTreeSet<PathBuf> = outputs.iter().map(|o| o.path.clone()).collect();
+    let manifest = dir.join(MANIFEST);
+    let manifest_text: String = new_list.iter().map(|p| format!("{}\n", p.display())).collect();
+    let old_manifest = fs::read_to_string(&manifest).unwrap_or_default();
+    let manifest_temp = temp_path(&manifest);
+    if old_manifest != manifest_text {
+        if let Err(e) = write_temp(&manifest_temp, manifest_text.as_bytes()) {
+            for (temp, _) in &staged {
+                let _ = fs::remove_file(temp);
+            }
+            return Err(err(&manifest)(e));
+        }
+    }
+
+    for (temp, target) in &staged {
+        fs::rename(temp, target).map_err(err(target))?;
+    }
+    if old_manifest != manifest_text {
+        fs::rename(&manifest_temp, &manifest).map_err(err(&manifest))?;
+    }
+    // Remove what an earlier build wrote and this one does not; never anything else.
+    for line in old_manifest.lines() {
+        let old = PathBuf::from(line);
+        let safe = old.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+        if safe && !new_list.contains(&old) && dir.join(&old).is_file() {
+            fs::remove_file(dir.join(&old)).map_err(err(&dir.join(&old)))?;
+            report.removed.push(old);
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(path: &str, bytes: &str) -> Output {
+        Output { path: path.into(), bytes: bytes.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn unchanged_files_are_not_rewritten_and_stale_ones_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = write_all(dir.path(), &[out("a.xml", "1"), out("c/b.xml", "2")]).unwrap();
+        assert_eq!(first.written.len(), 2);
+        let mtime = fs::metadata(dir.path().join("a.xml")).unwrap().modified().unwrap();
+        fs::write(dir.path().join("mine.txt"), "not gazette's").unwrap();
+        let second = write_all(dir.path(), &[out("a.xml", "1"), out("d.xml", "3")]).unwrap();
+        assert_eq!(second.unchanged, [PathBuf::from("a.xml")]);
+        assert_eq!(second.written, [PathBuf::from("d.xml")]);
+        assert_eq!(second.removed, [PathBuf::from("c/b.xml")]);
+        assert_eq!(fs::metadata(dir.path().join("a.xml")).unwrap().modified().unwrap(), mtime);
+        assert!(dir.path().join("mine.txt").exists());
+    }
+
+    #[test]
+    fn a_failure_leaves_the_previous_files_and_no_temporary_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        write_all(dir.path(), &[out("a.xml", "old"), out("b.xml", "old")]).unwrap();
+        // A folder where the second file goes makes staging fail after the first was staged.
+        fs::create_dir(dir.path().join("x.xml")).unwrap();
+        let e = write_all(dir.path(), &[out("a.xml", "new"), out("x.xml", "new")]).unwrap_err();
+        assert!(e.to_string().contains("a folder stands where the feed goes"), "{e}");
+        assert_eq!(fs::read_to_string(dir.path().join("a.xml")).unwrap(), "old");
+        assert_eq!(fs::read_to_string(dir.path().join("b.xml")).unwrap(), "old");
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(names.iter().all(|n| !n.to_string_lossy().ends_with(".tmp")), "{names:?}");
+    }
+
+    #[test]
+    fn an_output_folder_that_is_a_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("feeds");
+        fs::write(&file, "x").unwrap();
+        let e = write_all(&file, &[out("a.xml", "1")]).unwrap_err();
+        assert!(e.to_string().ends_with("the output folder is a file"), "{e}");
+    }
+}
