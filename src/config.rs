@@ -181,7 +181,13 @@ fn read_mapping(path: &Path) -> Result<Option<(Mapping, String)>, Problem> {
             )
         })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Problem::error(path, Position::START, format!("cannot read: {e}"))),
+        Err(e) => {
+            return Err(Problem::error(
+                path,
+                Position::START,
+                format!("cannot read: {e}"),
+            ))
+        }
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
     let value: Value = serde_yaml::from_str(&text).map_err(|e| {
@@ -256,7 +262,9 @@ impl SiteConfig {
                 Problem::error(
                     &config_path,
                     at("timezone"),
-                    format!("`timezone: {name}` is not an IANA time zone name (such as Asia/Shanghai)"),
+                    format!(
+                        "`timezone: {name}` is not an IANA time zone name (such as Asia/Shanghai)"
+                    ),
                 )
             })?,
             None => {
@@ -308,7 +316,10 @@ impl SiteConfig {
                 return Err(Problem::error(
                     &config_path,
                     at("gazette"),
-                    format!("`gazette` is {}, but it must be a mapping of settings", describe(other)),
+                    format!(
+                        "`gazette` is {}, but it must be a mapping of settings",
+                        describe(other)
+                    ),
                 ))
             }
         };
@@ -316,30 +327,37 @@ impl SiteConfig {
         let mut sources: BTreeMap<String, (PathBuf, Position)> = ours
             .keys()
             .filter_map(|k| k.as_str())
-            .map(|k| (k.to_string(), (config_path.clone(), key_position(&text, k, section_line))))
+            .map(|k| {
+                (
+                    k.to_string(),
+                    (config_path.clone(), key_position(&text, k, section_line)),
+                )
+            })
             .collect();
         let own_path = site.join("gazette.yml");
         if let Some((own, own_text)) = read_mapping(&own_path)? {
             for (k, v) in own {
                 if let Some(name) = k.as_str() {
-                    sources.insert(name.to_string(), (own_path.clone(), key_position(&own_text, name, 0)));
+                    sources.insert(
+                        name.to_string(),
+                        (own_path.clone(), key_position(&own_text, name, 0)),
+                    );
                 }
                 ours.insert(k, v);
             }
         }
         let mut unknown = Vec::new();
-        config.gazette = serde_ignored::deserialize(Value::Mapping(ours), |path| {
-            unknown.push(path.to_string())
-        })
-        .map_err(|e| {
-            let message = e.to_string();
-            let key = sources
-                .iter()
-                .find(|(k, _)| message.contains(k.as_str()))
-                .map(|(_, v)| v.clone());
-            let (path, position) = key.unwrap_or((config_path.clone(), at("gazette")));
-            Problem::error(path, position, format!("gazette setting: {message}"))
-        })?;
+        config.gazette =
+            serde_ignored::deserialize(Value::Mapping(ours), |path| unknown.push(path.to_string()))
+                .map_err(|e| {
+                    let message = e.to_string();
+                    let key = sources
+                        .iter()
+                        .find(|(k, _)| message.contains(k.as_str()))
+                        .map(|(_, v)| v.clone());
+                    let (path, position) = key.unwrap_or((config_path.clone(), at("gazette")));
+                    Problem::error(path, position, format!("gazette setting: {message}"))
+                })?;
         for key in unknown {
             let top = key.split('.').next().unwrap_or(&key).to_string();
             let (path, position) = sources
@@ -429,8 +447,14 @@ mod tests {
         assert_eq!(c.baseurl, "/blog");
         assert_eq!(c.timezone, chrono_tz::Asia::Shanghai);
         assert_eq!(c.permalink, "/:categories/:year/:month/:day/:title/");
-        assert_eq!(c.author.as_ref().unwrap().email.as_deref(), Some("ed@example.com"));
-        assert_eq!(c.absolute("/a/b.html"), "https://finews.example.com/blog/a/b.html");
+        assert_eq!(
+            c.author.as_ref().unwrap().email.as_deref(),
+            Some("ed@example.com")
+        );
+        assert_eq!(
+            c.absolute("/a/b.html"),
+            "https://finews.example.com/blog/a/b.html"
+        );
         assert!(l.problems.is_empty());
     }
 
@@ -440,7 +464,11 @@ mod tests {
         assert_eq!(e.position, Position::new(2, 1));
         assert!(e.message.contains("not an IANA time zone"));
         let e = load("url: /relative\n").unwrap_err();
-        assert!(e.message.starts_with("`url: /relative` is not a URL"), "{}", e.message);
+        assert!(
+            e.message.starts_with("`url: /relative` is not a URL"),
+            "{}",
+            e.message
+        );
         let e = load("- a\n- b\n").unwrap_err();
         assert!(e.message.contains("the configuration is a list"));
     }
@@ -457,7 +485,10 @@ mod tests {
         let l = SiteConfig::load(dir.path()).unwrap();
         assert_eq!(l.config.gazette.items, 7);
         assert_eq!(l.problems.len(), 1);
-        assert_eq!(l.problems[0].message, "unknown gazette setting `tag_feed` is ignored");
+        assert_eq!(
+            l.problems[0].message,
+            "unknown gazette setting `tag_feed` is ignored"
+        );
         assert_eq!(l.problems[0].position, Position::new(4, 3));
     }
 }

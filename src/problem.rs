@@ -48,7 +48,10 @@ impl Position {
     /// The position of byte offset `at` in `text` (clamped to the text's end).
     pub fn of_offset(text: &str, at: usize) -> Self {
         let at = at.min(text.len());
-        let at = (0..=at).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        let at = (0..=at)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
         let before = &text[..at];
         let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);

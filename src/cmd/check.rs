@@ -40,7 +40,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         for problem in &collection.problems {
             writeln!(out, "{}", problem_json(problem))?;
         }
-        writeln!(out, "{}", json!({"type": "summary", "stats": collection.stats}))?;
+        writeln!(
+            out,
+            "{}",
+            json!({"type": "summary", "stats": collection.stats})
+        )?;
     } else {
         out.flush()?;
         print_problems(&collection.problems);
@@ -97,7 +101,12 @@ fn write_summary(out: &mut impl Write, c: &Collection) -> io::Result<()> {
         s.invalid,
         s.ignored,
     )?;
-    let width = s.categories.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+    let width = s
+        .categories
+        .keys()
+        .map(|k| k.chars().count())
+        .max()
+        .unwrap_or(0);
     for (name, count) in &s.categories {
         let pad = width - name.chars().count();
         writeln!(out, "  {name}{:pad$}  {count}", "")?;

@@ -151,11 +151,12 @@ pub fn decode_entities(text: &str) -> String {
                 "apos" | "#39" => '\'',
                 "nbsp" => ' ',
                 _ => {
-                    let code = if let Some(hex) = name.strip_prefix("#x").or(name.strip_prefix("#X")) {
-                        u32::from_str_radix(hex, 16).ok()
-                    } else {
-                        name.strip_prefix('#').and_then(|d| d.parse().ok())
-                    };
+                    let code =
+                        if let Some(hex) = name.strip_prefix("#x").or(name.strip_prefix("#X")) {
+                            u32::from_str_radix(hex, 16).ok()
+                        } else {
+                            name.strip_prefix('#').and_then(|d| d.parse().ok())
+                        };
                     code.and_then(char::from_u32)?
                 }
             };
@@ -224,13 +225,19 @@ mod tests {
         let body = "Intro with [a link][x].\n<!--more-->\nRest.\n\n[x]: https://example.com/\n";
         let source = ExcerptSource::Separator("<!--more-->".into());
         let html = excerpt(&source, body, "", Format::Markdown);
-        assert!(html.contains(r#"<a href="https://example.com/">a link</a>"#), "{html}");
+        assert!(
+            html.contains(r#"<a href="https://example.com/">a link</a>"#),
+            "{html}"
+        );
         assert!(!html.contains("Rest."));
     }
 
     #[test]
     fn plain_text_and_character_truncation() {
-        assert_eq!(plain_text("<p>A &amp; B&#39;s</p>\n<p>c&lt;d</p>"), "A & B's c<d");
+        assert_eq!(
+            plain_text("<p>A &amp; B&#39;s</p>\n<p>c&lt;d</p>"),
+            "A & B's c<d"
+        );
         let chinese = "加强企业用工服务，是帮扶企业纾困的重要措施";
         assert_eq!(truncate_chars(chinese, 6), "加强企业用工…");
         assert_eq!(truncate_chars(chinese, 100), chinese);

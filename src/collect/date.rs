@@ -64,9 +64,7 @@ fn parse_exact(raw: &str, written: Written, zone: Tz) -> Result<ReadDate, String
             return match c.get(8).map(|m| m.as_str()) {
                 Some(zone_text) => fixed(naive, zone_text),
                 None => {
-                    let at = zone
-                        .from_utc_datetime(&naive)
-                        .fixed_offset();
+                    let at = zone.from_utc_datetime(&naive).fixed_offset();
                     let warning = (at.offset().local_minus_utc() != 0).then(|| {
                         format!(
                             "date `{text}` has no offset, so YAML reads it as UTC (as Jekyll \
@@ -151,7 +149,12 @@ fn naive(
         .ok_or_else(|| format!("day {d} does not exist in {y:04}-{mo:02}"))?;
     let (h, mi, s) = (number(hour), number(minute), second.map_or(0, number));
     let nanos = fraction.map_or(0, |f| {
-        let digits: String = f.as_str().chars().chain("000000000".chars()).take(9).collect();
+        let digits: String = f
+            .as_str()
+            .chars()
+            .chain("000000000".chars())
+            .take(9)
+            .collect();
         digits.parse().unwrap_or(0)
     });
     let time = NaiveTime::from_hms_nano_opt(h, mi, s, nanos)
@@ -209,8 +212,16 @@ mod tests {
             "2022-01-12T14:18:25+08:00",
             "2022-01-12 14:18:25 +08",
         ] {
-            assert_eq!(at(raw, Written::Plain), "2022-01-12T14:18:25+08:00", "{raw}");
-            assert_eq!(at(raw, Written::Quoted), "2022-01-12T14:18:25+08:00", "{raw}");
+            assert_eq!(
+                at(raw, Written::Plain),
+                "2022-01-12T14:18:25+08:00",
+                "{raw}"
+            );
+            assert_eq!(
+                at(raw, Written::Quoted),
+                "2022-01-12T14:18:25+08:00",
+                "{raw}"
+            );
         }
         assert_eq!(
             at("2022-01-12 14:18:25 -0530", Written::Plain),
@@ -238,12 +249,18 @@ mod tests {
             at("2022-01-12 14:18:25", Written::Quoted),
             "2022-01-12T14:18:25+08:00"
         );
-        assert_eq!(at("2022-01-12", Written::Plain), "2022-01-12T00:00:00+08:00");
+        assert_eq!(
+            at("2022-01-12", Written::Plain),
+            "2022-01-12T00:00:00+08:00"
+        );
         assert_eq!(
             at("2022-01-12 14:18", Written::Plain),
             "2022-01-12T14:18:00+08:00"
         );
-        assert_eq!(at("2022/1/2 9:05", Written::Plain), "2022-01-02T09:05:00+08:00");
+        assert_eq!(
+            at("2022/1/2 9:05", Written::Plain),
+            "2022-01-02T09:05:00+08:00"
+        );
     }
 
     #[test]
@@ -260,7 +277,12 @@ mod tests {
 
     #[test]
     fn daylight_saving_gaps_move_forward() {
-        let d = parse("2022-03-13 02:30", Written::Plain, chrono_tz::America::New_York).unwrap();
+        let d = parse(
+            "2022-03-13 02:30",
+            Written::Plain,
+            chrono_tz::America::New_York,
+        )
+        .unwrap();
         assert_eq!(d.at.to_rfc3339(), "2022-03-13T03:30:00-04:00");
     }
 
@@ -269,9 +291,11 @@ mod tests {
         let d = parse("2022-01-12 10:00:00 +16:30", Written::Plain, SHANGHAI).unwrap();
         assert_eq!(d.at.to_rfc3339(), "2022-01-12T10:00:00+16:30");
         assert!(d.warning.unwrap().contains("beyond ±14:00"));
-        assert!(parse("2022-01-12 10:00:00 +24:00", Written::Plain, SHANGHAI)
-            .unwrap_err()
-            .contains("out of range"));
+        assert!(
+            parse("2022-01-12 10:00:00 +24:00", Written::Plain, SHANGHAI)
+                .unwrap_err()
+                .contains("out of range")
+        );
     }
 
     #[test]

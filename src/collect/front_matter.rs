@@ -214,7 +214,11 @@ fn strip_key<'l>(line: &'l str, key: &str) -> Option<&'l str> {
     let rest = line
         .strip_prefix(key)
         .or_else(|| line.strip_prefix('"')?.strip_prefix(key)?.strip_prefix('"'))
-        .or_else(|| line.strip_prefix('\'')?.strip_prefix(key)?.strip_prefix('\''))?;
+        .or_else(|| {
+            line.strip_prefix('\'')?
+                .strip_prefix(key)?
+                .strip_prefix('\'')
+        })?;
     let rest = rest.trim_start_matches([' ', '\t']);
     let rest = rest.strip_prefix(':')?;
     (rest.is_empty() || rest.starts_with([' ', '\t', '\r'])).then_some(rest)
@@ -340,7 +344,11 @@ mod tests {
         let text = "---\ntitle: a\ndate: 2022-01-01\ntitle: b\n---\n";
         let err = FrontMatter::parse(text, 4, text.len() - 4).unwrap_err();
         assert_eq!(err.position, Position::new(4, 8));
-        assert!(err.message.contains("`title` appears twice"), "{}", err.message);
+        assert!(
+            err.message.contains("`title` appears twice"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

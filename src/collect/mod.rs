@@ -132,13 +132,20 @@ pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collectio
     }
     duplicate_permalinks(site, &collection.posts, &mut collection.problems);
 
-    collection
-        .posts
-        .par_sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.source.cmp(&a.source)));
+    collection.posts.par_sort_by(|a, b| {
+        // Paths compare as strings, as Ruby compares them (`-` before `/`).
+        b.date
+            .cmp(&a.date)
+            .then_with(|| b.source.as_os_str().cmp(a.source.as_os_str()))
+    });
     collection.stats.posts = collection.posts.len();
     for post in &collection.posts {
         for category in &post.categories {
-            *collection.stats.categories.entry(category.clone()).or_default() += 1;
+            *collection
+                .stats
+                .categories
+                .entry(category.clone())
+                .or_default() += 1;
         }
     }
     collection

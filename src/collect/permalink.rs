@@ -29,11 +29,8 @@ pub struct Fields<'a> {
 /// script; `pretty` also keeps `._~!$&'()+,;=@`. Every other run becomes one `-`; one leading
 /// and one trailing `-` go; the result is lower-cased unless `cased`.
 pub fn slugify(text: &str, pretty: bool, cased: bool) -> String {
-    let keep = |c: char| {
-        c.is_alphanumeric()
-            || is_mark(c)
-            || (pretty && "._~!$&'()+,;=@".contains(c))
-    };
+    let keep =
+        |c: char| c.is_alphanumeric() || is_mark(c) || (pretty && "._~!$&'()+,;=@".contains(c));
     let mut out = String::with_capacity(text.len());
     let mut in_run = false;
     for c in text.chars() {
@@ -215,11 +212,26 @@ mod tests {
     #[test]
     fn built_in_styles() {
         let cats = vec!["News".to_string(), "World".to_string()];
-        assert_eq!(expand_style("date", &cats, "hello"), "/news/world/2022/01/03/hello.html");
-        assert_eq!(expand_style("pretty", &cats, "hello"), "/news/world/2022/01/03/hello/");
-        assert_eq!(expand_style("ordinal", &cats, "hello"), "/news/world/2022/003/hello.html");
-        assert_eq!(expand_style("weekdate", &cats, "hello"), "/news/world/2022/W01/Mon/hello.html");
-        assert_eq!(expand_style("none", &cats, "hello"), "/news/world/hello.html");
+        assert_eq!(
+            expand_style("date", &cats, "hello"),
+            "/news/world/2022/01/03/hello.html"
+        );
+        assert_eq!(
+            expand_style("pretty", &cats, "hello"),
+            "/news/world/2022/01/03/hello/"
+        );
+        assert_eq!(
+            expand_style("ordinal", &cats, "hello"),
+            "/news/world/2022/003/hello.html"
+        );
+        assert_eq!(
+            expand_style("weekdate", &cats, "hello"),
+            "/news/world/2022/W01/Mon/hello.html"
+        );
+        assert_eq!(
+            expand_style("none", &cats, "hello"),
+            "/news/world/hello.html"
+        );
         assert_eq!(expand_style("date", &[], "hello"), "/2022/01/03/hello.html");
     }
 
@@ -234,14 +246,27 @@ mod tests {
             expand("/:slug/", &fields(&[], "Hello World?!")).unwrap(),
             "/hello-world/"
         );
-        assert_eq!(expand("/:title/", &fields(&[], "a b?c")).unwrap(), "/a-b-c/");
+        assert_eq!(
+            expand("/:title/", &fields(&[], "a b?c")).unwrap(),
+            "/a-b-c/"
+        );
     }
 
     #[test]
     fn custom_patterns_and_traversal() {
         let f = fields(&[], "x");
-        assert_eq!(expand("/:year/:i_month/:i_day/:hour:minute:second-:title_:name", &f).unwrap(), "/2022/1/3/141825-x_2022-01-03-x");
-        assert_eq!(expand("blog/:path/", &f).unwrap(), "/blog/2022/2022-01-03-x/");
+        assert_eq!(
+            expand(
+                "/:year/:i_month/:i_day/:hour:minute:second-:title_:name",
+                &f
+            )
+            .unwrap(),
+            "/2022/1/3/141825-x_2022-01-03-x"
+        );
+        assert_eq!(
+            expand("blog/:path/", &f).unwrap(),
+            "/blog/2022/2022-01-03-x/"
+        );
         assert_eq!(expand("/../../:title", &f).unwrap(), "/x");
         let err = expand("/:nope/", &f).unwrap_err();
         assert!(err.contains("`:nope`"));
@@ -251,7 +276,10 @@ mod tests {
     fn slugify_modes() {
         assert_eq!(slugify("Hello, World!", false, false), "hello-world");
         assert_eq!(slugify("Hello, World!", true, true), "Hello,-World!");
-        assert_eq!(slugify("中国劳动保障报新闻", false, false), "中国劳动保障报新闻");
+        assert_eq!(
+            slugify("中国劳动保障报新闻", false, false),
+            "中国劳动保障报新闻"
+        );
         assert_eq!(slugify("--a--", false, false), "a");
     }
 }

@@ -72,8 +72,7 @@ pub enum Outcome {
 static DATED_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(\d{2,4}-\d{1,2}-\d{1,2})-(.*)(\.[^.]+)$").unwrap());
 /// `slug.ext` for drafts.
-static DATELESS_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(.+)(\.[^.]+)$").unwrap());
+static DATELESS_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(.+)(\.[^.]+)$").unwrap());
 
 impl Post {
     /// Reads the body again and renders it with its excerpt.
@@ -82,7 +81,11 @@ impl Post {
         let bytes = std::fs::read(&path)
             .map_err(|e| Problem::error(&path, Position::START, format!("cannot read: {e}")))?;
         let text = String::from_utf8(bytes).map_err(|_| {
-            Problem::error(&path, Position::START, "file changed while gazette ran: no longer UTF-8")
+            Problem::error(
+                &path,
+                Position::START,
+                "file changed while gazette ran: no longer UTF-8",
+            )
         })?;
         let body = text.get(self.body_start..).ok_or_else(|| {
             Problem::error(&path, Position::START, "file changed while gazette ran")
@@ -101,19 +104,49 @@ impl Post {
     }
 }
 
-/// Jekyll's `Utils.titleize_slug`: words split on `-`, each capitalised (first letter up, the
-/// rest down).
+/// Jekyll's `Utils.titleize_slug`: words split on `-` (trailing empty words dropped, as Ruby's
+/// `split` drops them), each capitalised as Ruby's `capitalize` does: the first letter in title
+/// case, the rest in lower case.
 pub fn titleize(slug: &str) -> String {
-    slug.split('-')
+    let mut words: Vec<&str> = slug.split('-').collect();
+    while words.last() == Some(&"") {
+        words.pop();
+    }
+    words
+        .iter()
         .map(|word| {
             let mut chars = word.chars();
             match chars.next() {
-                Some(first) => first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+                Some(first) => {
+                    let mut out = titlecase(first);
+                    out.extend(chars.flat_map(char::to_lowercase));
+                    out
+                }
                 None => String::new(),
             }
         })
         .collect::<Vec<String>>()
         .join(" ")
+}
+
+/// The title case of a character: the Latin digraphs have their own (`ǆ` → `ǅ`); a character
+/// whose upper case is several letters takes the first upper and the rest lower (`ß` → `Ss`,
+/// `ﬁ` → `Fi`).
+fn titlecase(c: char) -> String {
+    match c {
+        '\u{1C4}'..='\u{1C6}' => return '\u{1C5}'.to_string(),
+        '\u{1C7}'..='\u{1C9}' => return '\u{1C8}'.to_string(),
+        '\u{1CA}'..='\u{1CC}' => return '\u{1CB}'.to_string(),
+        '\u{1F1}'..='\u{1F3}' => return '\u{1F2}'.to_string(),
+        _ => {}
+    }
+    let mut upper = c.to_uppercase();
+    let mut out = String::new();
+    if let Some(first) = upper.next() {
+        out.push(first);
+    }
+    out.extend(upper.flat_map(char::to_lowercase));
+    out
 }
 
 /// Reads one post file.
@@ -128,7 +161,13 @@ pub fn read(site: &Path, source: &Source, config: &SiteConfig) -> Outcome {
         (_, Some(c)) => (Some(c[1].to_string()), c[2].to_string(), c[3].to_string()),
         (true, None) => match DATELESS_NAME.captures(&name) {
             Some(c) => (None, c[1].to_string(), c[2].to_string()),
-            None => return Outcome::Ignored(Problem::note(&shown, Position::START, "ignored: a draft's name needs an extension (.md, .html)")),
+            None => {
+                return Outcome::Ignored(Problem::note(
+                    &shown,
+                    Position::START,
+                    "ignored: a draft's name needs an extension (.md, .html)",
+                ))
+            }
         },
         (false, None) => {
             return Outcome::Ignored(Problem::note(
@@ -147,7 +186,10 @@ pub fn read(site: &Path, source: &Source, config: &SiteConfig) -> Outcome {
         return Outcome::Ignored(Problem::note(
             &shown,
             Position::START,
-            format!("ignored: `{ext}` is neither Markdown ({}) nor HTML", config.markdown_ext.join(", ")),
+            format!(
+                "ignored: `{ext}` is neither Markdown ({}) nor HTML",
+                config.markdown_ext.join(", ")
+            ),
         ));
     };
 
@@ -199,12 +241,14 @@ pub fn read(site: &Path, source: &Source, config: &SiteConfig) -> Outcome {
             ));
             (FrontMatter::empty(), body_start)
         }
-        Split::Found { yaml_start, yaml_end, body_start } => {
-            match FrontMatter::parse(text, yaml_start, yaml_end) {
-                Ok(fm) => (fm, body_start),
-                Err(e) => return invalid(&shown, e.position, e.message),
-            }
-        }
+        Split::Found {
+            yaml_start,
+            yaml_end,
+            body_start,
+        } => match FrontMatter::parse(text, yaml_start, yaml_end) {
+            Ok(fm) => (fm, body_start),
+            Err(e) => return invalid(&shown, e.position, e.message),
+        },
     };
 
     if is_false(&fm, "published") {
@@ -224,7 +268,11 @@ pub fn read(site: &Path, source: &Source, config: &SiteConfig) -> Outcome {
         }
         Some(v) => match scalar_string(v) {
             Some(raw) => {
-                let written = if fm.is_quoted("date") { Written::Quoted } else { Written::Plain };
+                let written = if fm.is_quoted("date") {
+                    Written::Quoted
+                } else {
+                    Written::Plain
+                };
                 match date::parse(&raw, written, zone) {
                     Ok(d) => {
                         if let Some(w) = d.warning {
@@ -233,7 +281,11 @@ pub fn read(site: &Path, source: &Source, config: &SiteConfig) -> Outcome {
                         Some(d.at)
                     }
                     Err(m) => {
-                        errors.push(Problem::error(&shown, fm.position_of("date"), format!("bad date: {m}")));
+                        errors.push(Problem::error(
+                            &shown,
+                            fm.position_of("date"),
+                            format!("bad date: {m}"),
+                        ));
                         None
                     }
                 }
@@ -242,7 +294,10 @@ pub fn read(site: &Path, source: &Source, config: &SiteConfig) -> Outcome {
                 errors.push(Problem::error(
                     &shown,
                     fm.position_of("date"),
-                    format!("bad date: `date` is {}, not a date", front_matter::describe(v)),
+                    format!(
+                        "bad date: `date` is {}, not a date",
+                        front_matter::describe(v)
+                    ),
                 ));
                 None
             }
@@ -251,7 +306,11 @@ pub fn read(site: &Path, source: &Source, config: &SiteConfig) -> Outcome {
             Some(d) => match date::parse(&four_digit_year(d), Written::Quoted, zone) {
                 Ok(d) => Some(d.at),
                 Err(m) => {
-                    errors.push(Problem::error(&shown, Position::START, format!("bad date in the file name: {m}")));
+                    errors.push(Problem::error(
+                        &shown,
+                        Position::START,
+                        format!("bad date in the file name: {m}"),
+                    ));
                     None
                 }
             },
@@ -270,7 +329,11 @@ pub fn read(site: &Path, source: &Source, config: &SiteConfig) -> Outcome {
     let title = match fm.get("title").and_then(scalar_string) {
         Some(t) => {
             if t.trim().is_empty() {
-                problems.push(Problem::warning(&shown, fm.position_of("title"), "empty title"));
+                problems.push(Problem::warning(
+                    &shown,
+                    fm.position_of("title"),
+                    "empty title",
+                ));
             }
             t
         }
@@ -281,23 +344,35 @@ pub fn read(site: &Path, source: &Source, config: &SiteConfig) -> Outcome {
         .and_then(scalar_string)
         .filter(|s| !s.is_empty())
         .unwrap_or(slug);
-    let categories = match taxonomy::categories(&fm, &source.folder_categories, &shown, &mut problems) {
-        Ok(c) => c,
-        Err(e) => {
-            errors.push(e);
-            Vec::new()
-        }
-    };
+    let categories =
+        match taxonomy::categories(&fm, &source.folder_categories, &shown, &mut problems) {
+            Ok(c) => c,
+            Err(e) => {
+                errors.push(e);
+                Vec::new()
+            }
+        };
     let tags = taxonomy::tags(&fm, &shown, &mut problems);
 
     let last_modified = match fm.get("last_modified_at").filter(|v| !v.is_null()) {
         None => None,
         Some(v) => {
-            let written = if fm.is_quoted("last_modified_at") { Written::Quoted } else { Written::Plain };
-            match scalar_string(v).ok_or_else(|| "it is not a date".to_string()).and_then(|raw| date::parse(&raw, written, zone)) {
+            let written = if fm.is_quoted("last_modified_at") {
+                Written::Quoted
+            } else {
+                Written::Plain
+            };
+            match scalar_string(v)
+                .ok_or_else(|| "it is not a date".to_string())
+                .and_then(|raw| date::parse(&raw, written, zone))
+            {
                 Ok(d) => Some(d.at),
                 Err(m) => {
-                    errors.push(Problem::error(&shown, fm.position_of("last_modified_at"), format!("bad last_modified_at: {m}")));
+                    errors.push(Problem::error(
+                        &shown,
+                        fm.position_of("last_modified_at"),
+                        format!("bad last_modified_at: {m}"),
+                    ));
                     None
                 }
             }
@@ -309,7 +384,11 @@ pub fn read(site: &Path, source: &Source, config: &SiteConfig) -> Outcome {
     let date = date.expect("a date or an error");
     if let Some(m) = last_modified {
         if m < date {
-            problems.push(Problem::warning(&shown, fm.position_of("last_modified_at"), "last_modified_at is before the post's date"));
+            problems.push(Problem::warning(
+                &shown,
+                fm.position_of("last_modified_at"),
+                "last_modified_at is before the post's date",
+            ));
         }
     }
 
@@ -362,7 +441,10 @@ pub fn read(site: &Path, source: &Source, config: &SiteConfig) -> Outcome {
         url,
         format,
         excerpt,
-        description: fm.get("description").and_then(scalar_string).filter(|s| !s.trim().is_empty()),
+        description: fm
+            .get("description")
+            .and_then(scalar_string)
+            .filter(|s| !s.trim().is_empty()),
         author: fm.get("author").and_then(Author::from_yaml),
         image,
         id: fm
@@ -420,5 +502,11 @@ mod tests {
     fn titles_from_slugs_like_jekyll() {
         assert_eq!(titleize("my-GitHub-post"), "My Github Post");
         assert_eq!(titleize("中文-标题"), "中文 标题");
+        assert_eq!(titleize("trail-"), "Trail");
+        assert_eq!(titleize("hello--world"), "Hello  World");
+        assert_eq!(
+            titleize("ßtraße-ǆemal-ﬁnance-ΣΑΣ"),
+            "Sstraße ǅemal Finance Σασ"
+        );
     }
 }

@@ -36,7 +36,13 @@ fn push_unique(out: &mut Vec<String>, items: impl IntoIterator<Item = String>) {
 }
 
 /// Warns about names that Jekyll keeps but that are probably typos (`news,` from `news, x`).
-fn check_names(names: &[String], key: &str, fm: &FrontMatter<'_>, path: &Path, problems: &mut Vec<Problem>) {
+fn check_names(
+    names: &[String],
+    key: &str,
+    fm: &FrontMatter<'_>,
+    path: &Path,
+    problems: &mut Vec<Problem>,
+) {
     for name in names {
         if name.ends_with(',') || name.starts_with(',') {
             problems.push(Problem::warning(
@@ -89,7 +95,11 @@ pub fn categories(
         Some(other) => push_unique(&mut out, scalar_string(other)),
     }
     if out.iter().any(|c| c.trim().is_empty()) {
-        problems.push(Problem::warning(path, fm.position_of("categories"), "an empty category is ignored"));
+        problems.push(Problem::warning(
+            path,
+            fm.position_of("categories"),
+            "an empty category is ignored",
+        ));
         out.retain(|c| !c.trim().is_empty());
     }
     check_names(&out, "categories", fm, path, problems);
@@ -139,7 +149,10 @@ pub fn tags(fm: &FrontMatter<'_>, path: &Path, problems: &mut Vec<Problem>) -> V
 mod tests {
     use super::*;
 
-    fn read(yaml: &str, folders: &[&str]) -> (Result<Vec<String>, Problem>, Vec<String>, Vec<String>) {
+    fn read(
+        yaml: &str,
+        folders: &[&str],
+    ) -> (Result<Vec<String>, Problem>, Vec<String>, Vec<String>) {
         let text = format!("---\n{yaml}---\n");
         let fm = FrontMatter::parse(&text, 4, text.len() - 4).unwrap();
         let folders: Vec<String> = folders.iter().map(|s| s.to_string()).collect();
@@ -181,10 +194,15 @@ mod tests {
         assert!(p[0].contains("`news,` has a comma"), "{p:?}");
         let (_, t, p) = read("tags: 996\n", &[]);
         assert!(t.is_empty());
-        assert!(p[0].starts_with("`tags` is the number 996, which Jekyll ignores"), "{p:?}");
+        assert!(
+            p[0].starts_with("`tags` is the number 996, which Jekyll ignores"),
+            "{p:?}"
+        );
         let (c, _, _) = read("categories: 2022\n", &[]);
         let e = c.unwrap_err();
-        assert!(e.message.starts_with("`categories` is the number 2022: Jekyll cannot read this post"));
+        assert!(e
+            .message
+            .starts_with("`categories` is the number 2022: Jekyll cannot read this post"));
         assert_eq!(e.position.line, 2);
     }
 }

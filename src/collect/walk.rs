@@ -97,7 +97,9 @@ pub fn find(site: &Path, drafts: bool) -> Found {
 /// `my_posts_blog/_posts/x.md` gives `my`, a Jekyll quirk kept on purpose), the rest split on `/`.
 pub fn folder_categories(relative: &Path, folder: &str) -> Vec<String> {
     let text = relative.to_string_lossy().replace('\\', "/");
-    let base = relative.file_name().map(|n| n.to_string_lossy().into_owned());
+    let base = relative
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
     let head = text.find(folder).map_or(text.as_str(), |i| &text[..i]);
     head.split('/')
         .filter(|c| !c.is_empty() && *c != folder && Some(*c) != base.as_deref())
@@ -223,7 +225,12 @@ mod tests {
         let names: Vec<_> = found
             .sources
             .iter()
-            .map(|x| (x.relative.to_string_lossy().into_owned(), x.folder_categories.clone()))
+            .map(|x| {
+                (
+                    x.relative.to_string_lossy().into_owned(),
+                    x.folder_categories.clone(),
+                )
+            })
             .collect();
         assert_eq!(
             names,
@@ -252,12 +259,20 @@ mod tests {
     fn underscore_folders_deeper_in_posts_are_read() {
         let dir = tempfile::tempdir().unwrap();
         let s = dir.path();
-        for p in ["_posts/sub/_hidden/2020-01-10-x.md", "_posts/_sub/2020-01-10-y.md", "_posts/sub/.git/2020-01-10-z.md"] {
+        for p in [
+            "_posts/sub/_hidden/2020-01-10-x.md",
+            "_posts/_sub/2020-01-10-y.md",
+            "_posts/sub/.git/2020-01-10-z.md",
+        ] {
             fs::create_dir_all(s.join(p).parent().unwrap()).unwrap();
             fs::write(s.join(p), "").unwrap();
         }
         let found = find(s, false);
-        let names: Vec<_> = found.sources.iter().map(|x| x.relative.to_string_lossy().into_owned()).collect();
+        let names: Vec<_> = found
+            .sources
+            .iter()
+            .map(|x| x.relative.to_string_lossy().into_owned())
+            .collect();
         assert_eq!(names, ["_posts/sub/_hidden/2020-01-10-x.md"]);
     }
 
@@ -278,7 +293,15 @@ mod tests {
         let found = find(s, false);
         assert!(found.sources.is_empty(), "{:?}", found.sources);
         let messages: Vec<_> = found.problems.iter().map(|p| p.message.as_str()).collect();
-        assert!(messages.iter().any(|m| m.contains("leaves the site folder")), "{messages:?}");
-        assert!(messages.iter().any(|m| m.contains("symbolic link loop")), "{messages:?}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("leaves the site folder")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("symbolic link loop")),
+            "{messages:?}"
+        );
     }
 }

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use atom_syndication::{Category, Content, Entry as AtomEntry, Feed, Generator, Link, Person, Text};
+use atom_syndication::{
+    Category, Content, Entry as AtomEntry, Feed, Generator, Link, Person, Text,
+};
 
 use super::{html::xml_safe, rss::finish, terms, updated, Context, Entry, Format, Plan};
 use crate::collect::body::plain_text;
@@ -56,7 +58,8 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
                         ..Category::default()
                     })
                     .collect(),
-                summary: (!entry.summary_html.trim().is_empty()).then(|| Text::html(entry.summary_html.clone())),
+                summary: (!entry.summary_html.trim().is_empty())
+                    .then(|| Text::html(entry.summary_html.clone())),
                 content: Some(Content {
                     value: Some(entry.content_html.clone()),
                     content_type: Some("html".into()),
@@ -73,7 +76,11 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
         link(ctx.root.to_string(), "alternate", "text/html"),
     ];
     if let Some(hub) = &config.gazette.hub {
-        links.push(Link { href: hub.clone(), rel: "hub".into(), ..Link::default() });
+        links.push(Link {
+            href: hub.clone(),
+            rel: "hub".into(),
+            ..Link::default()
+        });
     }
     let feed = Feed {
         id: self_url,
@@ -87,11 +94,16 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
         updated: plan.updated().unwrap_or_default(),
         authors: vec![person(&site_author)],
         links,
-        generator: Some(Generator { value: "gazette".into(), ..Generator::default() }),
+        generator: Some(Generator {
+            value: "gazette".into(),
+            ..Generator::default()
+        }),
         lang: config.lang.clone(),
         entries: atom_entries,
         ..Feed::default()
     };
-    let bytes = feed.write_to(Vec::new()).expect("writing to memory cannot fail");
+    let bytes = feed
+        .write_to(Vec::new())
+        .expect("writing to memory cannot fail");
     finish(bytes, config.gazette.stylesheet.as_deref())
 }

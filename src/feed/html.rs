@@ -8,7 +8,8 @@ use url::Url;
 use crate::collect::body::decode_entities;
 
 /// Elements removed with their content: scripts, styles, frames and plug-ins.
-const ACTIVE: &str = "script, style, iframe, frame, frameset, object, embed, applet, meta, link, base, form";
+const ACTIVE: &str =
+    "script, style, iframe, frame, frameset, object, embed, applet, meta, link, base, form";
 
 /// Attributes that hold one URL.
 const URL_ATTRIBUTES: [&str; 6] = ["href", "src", "poster", "cite", "data", "background"];
@@ -105,11 +106,17 @@ mod tests {
     fn urls_become_absolute() {
         let html = r##"<a href="//finews.example.com/c.html">c</a><img src="/images/a.png"><img src="b.png" srcset="b.png 1x, /b2.png 2x"><a href="x?a=1&amp;b=2">q</a><a href="mailto:a@example.com">m</a><a href="#top">t</a>"##;
         let out = for_feed(html, &base());
-        assert!(out.contains(r#"href="https://finews.example.com/c.html""#), "{out}");
+        assert!(
+            out.contains(r#"href="https://finews.example.com/c.html""#),
+            "{out}"
+        );
         assert!(out.contains(r#"src="https://finews.example.com/images/a.png""#));
         assert!(out.contains(r#"src="https://finews.example.com/news/2022/01/12/b.png""#));
         assert!(out.contains(r#"srcset="https://finews.example.com/news/2022/01/12/b.png 1x, https://finews.example.com/b2.png 2x""#), "{out}");
-        assert!(out.contains(r#"href="https://finews.example.com/news/2022/01/12/x?a=1&amp;b=2""#), "{out}");
+        assert!(
+            out.contains(r#"href="https://finews.example.com/news/2022/01/12/x?a=1&amp;b=2""#),
+            "{out}"
+        );
         assert!(out.contains(r#"href="mailto:a@example.com""#));
         assert!(out.contains(r##"href="https://finews.example.com/news/2022/01/12/x.html#top""##));
     }

@@ -118,7 +118,11 @@ impl<'a> Context<'a> {
             root.clone()
         } else {
             root.join(&format!("{path}/")).map_err(|e| {
-                Problem::error(config_path, Position::START, format!("gazette `path: {path}` is not a URL path: {e}"))
+                Problem::error(
+                    config_path,
+                    Position::START,
+                    format!("gazette `path: {path}` is not a URL path: {e}"),
+                )
             })?
         };
         Ok(Context { config, root, base })
@@ -126,7 +130,10 @@ impl<'a> Context<'a> {
 
     /// A feed file's public URL.
     pub fn url_of(&self, file: &str) -> String {
-        self.base.join(file).map(String::from).unwrap_or_else(|_| format!("{}{file}", self.base))
+        self.base
+            .join(file)
+            .map(String::from)
+            .unwrap_or_else(|_| format!("{}{file}", self.base))
     }
 
     /// The site's title, or its host when it has none.
@@ -162,7 +169,12 @@ pub fn plan<'a>(posts: &'a [Post], config: &SiteConfig) -> Vec<Plan<'a>> {
     let limit = settings.items.max(1);
     let eligible: Vec<&Post> = posts.iter().filter(|p| p.in_feeds && !p.draft).collect();
     let site_title = if config.title.trim().is_empty() {
-        config.url.as_ref().and_then(|u| u.host_str()).unwrap_or("feed").to_string()
+        config
+            .url
+            .as_ref()
+            .and_then(|u| u.host_str())
+            .unwrap_or("feed")
+            .to_string()
     } else {
         plain_text(&config.title)
     };
@@ -176,7 +188,10 @@ pub fn plan<'a>(posts: &'a [Post], config: &SiteConfig) -> Vec<Plan<'a>> {
             posts: eligible.iter().take(limit).copied().collect(),
         });
     }
-    let mut groups = |scope: Scope, folder: &str, names_of: fn(&Post) -> &[String], display: &BTreeMap<String, String>| {
+    let mut groups = |scope: Scope,
+                      folder: &str,
+                      names_of: fn(&Post) -> &[String],
+                      display: &BTreeMap<String, String>| {
         let mut by_name: BTreeMap<&str, Vec<&Post>> = BTreeMap::new();
         for post in &eligible {
             for name in names_of(post) {
@@ -187,7 +202,11 @@ pub fn plan<'a>(posts: &'a [Post], config: &SiteConfig) -> Vec<Plan<'a>> {
             }
         }
         let names: BTreeSet<&str> = by_name.keys().copied().collect();
-        let fallback = if scope == Scope::Tag { "tag" } else { "category" };
+        let fallback = if scope == Scope::Tag {
+            "tag"
+        } else {
+            "category"
+        };
         let slugs = slug::assign(&names, &settings.slugs, fallback);
         for (name, posts) in by_name {
             let shown = display.get(name).map_or(name, String::as_str);
@@ -200,7 +219,12 @@ pub fn plan<'a>(posts: &'a [Post], config: &SiteConfig) -> Vec<Plan<'a>> {
             });
         }
     };
-    groups(Scope::Category, "categories", |p| &p.categories, &settings.category_names);
+    groups(
+        Scope::Category,
+        "categories",
+        |p| &p.categories,
+        &settings.category_names,
+    );
     if settings.tag_feeds {
         groups(Scope::Tag, "tags", |p| &p.tags, &settings.tag_names);
     }
@@ -216,7 +240,11 @@ pub struct Output {
 
 /// Renders every planned feed in every enabled format, the OPML lists and the link snippet.
 /// Bodies are read and rendered here, once per post, and only for posts some feed includes.
-pub fn render(site: &Path, plans: &[Plan<'_>], ctx: &Context<'_>) -> Result<(Vec<Output>, Vec<Problem>), Problem> {
+pub fn render(
+    site: &Path,
+    plans: &[Plan<'_>],
+    ctx: &Context<'_>,
+) -> Result<(Vec<Output>, Vec<Problem>), Problem> {
     let mut wanted: Vec<&Post> = plans.iter().flat_map(|p| p.posts.iter().copied()).collect();
     wanted.sort_by(|a, b| a.source.cmp(&b.source));
     wanted.dedup_by(|a, b| a.source == b.source);
@@ -233,14 +261,20 @@ pub fn render(site: &Path, plans: &[Plan<'_>], ctx: &Context<'_>) -> Result<(Vec
     let mut outputs: Vec<Output> = plans
         .par_iter()
         .flat_map_iter(|plan| {
-            formats.iter().map(|&format| {
-                let bytes = match format {
-                    Format::Rss => rss::write(plan, &entries, ctx),
-                    Format::Atom => atom::write(plan, &entries, ctx),
-                    Format::Json => json::write(plan, &entries, ctx),
-                };
-                Output { path: PathBuf::from(plan.file(format)), bytes }
-            }).collect::<Vec<_>>()
+            formats
+                .iter()
+                .map(|&format| {
+                    let bytes = match format {
+                        Format::Rss => rss::write(plan, &entries, ctx),
+                        Format::Atom => atom::write(plan, &entries, ctx),
+                        Format::Json => json::write(plan, &entries, ctx),
+                    };
+                    Output {
+                        path: PathBuf::from(plan.file(format)),
+                        bytes,
+                    }
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
     let mut problems = Vec::new();
@@ -257,9 +291,18 @@ pub fn render(site: &Path, plans: &[Plan<'_>], ctx: &Context<'_>) -> Result<(Vec
             ));
         }
     }
-    outputs.push(Output { path: "feeds.opml".into(), bytes: opml::opml(plans, ctx, Format::Rss) });
-    outputs.push(Output { path: "feeds-atom.opml".into(), bytes: opml::opml(plans, ctx, Format::Atom) });
-    outputs.push(Output { path: "feeds.html".into(), bytes: opml::link_tags(plans, ctx, &formats) });
+    outputs.push(Output {
+        path: "feeds.opml".into(),
+        bytes: opml::opml(plans, ctx, Format::Rss),
+    });
+    outputs.push(Output {
+        path: "feeds-atom.opml".into(),
+        bytes: opml::opml(plans, ctx, Format::Atom),
+    });
+    outputs.push(Output {
+        path: "feeds.html".into(),
+        bytes: opml::link_tags(plans, ctx, &formats),
+    });
     Ok((outputs, problems))
 }
 
@@ -267,7 +310,11 @@ pub fn render(site: &Path, plans: &[Plan<'_>], ctx: &Context<'_>) -> Result<(Vec
 fn entry(site: &Path, post: &Post) -> Result<Entry, Problem> {
     let content = post.content(site)?;
     let base = Url::parse(&post.url).map_err(|e| {
-        Problem::error(site.join(&post.source), Position::START, format!("post URL {} is not absolute: {e}", post.url))
+        Problem::error(
+            site.join(&post.source),
+            Position::START,
+            format!("post URL {} is not absolute: {e}", post.url),
+        )
     })?;
     let summary = match &post.description {
         Some(d) => d.clone(),
@@ -281,10 +328,23 @@ fn entry(site: &Path, post: &Post) -> Result<Entry, Problem> {
 }
 
 /// The terms of a post in feeds: categories with their display names, then tags.
-pub fn terms<'p>(post: &'p Post, config: &'p SiteConfig) -> impl Iterator<Item = (&'p str, &'p str)> {
+pub fn terms<'p>(
+    post: &'p Post,
+    config: &'p SiteConfig,
+) -> impl Iterator<Item = (&'p str, &'p str)> {
     let g = &config.gazette;
     post.categories
         .iter()
-        .map(|c| (c.as_str(), g.category_names.get(c).map_or(c.as_str(), String::as_str)))
-        .chain(post.tags.iter().map(|t| (t.as_str(), g.tag_names.get(t).map_or(t.as_str(), String::as_str))))
+        .map(|c| {
+            (
+                c.as_str(),
+                g.category_names.get(c).map_or(c.as_str(), String::as_str),
+            )
+        })
+        .chain(post.tags.iter().map(|t| {
+            (
+                t.as_str(),
+                g.tag_names.get(t).map_or(t.as_str(), String::as_str),
+            )
+        }))
 }

@@ -13,14 +13,26 @@ fn escape(text: &str) -> String {
 
 /// OPML listing every feed of one format.
 pub fn opml(plans: &[Plan<'_>], ctx: &Context<'_>, format: Format) -> Vec<u8> {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<opml version=\"2.0\">\n  <head>\n");
-    out.push_str(&format!("    <title>{}</title>\n", escape(&ctx.site_title())));
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<opml version=\"2.0\">\n  <head>\n",
+    );
+    out.push_str(&format!(
+        "    <title>{}</title>\n",
+        escape(&ctx.site_title())
+    ));
     if let Some(newest) = plans.iter().filter_map(|p| p.updated()).max() {
-        out.push_str(&format!("    <dateModified>{}</dateModified>\n", newest.to_rfc2822()));
+        out.push_str(&format!(
+            "    <dateModified>{}</dateModified>\n",
+            newest.to_rfc2822()
+        ));
     }
     out.push_str("  </head>\n  <body>\n");
     for plan in plans {
-        let kind = if format == Format::Atom { "atom" } else { "rss" };
+        let kind = if format == Format::Atom {
+            "atom"
+        } else {
+            "rss"
+        };
         out.push_str(&format!(
             "    <outline type=\"{kind}\" text=\"{title}\" title=\"{title}\" xmlUrl=\"{url}\" htmlUrl=\"{home}\"/>\n",
             title = escape(&plan.title),

@@ -27,19 +27,30 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
                 description: Some(entry.summary_html.clone()),
                 content: Some(entry.content_html.clone()),
                 guid: Some(match &post.id {
-                    Some(id) => Guid { value: xml_safe(id), permalink: false },
-                    None => Guid { value: post.url.clone(), permalink: true },
+                    Some(id) => Guid {
+                        value: xml_safe(id),
+                        permalink: false,
+                    },
+                    None => Guid {
+                        value: post.url.clone(),
+                        permalink: true,
+                    },
                 }),
                 pub_date: Some(post.date.to_rfc2822()),
                 categories: terms(post, config)
-                    .map(|(term, _)| Category { name: xml_safe(term), domain: None })
+                    .map(|(term, _)| Category {
+                        name: xml_safe(term),
+                        domain: None,
+                    })
                     .collect(),
                 ..Item::default()
             };
             // RSS `author` must be an email address; a name alone goes to `dc:creator`.
             if let Some(a) = author {
                 match (&a.email, &a.name) {
-                    (Some(email), Some(name)) => item.author = Some(xml_safe(&format!("{email} ({name})"))),
+                    (Some(email), Some(name)) => {
+                        item.author = Some(xml_safe(&format!("{email} ({name})")))
+                    }
                     (Some(email), None) => item.author = Some(xml_safe(email)),
                     (None, Some(name)) => {
                         item.dublin_core_ext = Some(DublinCoreExtension {
@@ -62,7 +73,11 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
         ..Link::default()
     }];
     if let Some(hub) = &config.gazette.hub {
-        links.push(Link { href: hub.clone(), rel: "hub".into(), ..Link::default() });
+        links.push(Link {
+            href: hub.clone(),
+            rel: "hub".into(),
+            ..Link::default()
+        });
     }
     let description = config
         .description
@@ -82,7 +97,9 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
         atom_ext: Some(AtomExtension { links }),
         ..Channel::default()
     };
-    let bytes = channel.write_to(Vec::new()).expect("writing to memory cannot fail");
+    let bytes = channel
+        .write_to(Vec::new())
+        .expect("writing to memory cannot fail");
     finish(bytes, config.gazette.stylesheet.as_deref())
 }
 
@@ -101,12 +118,20 @@ pub fn finish(bytes: Vec<u8>, stylesheet: Option<&str>) -> Vec<u8> {
                 writer.write_event(Event::Decl(decl)).expect("memory");
                 if let Some(href) = stylesheet {
                     let href = href.replace('&', "&amp;").replace('"', "&quot;");
-                    writer.write_event(Event::Text(quick_xml::events::BytesText::from_escaped("\n"))).expect("memory");
+                    writer
+                        .write_event(Event::Text(quick_xml::events::BytesText::from_escaped(
+                            "\n",
+                        )))
+                        .expect("memory");
                     let pi = format!(r#"xml-stylesheet type="text/xsl" href="{href}""#);
-                    writer.write_event(Event::PI(BytesPI::new(pi))).expect("memory");
+                    writer
+                        .write_event(Event::PI(BytesPI::new(pi)))
+                        .expect("memory");
                 }
             }
-            Ok(Event::Start(mut e)) if e.name().as_ref() == b"guid" && e.attributes().next().is_none() => {
+            Ok(Event::Start(mut e))
+                if e.name().as_ref() == b"guid" && e.attributes().next().is_none() =>
+            {
                 e.push_attribute(("isPermaLink", "true"));
                 writer.write_event(Event::Start(e)).expect("memory");
             }

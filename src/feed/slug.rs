@@ -51,7 +51,11 @@ fn code(name: &str) -> String {
 ///
 /// Names are taken in sorted order; a config slug wins; the first name to claim a slug keeps it
 /// and the next ones get `-2`, `-3`, …, so the result depends only on the set of names.
-pub fn assign(names: &BTreeSet<&str>, explicit: &BTreeMap<String, String>, fallback: &str) -> BTreeMap<String, String> {
+pub fn assign(
+    names: &BTreeSet<&str>,
+    explicit: &BTreeMap<String, String>,
+    fallback: &str,
+) -> BTreeMap<String, String> {
     let mut taken: BTreeSet<String> = BTreeSet::new();
     let mut out = BTreeMap::new();
     // Explicit slugs first, so a derived slug never takes one the user chose.
@@ -85,7 +89,10 @@ mod tests {
 
     #[test]
     fn readable_slugs_for_any_script() {
-        assert_eq!(readable("中国劳动保障报新闻").as_deref(), Some("zhong-guo-lao-dong-bao-zhang-bao-xin-wen"));
+        assert_eq!(
+            readable("中国劳动保障报新闻").as_deref(),
+            Some("zhong-guo-lao-dong-bao-zhang-bao-xin-wen")
+        );
         assert_eq!(readable("Café Society").as_deref(), Some("cafe-society"));
         assert_eq!(readable("../../etc").as_deref(), Some("etc"));
         assert_eq!(readable("/"), None);
@@ -96,8 +103,11 @@ mod tests {
     #[test]
     fn collisions_get_stable_suffixes_and_config_wins() {
         let names: BTreeSet<&str> = ["News", "news", "NEWS", "/", "报"].into_iter().collect();
-        let explicit: BTreeMap<String, String> =
-            [("报".to_string(), "bao-zhi".to_string()), ("bad".to_string(), "../x".to_string())].into();
+        let explicit: BTreeMap<String, String> = [
+            ("报".to_string(), "bao-zhi".to_string()),
+            ("bad".to_string(), "../x".to_string()),
+        ]
+        .into();
         let slugs = assign(&names, &explicit, "category");
         assert_eq!(slugs["NEWS"], "news");
         assert_eq!(slugs["News"], "news-2");

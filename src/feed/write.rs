@@ -36,11 +36,17 @@ pub struct WriteError {
 }
 
 fn err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
-    move |source| WriteError { path: path.to_path_buf(), source }
+    move |source| WriteError {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn temp_path(target: &Path) -> PathBuf {
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     target.with_file_name(format!(".{name}.gazette-{}.tmp", std::process::id()))
 }
 
@@ -61,29 +67,33 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
     fs::create_dir_all(dir).map_err(err(dir))?;
     let mut report = Report::default();
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let stage = |staged: &mut Vec<(PathBuf, PathBuf)>, report: &mut Report| -> Result<(), WriteError> {
-        for output in outputs {
-            let target = dir.join(&output.path);
-            if fs::read(&target).is_ok_and(|old| old == output.bytes) {
-                report.unchanged.push(output.path.clone());
-                continue;
+    let stage =
+        |staged: &mut Vec<(PathBuf, PathBuf)>, report: &mut Report| -> Result<(), WriteError> {
+            for output in outputs {
+                let target = dir.join(&output.path);
+                if fs::read(&target).is_ok_and(|old| old == output.bytes) {
+                    report.unchanged.push(output.path.clone());
+                    continue;
+                }
+                if let Some(parent) = target.parent() {
+                    fs::create_dir_all(parent).map_err(err(parent))?;
+                }
+                if target.is_dir() {
+                    return Err(WriteError {
+                        path: target,
+                        source: io::Error::new(
+                            io::ErrorKind::AlreadyExists,
+                            "a folder stands where the feed goes",
+                        ),
+                    });
+                }
+                let temp = temp_path(&target);
+                staged.push((temp.clone(), target.clone()));
+                write_temp(&temp, &output.bytes).map_err(err(&target))?;
+                report.written.push(output.path.clone());
             }
-            if let Some(parent) = target.parent() {
-                fs::create_dir_all(parent).map_err(err(parent))?;
-            }
-            if target.is_dir() {
-                return Err(WriteError {
-                    path: target,
-                    source: io::Error::new(io::ErrorKind::AlreadyExists, "a folder stands where the feed goes"),
-                });
-            }
-            let temp = temp_path(&target);
-            staged.push((temp.clone(), target.clone()));
-            write_temp(&temp, &output.bytes).map_err(err(&target))?;
-            report.written.push(output.path.clone());
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     if let Err(e) = stage(&mut staged, &mut report) {
         for (temp, _) in &staged {
             let _ = fs::remove_file(temp);
@@ -93,7 +103,10 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
 
     let new_list: BTreeSet<PathBuf> = outputs.iter().map(|o| o.path.clone()).collect();
     let manifest = dir.join(MANIFEST);
-    let manifest_text: String = new_list.iter().map(|p| format!("{}\n", p.display())).collect();
+    let manifest_text: String = new_list
+        .iter()
+        .map(|p| format!("{}\n", p.display()))
+        .collect();
     let old_manifest = fs::read_to_string(&manifest).unwrap_or_default();
     let manifest_temp = temp_path(&manifest);
     if old_manifest != manifest_text {
@@ -114,7 +127,9 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
     // Remove what an earlier build wrote and this one does not; never anything else.
     for line in old_manifest.lines() {
         let old = PathBuf::from(line);
-        let safe = old.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+        let safe = old
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
         if safe && !new_list.contains(&old) && dir.join(&old).is_file() {
             fs::remove_file(dir.join(&old)).map_err(err(&dir.join(&old)))?;
             report.removed.push(old);
@@ -128,7 +143,10 @@ mod tests {
     use super::*;
 
     fn out(path: &str, bytes: &str) -> Output {
-        Output { path: path.into(), bytes: bytes.as_bytes().to_vec() }
+        Output {
+            path: path.into(),
+            bytes: bytes.as_bytes().to_vec(),
+        }
     }
 
     #[test]
@@ -136,13 +154,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = write_all(dir.path(), &[out("a.xml", "1"), out("c/b.xml", "2")]).unwrap();
         assert_eq!(first.written.len(), 2);
-        let mtime = fs::metadata(dir.path().join("a.xml")).unwrap().modified().unwrap();
+        let mtime = fs::metadata(dir.path().join("a.xml"))
+            .unwrap()
+            .modified()
+            .unwrap();
         fs::write(dir.path().join("mine.txt"), "not gazette's").unwrap();
         let second = write_all(dir.path(), &[out("a.xml", "1"), out("d.xml", "3")]).unwrap();
         assert_eq!(second.unchanged, [PathBuf::from("a.xml")]);
         assert_eq!(second.written, [PathBuf::from("d.xml")]);
         assert_eq!(second.removed, [PathBuf::from("c/b.xml")]);
-        assert_eq!(fs::metadata(dir.path().join("a.xml")).unwrap().modified().unwrap(), mtime);
+        assert_eq!(
+            fs::metadata(dir.path().join("a.xml"))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            mtime
+        );
         assert!(dir.path().join("mine.txt").exists());
     }
 
@@ -153,11 +180,21 @@ mod tests {
         // A folder where the second file goes makes staging fail after the first was staged.
         fs::create_dir(dir.path().join("x.xml")).unwrap();
         let e = write_all(dir.path(), &[out("a.xml", "new"), out("x.xml", "new")]).unwrap_err();
-        assert!(e.to_string().contains("a folder stands where the feed goes"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("a folder stands where the feed goes"),
+            "{e}"
+        );
         assert_eq!(fs::read_to_string(dir.path().join("a.xml")).unwrap(), "old");
         assert_eq!(fs::read_to_string(dir.path().join("b.xml")).unwrap(), "old");
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert!(names.iter().all(|n| !n.to_string_lossy().ends_with(".tmp")), "{names:?}");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.to_string_lossy().ends_with(".tmp")),
+            "{names:?}"
+        );
     }
 
     #[test]
@@ -166,6 +203,9 @@ mod tests {
         let file = dir.path().join("feeds");
         fs::write(&file, "x").unwrap();
         let e = write_all(&file, &[out("a.xml", "1")]).unwrap_err();
-        assert!(e.to_string().ends_with("the output folder is a file"), "{e}");
+        assert!(
+            e.to_string().ends_with("the output folder is a file"),
+            "{e}"
+        );
     }
 }
