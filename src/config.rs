@@ -97,6 +97,8 @@ pub struct GazetteSettings {
     /// Feeds larger than this many bytes are reported (5 MiB: the smallest cap among common
     /// readers).
     pub max_feed_bytes: u64,
+    /// The weekly email digest.
+    pub digest: crate::digest::settings::DigestSettings,
 }
 
 impl Default for GazetteSettings {
@@ -114,6 +116,7 @@ impl Default for GazetteSettings {
             hub: None,
             stylesheet: None,
             max_feed_bytes: 5 * 1024 * 1024,
+            digest: Default::default(),
         }
     }
 }

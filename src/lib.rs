@@ -21,5 +21,6 @@
 
 pub mod collect;
 pub mod config;
+pub mod digest;
 pub mod feed;
 pub mod problem;

@@ -20,6 +20,10 @@ enum Command {
     Check(cmd::check::Args),
     /// Write the RSS and Atom feeds (exit 1, writing nothing, when any post is invalid).
     Build(cmd::build::Args),
+    /// Send the weekly digest email to every subscriber, exactly once each.
+    Digest(cmd::digest::Args),
+    /// Record that an address wants no more digests.
+    Unsubscribe(cmd::unsubscribe::Args),
 }
 
 fn main() -> ExitCode {
@@ -27,6 +31,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => cmd::check::run(&args),
         Command::Build(args) => cmd::build::run(&args),
+        Command::Digest(args) => cmd::digest::run(&args),
+        Command::Unsubscribe(args) => cmd::unsubscribe::run(&args),
     };
     match result {
         Ok(code) => code,

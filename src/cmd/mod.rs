@@ -3,4 +3,6 @@
 
 pub mod build;
 pub mod check;
+pub mod digest;
 pub mod site;
+pub mod unsubscribe;

@@ -1,0 +1,34 @@
+//! `gazette unsubscribe ADDRESS`: record that an address wants no more digests.
+
+use std::process::ExitCode;
+
+use anyhow::anyhow;
+use gazette::config::SiteConfig;
+use gazette::digest::ledger::Ledger;
+
+use super::site::SiteArgs;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub site: SiteArgs,
+    /// The address to unsubscribe.
+    pub address: String,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let address: lettre::Address = args
+        .address
+        .trim()
+        .parse()
+        .map_err(|e| anyhow!("`{}` is not an email address: {e}", args.address))?;
+    let loaded = SiteConfig::load(&args.site.site).map_err(|p| anyhow!("{p}"))?;
+    let state = args.site.site.join(&loaded.config.gazette.digest.state);
+    let ledger = Ledger::open(&state)?;
+    if ledger.unsubscribe(&address.to_string())? {
+        println!("{address} is unsubscribed: no later digest goes to it");
+    } else {
+        println!("{address} was already unsubscribed");
+    }
+    Ok(ExitCode::SUCCESS)
+}

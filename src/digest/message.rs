@@ -1,0 +1,170 @@
+//! One digest email as lettre builds it: `multipart/alternative` (text, then HTML), UTF-8, the
+//! subject and names encoded per RFC 2047 by lettre, and the list headers mailbox providers look
+//! for: `List-Id`, `List-Unsubscribe` and `List-Unsubscribe-Post` (RFC 2369, RFC 8058).
+
+use hmac::{Hmac, KeyInit, Mac};
+use lettre::message::header::{Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::Message;
+use sha2::{Digest, Sha256};
+
+use super::render::Rendered;
+use super::subscribers::Subscriber;
+
+macro_rules! text_header {
+    ($type:ident, $name:literal) => {
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $type(pub String);
+
+        impl Header for $type {
+            fn name() -> HeaderName {
+                HeaderName::new_from_ascii_str($name)
+            }
+            fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+                Ok($type(s.to_string()))
+            }
+            fn display(&self) -> HeaderValue {
+                HeaderValue::new(Self::name(), self.0.clone())
+            }
+        }
+    };
+}
+
+text_header!(ListId, "List-Id");
+text_header!(ListUnsubscribe, "List-Unsubscribe");
+text_header!(ListUnsubscribePost, "List-Unsubscribe-Post");
+
+/// A token that proves an unsubscribe request came from a link gazette sent: HMAC-SHA256 of the
+/// lower-cased address under the site's secret, so nobody can make one for another address.
+pub fn unsubscribe_token(secret: &[u8], address: &str) -> String {
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(address.to_lowercase().as_bytes());
+    let bytes = mac.finalize().into_bytes();
+    bytes[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+pub fn query_escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The `Message-ID` of one digest for one subscriber: the same on every attempt, so a resent
+/// copy is recognisable as the same message.
+pub fn message_id(digest: &str, address: &str, domain: &str) -> String {
+    let hash = Sha256::digest(format!("{digest}\0{}", address.to_lowercase()).as_bytes());
+    let hex: String = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let safe_digest: String = digest
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    format!("<gazette.{safe_digest}.{hex}@{domain}>")
+}
+
+/// Everything of a message that is not the rendered content.
+#[derive(Debug, Clone)]
+pub struct Envelope<'a> {
+    pub from: &'a Mailbox,
+    pub reply_to: Option<&'a Mailbox>,
+    pub list_id: &'a str,
+    pub message_id: String,
+    /// Filled-in one-click URL (https) and mailto address, when configured.
+    pub unsubscribe_url: Option<String>,
+    pub unsubscribe_mailto: Option<String>,
+    pub extra_headers: &'a [(String, String)],
+}
+
+/// Builds the message for one subscriber.
+pub fn build(
+    envelope: &Envelope<'_>,
+    to: &Subscriber,
+    rendered: &Rendered,
+) -> Result<Message, String> {
+    let mut builder = Message::builder()
+        .from(envelope.from.clone())
+        .to(Mailbox::new(to.name.clone(), to.address.clone()))
+        .subject(rendered.subject.clone())
+        .date_now()
+        .message_id(Some(envelope.message_id.clone()))
+        .header(ListId(format!("<{}>", envelope.list_id)));
+    if let Some(reply_to) = envelope.reply_to {
+        builder = builder.reply_to(reply_to.clone());
+    }
+    let mut targets = Vec::new();
+    if let Some(url) = &envelope.unsubscribe_url {
+        targets.push(format!("<{url}>"));
+    }
+    if let Some(mailto) = &envelope.unsubscribe_mailto {
+        targets.push(format!(
+            "<mailto:{mailto}?subject={}>",
+            query_escape(&format!("unsubscribe {}", to.address))
+        ));
+    }
+    if !targets.is_empty() {
+        builder = builder.header(ListUnsubscribe(targets.join(", ")));
+    }
+    // RFC 8058: one-click only with an https URL to POST to.
+    if envelope
+        .unsubscribe_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"))
+    {
+        builder = builder.header(ListUnsubscribePost("List-Unsubscribe=One-Click".into()));
+    }
+    let mut message = builder
+        .multipart(MultiPart::alternative_plain_html(
+            rendered.text.clone(),
+            rendered.html.clone(),
+        ))
+        .map_err(|e| format!("cannot build the message for {}: {e}", to.address))?;
+    for (name, value) in envelope.extra_headers {
+        let name = HeaderName::new_from_ascii(name.clone())
+            .map_err(|e| format!("header name `{name}`: {e}"))?;
+        let value = super::render::one_line(value);
+        message
+            .headers_mut()
+            .insert_raw(HeaderValue::new(name, value));
+    }
+    Ok(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_keyed_and_case_blind() {
+        let a = unsubscribe_token(b"secret", "Li@Example.com");
+        assert_eq!(a, unsubscribe_token(b"secret", "li@example.com"));
+        assert_ne!(a, unsubscribe_token(b"other", "li@example.com"));
+        assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn message_ids_are_stable_per_digest_and_subscriber() {
+        let a = message_id("2022-W02", "li@example.com", "finews.example.com");
+        assert_eq!(
+            a,
+            message_id("2022-W02", "LI@example.com", "finews.example.com")
+        );
+        assert_ne!(
+            a,
+            message_id("2022-W03", "li@example.com", "finews.example.com")
+        );
+        assert!(a.starts_with("<gazette.2022-W02.") && a.ends_with("@finews.example.com>"));
+    }
+}

@@ -1,0 +1,12 @@
+//! The weekly digest: the posts of one period, rendered from Handlebars templates into one
+//! email per subscriber, sent through SMTP exactly once each (a ledger records every send).
+
+pub mod compose;
+pub mod ledger;
+pub mod message;
+pub mod render;
+pub mod send;
+pub mod settings;
+pub mod smtp;
+pub mod subscribers;
+pub mod week;

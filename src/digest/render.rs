@@ -1,0 +1,403 @@
+//! Rendering the digest: Handlebars templates (the bundled ones in `templates/`, or a site's
+//! own), helpers for dates in the site's zone and for cutting text by characters, and CSS
+//! inlined into the HTML so that Gmail and Outlook show it as designed.
+
+use std::path::Path;
+
+use chrono::{DateTime, Datelike, FixedOffset, Weekday};
+use chrono_tz::Tz;
+use handlebars::{
+    Context, Handlebars, Helper, HelperDef, HelperResult, JsonRender, Output, RenderContext,
+    RenderError, RenderErrorReason,
+};
+use serde::Serialize;
+
+use crate::collect::body::truncate_chars;
+use crate::problem::{Position, Problem};
+
+const HTML: &str = include_str!("../../templates/digest.html.hbs");
+const TEXT: &str = include_str!("../../templates/digest.txt.hbs");
+
+/// The data every template sees.
+#[derive(Debug, Clone, Serialize)]
+pub struct Data {
+    pub site: SiteData,
+    pub period: PeriodData,
+    pub groups: Vec<Group>,
+    pub post_count: usize,
+    pub subscriber: SubscriberData,
+    pub unsubscribe_url: Option<String>,
+    pub unsubscribe_mailto: Option<String>,
+    pub feeds: FeedsData,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteData {
+    pub title: String,
+    pub url: String,
+    pub description: Option<String>,
+    pub lang: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodData {
+    pub label: String,
+    /// RFC 3339 instants; `last_day` is the start of the period's last day.
+    pub start: String,
+    pub end: String,
+    pub last_day: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedsData {
+    pub rss: Option<String>,
+    pub atom: Option<String>,
+    pub opml: String,
+}
+
+/// One category's posts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub name: String,
+    pub display: String,
+    pub feed_url: Option<String>,
+    pub atom_url: Option<String>,
+    pub posts: Vec<PostData>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PostData {
+    pub title: String,
+    pub url: String,
+    pub date: String,
+    /// Plain text, cut to `excerpt_chars` characters.
+    pub excerpt: String,
+    pub categories: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscriberData {
+    pub name: Option<String>,
+    pub address: String,
+}
+
+/// A rendered email: subject, HTML (CSS inlined) and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+/// `{{date value "%Y-%m-%d"}}`: an RFC 3339 value in the site's zone, formatted with chrono.
+struct DateHelper(Tz);
+/// `{{weekday value "zh"}}`: the weekday's name in Chinese (`zh`) or English (otherwise).
+struct WeekdayHelper(Tz);
+/// `{{truncate text 120}}`: at most that many characters, with `…` when cut.
+struct TruncateHelper;
+
+fn param_str<'a>(h: &'a Helper<'_>, i: usize, name: &'static str) -> Result<&'a str, RenderError> {
+    h.param(i).and_then(|p| p.value().as_str()).ok_or_else(|| {
+        RenderErrorReason::ParamTypeMismatchForName(name, i.to_string(), "string".into()).into()
+    })
+}
+
+fn local_date(h: &Helper<'_>, zone: Tz, name: &'static str) -> Result<DateTime<Tz>, RenderError> {
+    let raw = param_str(h, 0, name)?;
+    DateTime::<FixedOffset>::parse_from_rfc3339(raw)
+        .map(|d| d.with_timezone(&zone))
+        .map_err(|e| {
+            RenderErrorReason::Other(format!("{name}: `{raw}` is not an RFC 3339 date: {e}")).into()
+        })
+}
+
+impl HelperDef for DateHelper {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let date = local_date(h, self.0, "date")?;
+        let format = h
+            .param(1)
+            .and_then(|p| p.value().as_str())
+            .unwrap_or("%Y-%m-%d %H:%M");
+        let mut text = String::new();
+        use std::fmt::Write;
+        write!(text, "{}", date.format(format))
+            .map_err(|_| RenderErrorReason::Other(format!("date: bad format `{format}`")))?;
+        out.write(&text)?;
+        Ok(())
+    }
+}
+
+impl HelperDef for WeekdayHelper {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let date = local_date(h, self.0, "weekday")?;
+        let lang = h.param(1).and_then(|p| p.value().as_str()).unwrap_or("en");
+        out.write(weekday_name(date.weekday(), lang))?;
+        Ok(())
+    }
+}
+
+impl HelperDef for TruncateHelper {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let text = h.param(0).map(|p| p.value().render()).unwrap_or_default();
+        let max = h.param(1).and_then(|p| p.value().as_u64()).unwrap_or(100) as usize;
+        out.write(&truncate_chars(&text, max))?;
+        Ok(())
+    }
+}
+
+/// A weekday's name: `星期一` for `zh…`, `Monday` otherwise.
+pub fn weekday_name(day: Weekday, lang: &str) -> &'static str {
+    let i = day.num_days_from_monday() as usize;
+    if lang.to_ascii_lowercase().starts_with("zh") {
+        [
+            "星期一",
+            "星期二",
+            "星期三",
+            "星期四",
+            "星期五",
+            "星期六",
+            "星期日",
+        ][i]
+    } else {
+        [
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
+        ][i]
+    }
+}
+
+/// The digest's templates, ready to render.
+pub struct Renderer {
+    html: Handlebars<'static>,
+    text: Handlebars<'static>,
+}
+
+fn template_problem(path: &Path, e: &handlebars::TemplateError) -> Problem {
+    let position = e
+        .pos()
+        .map_or(Position::START, |(line, col)| Position::new(line, col));
+    Problem::error(path, position, format!("template error: {}", e.reason()))
+}
+
+impl Renderer {
+    /// Loads the templates (a site's own folder overrides the bundled ones file by file).
+    pub fn new(folder: Option<&Path>, subject: &str, zone: Tz) -> Result<Renderer, Problem> {
+        let mut html = Handlebars::new();
+        let mut text = Handlebars::new();
+        text.register_escape_fn(handlebars::no_escape);
+        for registry in [&mut html, &mut text] {
+            registry.register_helper("date", Box::new(DateHelper(zone)));
+            registry.register_helper("weekday", Box::new(WeekdayHelper(zone)));
+            registry.register_helper("truncate", Box::new(TruncateHelper));
+        }
+        let load = |name: &str,
+                    bundled: &'static str|
+         -> Result<(std::path::PathBuf, String), Problem> {
+            if let Some(dir) = folder {
+                let path = dir.join(name);
+                if path.exists() {
+                    let body = std::fs::read_to_string(&path).map_err(|e| {
+                        Problem::error(&path, Position::START, format!("cannot read template: {e}"))
+                    })?;
+                    return Ok((path, body));
+                }
+            }
+            Ok((Path::new("templates").join(name), bundled.to_string()))
+        };
+        let (path, body) = load("digest.html.hbs", HTML)?;
+        html.register_template_string("html", body)
+            .map_err(|e| template_problem(&path, &e))?;
+        let (path, body) = load("digest.txt.hbs", TEXT)?;
+        text.register_template_string("text", body)
+            .map_err(|e| template_problem(&path, &e))?;
+        text.register_template_string("subject", subject)
+            .map_err(|e| template_problem(Path::new("_config.yml (gazette.digest.subject)"), &e))?;
+        Ok(Renderer { html, text })
+    }
+
+    /// Renders one email. The HTML's `<style>` rules are inlined into `style` attributes.
+    pub fn render(&self, data: &Data) -> Result<Rendered, String> {
+        let html = self
+            .html
+            .render("html", data)
+            .map_err(|e| format!("HTML template: {e}"))?;
+        let html = css_inline::inline(&html).map_err(|e| format!("inlining CSS: {e}"))?;
+        let text = self
+            .text
+            .render("text", data)
+            .map_err(|e| format!("text template: {e}"))?;
+        let subject = self
+            .text
+            .render("subject", data)
+            .map_err(|e| format!("subject template: {e}"))?;
+        Ok(Rendered {
+            subject: one_line(&subject),
+            html,
+            text: tidy_text(&text),
+        })
+    }
+}
+
+/// A header value on one line: controls (CR, LF, …) become spaces, runs of space fold.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Text mail without trailing spaces and with at most one blank line in a row.
+fn tidy_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.trim_start_matches('\n').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> Data {
+        Data {
+            site: SiteData {
+                title: "财经 & <新闻>".into(),
+                url: "https://finews.example.com/".into(),
+                description: None,
+                lang: Some("zh-CN".into()),
+            },
+            period: PeriodData {
+                label: "2022-W02".into(),
+                start: "2022-01-10T00:00:00+08:00".into(),
+                end: "2022-01-17T00:00:00+08:00".into(),
+                last_day: "2022-01-16T00:00:00+08:00".into(),
+            },
+            groups: vec![Group {
+                name: "xinhuashe".into(),
+                display: "新华社".into(),
+                feed_url: Some(
+                    "https://finews.example.com/feeds/categories/xinhuashe.rss.xml".into(),
+                ),
+                atom_url: None,
+                posts: vec![PostData {
+                    title: "<script>alert(1)</script>标题".into(),
+                    url: "https://finews.example.com/a.html".into(),
+                    date: "2022-01-10T02:00:00+08:00".into(),
+                    excerpt: "摘要".into(),
+                    categories: vec!["xinhuashe".into()],
+                    tags: vec![],
+                }],
+            }],
+            post_count: 1,
+            subscriber: SubscriberData {
+                name: Some("李明".into()),
+                address: "li@example.com".into(),
+            },
+            unsubscribe_url: Some("https://finews.example.com/u?a=li%40example.com&t=abc".into()),
+            unsubscribe_mailto: None,
+            feeds: FeedsData {
+                rss: None,
+                atom: None,
+                opml: "https://finews.example.com/feeds/feeds.opml".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn bundled_templates_render_escaped_inlined_and_dated_in_zone() {
+        let r = Renderer::new(
+            None,
+            "{{site.title}} · {{period.label}}\r\nBcc: x@evil.example",
+            chrono_tz::Asia::Shanghai,
+        )
+        .unwrap();
+        let out = r.render(&data()).unwrap();
+        assert_eq!(out.subject, "财经 & <新闻> · 2022-W02 Bcc: x@evil.example");
+        assert!(
+            out.html
+                .contains("&lt;script&gt;alert(1)&lt;/script&gt;标题"),
+            "post data is escaped"
+        );
+        assert!(!out.html.contains("<style"), "CSS is inlined");
+        assert!(out.html.contains("style=\""), "CSS is inlined");
+        assert!(out.html.contains("2022-01-10 02:00 星期一"));
+        assert!(out.html.contains("2022年1月10日（星期一）"));
+        assert!(
+            out.text.contains("* <script>alert(1)</script>标题"),
+            "text is not HTML-escaped"
+        );
+        assert!(out
+            .text
+            .contains("退订：https://finews.example.com/u?a=li%40example.com&t=abc"));
+    }
+
+    #[test]
+    fn template_errors_name_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("digest.html.hbs"),
+            "<p>\n{{#each groups}}\n",
+        )
+        .unwrap();
+        let e = Renderer::new(Some(dir.path()), "s", chrono_tz::UTC)
+            .err()
+            .unwrap();
+        assert!(e.path.ends_with("digest.html.hbs"));
+        assert!(e.message.starts_with("template error:"), "{}", e.message);
+    }
+
+    #[test]
+    fn helpers() {
+        let mut h = Handlebars::new();
+        h.register_helper("truncate", Box::new(TruncateHelper));
+        h.register_helper("date", Box::new(DateHelper(chrono_tz::UTC)));
+        let out = h
+            .render_template(
+                "{{truncate t 3}}|{{date d \"%H:%M %z\"}}",
+                &serde_json::json!({"t": "加强企业用工", "d": "2022-01-10T02:00:00+08:00"}),
+            )
+            .unwrap();
+        assert_eq!(out, "加强企…|18:00 +0000");
+    }
+}

@@ -1,0 +1,279 @@
+//! Sending a digest to every subscriber, exactly once each, with the ledger as the record.
+//!
+//! Workers (one per SMTP connection) take subscribers from a shared queue. For each: the message
+//! is composed, the ledger row is committed as `sending`, the message is sent, and the row is
+//! committed as `sent`, `failed` or `unknown`. A 4xx is retried with a doubling delay (the row is
+//! put back to `pending` while it waits, since the message certainly did not go); a 5xx fails
+//! that subscriber and the run goes on; an authentication or TLS failure stops every worker.
+
+use std::collections::VecDeque;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use lettre::{FileTransport, Transport as _};
+
+use super::compose::Composer;
+use super::ledger::{Ledger, LedgerError};
+use super::message::{self, Envelope};
+use super::smtp::{Fatal, Outcome, Server, Session};
+use super::subscribers::Subscriber;
+
+/// Where messages go.
+pub enum Transport {
+    Smtp {
+        server: Server,
+        concurrency: usize,
+        /// Messages per second at most; 0 for no limit.
+        rate: f64,
+        attempts: u32,
+        retry_delay: Duration,
+    },
+    /// `.eml` files in a folder (lettre's file transport).
+    Outbox(PathBuf),
+}
+
+/// One message to send.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub subscriber: Subscriber,
+    pub message_id: String,
+    pub unsubscribe_url: Option<String>,
+}
+
+/// What happened to the messages of a run.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub sent: Vec<String>,
+    pub failed: Vec<(String, String)>,
+    pub unknown: Vec<(String, String)>,
+    /// Subscribers none of whose categories had posts.
+    pub empty: Vec<String>,
+    /// The run was stopped by this (authentication, TLS, the ledger).
+    pub stopped: Option<String>,
+}
+
+/// Shared state of a run.
+struct Run<'a> {
+    digest: &'a str,
+    ledger_dir: &'a Path,
+    composer: &'a Composer<'a>,
+    envelope: &'a Envelope<'a>,
+    queue: Mutex<VecDeque<Job>>,
+    report: Mutex<Report>,
+    stop: AtomicBool,
+    next_slot: Mutex<Instant>,
+    progress: indicatif::ProgressBar,
+    total: usize,
+}
+
+/// Sends `jobs`; returns what became of each.
+pub fn send_all(
+    digest: &str,
+    ledger_dir: &Path,
+    composer: &Composer<'_>,
+    envelope: &Envelope<'_>,
+    transport: &Transport,
+    jobs: Vec<Job>,
+) -> Report {
+    let total = jobs.len();
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} sent, {per_sec}, {eta} left",
+            )
+            .expect("a valid template"),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let run = Run {
+        digest,
+        ledger_dir,
+        composer,
+        envelope,
+        queue: Mutex::new(jobs.into()),
+        report: Mutex::new(Report::default()),
+        stop: AtomicBool::new(false),
+        next_slot: Mutex::new(Instant::now()),
+        progress,
+        total,
+    };
+    let workers = match transport {
+        Transport::Smtp { concurrency, .. } => (*concurrency).clamp(1, 64),
+        Transport::Outbox(_) => 2,
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(total.max(1)) {
+            scope.spawn(|| {
+                if let Err(stop) = worker(&run, transport) {
+                    run.stop.store(true, Ordering::SeqCst);
+                    let mut report = run.report.lock().expect("report lock");
+                    report.stopped.get_or_insert(stop);
+                }
+            });
+        }
+    });
+    run.progress.finish_and_clear();
+    run.report.into_inner().expect("report lock")
+}
+
+fn record(run: &Run<'_>, f: impl FnOnce(&mut Report)) {
+    let mut report = run.report.lock().expect("report lock");
+    f(&mut report);
+    let done = report.sent.len() + report.failed.len() + report.unknown.len() + report.empty.len();
+    drop(report);
+    run.progress.inc(1);
+    if run.progress.is_hidden() && (done % 1000 == 0 || done == run.total) {
+        eprintln!("gazette: {done}/{} messages handled", run.total);
+    }
+}
+
+fn wait_for_slot(run: &Run<'_>, rate: f64) {
+    if rate <= 0.0 {
+        return;
+    }
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let wait = {
+        let mut next = run.next_slot.lock().expect("rate lock");
+        let now = Instant::now();
+        let slot = (*next).max(now);
+        *next = slot + interval;
+        slot - now
+    };
+    std::thread::sleep(wait);
+}
+
+fn ledger_error(e: LedgerError) -> String {
+    format!("the ledger failed, so nothing more is sent: {e}")
+}
+
+/// One worker: its own ledger connection and SMTP session.
+fn worker(run: &Run<'_>, transport: &Transport) -> Result<(), String> {
+    let ledger = Ledger::open(run.ledger_dir).map_err(ledger_error)?;
+    let mut session = match transport {
+        Transport::Smtp { server, .. } => Some(Session::new(server)),
+        Transport::Outbox(_) => None,
+    };
+    let outbox = match transport {
+        Transport::Outbox(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            Some(FileTransport::new(dir))
+        }
+        Transport::Smtp { .. } => None,
+    };
+    loop {
+        if run.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let Some(job) = run.queue.lock().expect("queue lock").pop_front() else {
+            break;
+        };
+        let key = job.subscriber.key();
+        let rendered = match run
+            .composer
+            .compose(&job.subscriber, job.unsubscribe_url.as_deref())
+        {
+            None => {
+                record(run, |r| r.empty.push(key));
+                continue;
+            }
+            Some(Err(e)) => return Err(format!("rendering the digest failed: {e}")),
+            Some(Ok(r)) => r,
+        };
+        let envelope = Envelope {
+            message_id: job.message_id.clone(),
+            unsubscribe_url: job.unsubscribe_url.clone(),
+            ..run.envelope.clone()
+        };
+        let message = match message::build(&envelope, &job.subscriber, &rendered) {
+            Ok(m) => m,
+            Err(e) => {
+                ledger
+                    .failed(run.digest, &key, &e, true)
+                    .map_err(ledger_error)?;
+                record(run, |r| r.failed.push((key, e)));
+                continue;
+            }
+        };
+        match (transport, &mut session, &outbox) {
+            (Transport::Outbox(_), _, Some(files)) => {
+                ledger.sending(run.digest, &key).map_err(ledger_error)?;
+                match files.send(&message) {
+                    Ok(_) => {
+                        ledger.sent(run.digest, &key).map_err(ledger_error)?;
+                        record(run, |r| r.sent.push(key));
+                    }
+                    Err(e) => {
+                        let error = format!("writing to the outbox: {e}");
+                        ledger
+                            .failed(run.digest, &key, &error, false)
+                            .map_err(ledger_error)?;
+                        record(run, |r| r.failed.push((key, error)));
+                    }
+                }
+            }
+            (
+                Transport::Smtp {
+                    rate,
+                    attempts,
+                    retry_delay,
+                    ..
+                },
+                Some(session),
+                _,
+            ) => {
+                let bytes = message.formatted();
+                let mut delay = *retry_delay;
+                let mut attempt = 1;
+                loop {
+                    wait_for_slot(run, *rate);
+                    ledger.sending(run.digest, &key).map_err(ledger_error)?;
+                    match session.send(message.envelope(), &bytes) {
+                        Err(Fatal(text)) => {
+                            // Refused before anything was handed over: put the row back.
+                            ledger
+                                .failed(run.digest, &key, &text, false)
+                                .map_err(ledger_error)?;
+                            return Err(text);
+                        }
+                        Ok(Outcome::Sent) => {
+                            ledger.sent(run.digest, &key).map_err(ledger_error)?;
+                            record(run, |r| r.sent.push(key));
+                            break;
+                        }
+                        Ok(Outcome::Unknown(text)) => {
+                            ledger
+                                .unknown(run.digest, &key, &text)
+                                .map_err(ledger_error)?;
+                            record(run, |r| r.unknown.push((key, text)));
+                            break;
+                        }
+                        Ok(Outcome::Refused { error, permanent }) => {
+                            ledger
+                                .failed(run.digest, &key, &error, permanent)
+                                .map_err(ledger_error)?;
+                            if permanent || attempt >= *attempts || run.stop.load(Ordering::SeqCst)
+                            {
+                                record(run, |r| r.failed.push((key, error)));
+                                break;
+                            }
+                            std::thread::sleep(delay);
+                            delay = delay.saturating_mul(2);
+                            attempt += 1;
+                        }
+                    }
+                }
+            }
+            _ => unreachable!("each transport has its sender"),
+        }
+    }
+    if let Some(session) = session {
+        session.close();
+    }
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! The `digest:` section of gazette's settings.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// How the digest is made and sent. Paths are relative to the site folder.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct DigestSettings {
+    /// The sender, e.g. `财经新闻镜像 <digest@example.com>`.
+    pub from: Option<String>,
+    pub reply_to: Option<String>,
+    /// The subject, a Handlebars template over the same data as the body.
+    pub subject: String,
+    /// The subscribers file (`.yml`/`.yaml` or `.csv`).
+    pub subscribers: PathBuf,
+    /// A folder holding `digest.html.hbs` and/or `digest.txt.hbs` to use instead of the bundled
+    /// templates.
+    pub templates: Option<PathBuf>,
+    /// Categories in the order the email shows them; the others follow by name.
+    pub category_order: Vec<String>,
+    /// The heading for posts without a category.
+    pub uncategorized: String,
+    /// How many characters of each excerpt the email shows.
+    pub excerpt_chars: usize,
+    /// `List-Id` (default: the site's host).
+    pub list_id: Option<String>,
+    /// An https URL for one-click unsubscribe; `{address}` and `{token}` are filled in.
+    pub unsubscribe_url: Option<String>,
+    /// An address that unsubscribes whoever writes to it (`List-Unsubscribe: <mailto:…>`).
+    pub unsubscribe_mailto: Option<String>,
+    /// The environment variable holding the secret that keys unsubscribe tokens.
+    pub secret_env: String,
+    /// A file holding that secret (used when the variable is unset).
+    pub secret_file: Option<PathBuf>,
+    /// The folder for the ledger, relative to the site.
+    pub state: PathBuf,
+    /// Where messages go when no SMTP server is configured.
+    pub outbox: PathBuf,
+    pub smtp: Option<SmtpSettings>,
+}
+
+impl Default for DigestSettings {
+    fn default() -> Self {
+        DigestSettings {
+            from: None,
+            reply_to: None,
+            subject: "{{site.title}} · {{period.label}}".into(),
+            subscribers: PathBuf::from("subscribers.yml"),
+            templates: None,
+            category_order: Vec::new(),
+            uncategorized: "Other".into(),
+            excerpt_chars: 140,
+            list_id: None,
+            unsubscribe_url: None,
+            unsubscribe_mailto: None,
+            secret_env: "GAZETTE_SECRET".into(),
+            secret_file: None,
+            state: PathBuf::from(".gazette"),
+            outbox: PathBuf::from(".gazette/outbox"),
+            smtp: None,
+        }
+    }
+}
+
+/// How the connection to the SMTP server is secured.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Plain connection upgraded with STARTTLS, which must succeed (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// No encryption: only to a loopback host, or with `allow_plain: true`.
+    None,
+}
+
+/// An SMTP server.
+#[derive(Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SmtpSettings {
+    pub host: String,
+    /// Default: 587 for STARTTLS, 465 for implicit TLS, 25 for none.
+    pub port: Option<u16>,
+    pub tls: TlsMode,
+    /// Allow `tls: none` to a host that is not loopback.
+    pub allow_plain: bool,
+    pub username: Option<String>,
+    /// The environment variable holding the password.
+    pub password_env: Option<String>,
+    /// A file holding the password (its first line).
+    pub password_file: Option<PathBuf>,
+    /// Extra trusted root certificates (PEM), e.g. for a private CA.
+    pub ca_file: Option<PathBuf>,
+    /// Seconds to wait for the server at each step.
+    pub timeout_secs: u64,
+    /// Connections used at once.
+    pub concurrency: usize,
+    /// Messages per second at most (0: no limit).
+    pub rate: f64,
+    /// Attempts for a message answered with a 4xx (or whose connection failed before it was
+    /// handed over).
+    pub attempts: u32,
+    /// The first wait before a retry, doubled each time.
+    pub retry_delay_ms: u64,
+    /// The name given in EHLO (default: this machine's).
+    pub hello_name: Option<String>,
+    /// Extra headers to add (for instance a tag the relay wants).
+    pub headers: BTreeMap<String, String>,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        SmtpSettings {
+            host: String::new(),
+            port: None,
+            tls: TlsMode::default(),
+            allow_plain: false,
+            username: None,
+            password_env: None,
+            password_file: None,
+            ca_file: None,
+            timeout_secs: 30,
+            concurrency: 4,
+            rate: 0.0,
+            attempts: 4,
+            retry_delay_ms: 1000,
+            hello_name: None,
+            headers: BTreeMap::new(),
+        }
+    }
+}
+
+impl fmt::Debug for SmtpSettings {
+    // Written out so that nothing secret can ever reach a log through `{:?}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password_env", &self.password_env)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmtpSettings {
+    /// The port to connect to.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.tls {
+            TlsMode::Starttls => 587,
+            TlsMode::Implicit => 465,
+            TlsMode::None => 25,
+        })
+    }
+}

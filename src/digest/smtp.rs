@@ -1,0 +1,353 @@
+//! One SMTP connection, driven step by step with lettre's client so that every failure is
+//! known by where it happened:
+//!
+//! - refused before the message's bytes were handed over (connection, MAIL, RCPT, DATA):
+//!   certainly not delivered, so it can be retried without risk of a duplicate;
+//! - a 4xx or 5xx answer to the message itself: not delivered (retried for 4xx);
+//! - the connection lost while the message was being handed over or its answer awaited: the
+//!   message may or may not have been delivered, so it is `unknown` and never retried silently.
+//!
+//! An authentication or TLS failure stops the whole run: retrying cannot help and every further
+//! attempt would fail the same way.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::Error;
+
+use super::settings::{SmtpSettings, TlsMode};
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    /// Not delivered. `permanent` for a 5xx answer.
+    Refused {
+        error: String,
+        permanent: bool,
+    },
+    /// Handed over, but no answer came: delivered or not, nobody knows.
+    Unknown(String),
+}
+
+/// A failure that ends the run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Fatal(pub String);
+
+/// Everything needed to open connections, checked once.
+#[derive(Clone)]
+pub struct Server {
+    host: String,
+    port: u16,
+    mode: TlsMode,
+    tls: Option<TlsParameters>,
+    credentials: Option<Credentials>,
+    timeout: Duration,
+    hello: ClientId,
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Server {
+    /// Checks the settings and reads the password (never kept anywhere but in lettre's
+    /// credentials, never printed).
+    pub fn new(settings: &SmtpSettings, site: &Path) -> Result<Server, Fatal> {
+        if settings.host.trim().is_empty() {
+            return Err(Fatal("digest.smtp.host is empty".into()));
+        }
+        if settings.tls == TlsMode::None && !is_loopback(&settings.host) && !settings.allow_plain {
+            return Err(Fatal(format!(
+                "refusing to send without TLS to {}: plain SMTP is only for a loopback host, or with `allow_plain: true`",
+                settings.host
+            )));
+        }
+        let tls = match settings.tls {
+            TlsMode::None => None,
+            _ => {
+                let mut builder = TlsParameters::builder(settings.host.clone());
+                if let Some(ca) = &settings.ca_file {
+                    let path = site.join(ca);
+                    let pem = std::fs::read(&path).map_err(|e| {
+                        Fatal(format!(
+                            "{}: cannot read the CA certificate: {e}",
+                            path.display()
+                        ))
+                    })?;
+                    let cert = Certificate::from_pem(&pem).map_err(|e| {
+                        Fatal(format!("{}: not a PEM certificate: {e}", path.display()))
+                    })?;
+                    builder = builder.add_root_certificate(cert);
+                }
+                Some(
+                    builder
+                        .build_rustls()
+                        .map_err(|e| Fatal(format!("TLS setup: {e}")))?,
+                )
+            }
+        };
+        let password = match (&settings.password_env, &settings.password_file) {
+            (Some(var), _) if std::env::var_os(var).is_some() => {
+                Some(std::env::var(var).map_err(|_| Fatal(format!("${var} is not valid UTF-8")))?)
+            }
+            (_, Some(file)) => {
+                let path = site.join(file);
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    Fatal(format!(
+                        "{}: cannot read the password file: {e}",
+                        path.display()
+                    ))
+                })?;
+                Some(text.lines().next().unwrap_or_default().to_string())
+            }
+            (Some(var), None) => {
+                return Err(Fatal(format!(
+                    "${var} (digest.smtp.password_env) is not set"
+                )))
+            }
+            (None, None) => None,
+        };
+        let credentials = match (&settings.username, password) {
+            (Some(user), Some(password)) => Some(Credentials::new(user.clone(), password)),
+            (Some(_), None) => {
+                return Err(Fatal(
+                    "digest.smtp.username is set but no password_env or password_file".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(Fatal(
+                    "a password is configured but no digest.smtp.username".into(),
+                ))
+            }
+            (None, None) => None,
+        };
+        let hello = match &settings.hello_name {
+            Some(name) => ClientId::Domain(name.clone()),
+            None => ClientId::default(),
+        };
+        Ok(Server {
+            host: settings.host.clone(),
+            port: settings.port(),
+            mode: settings.tls,
+            tls,
+            credentials,
+            timeout: Duration::from_secs(settings.timeout_secs.max(1)),
+            hello,
+        })
+    }
+
+    /// `host:port`, for messages.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// The chain of an error's causes, for messages and for telling TLS failures apart.
+fn chain(e: &Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
+fn looks_like_tls(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    [
+        "certificate",
+        "tls",
+        "handshake",
+        "unknownissuer",
+        "notvalidforname",
+        "alert",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
+/// A connection that is opened on first use and reopened after a failure.
+pub struct Session<'a> {
+    server: &'a Server,
+    conn: Option<SmtpConnection>,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(server: &'a Server) -> Self {
+        Session { server, conn: None }
+    }
+
+    /// Opens the connection: TLS as configured, then AUTH.
+    fn connect(&mut self) -> Result<SmtpConnection, ConnectError> {
+        let s = self.server;
+        let implicit = (s.mode == TlsMode::Implicit)
+            .then_some(s.tls.as_ref())
+            .flatten();
+        let mut conn = SmtpConnection::connect(
+            (s.host.as_str(), s.port),
+            Some(s.timeout),
+            &s.hello,
+            implicit,
+            None,
+        )
+        .map_err(|e| {
+            let text = chain(&e);
+            if implicit.is_some() && looks_like_tls(&text) {
+                ConnectError::Fatal(format!("TLS with {} failed: {text}", s.address()))
+            } else {
+                ConnectError::Transient(format!("cannot connect to {}: {text}", s.address()))
+            }
+        })?;
+        if s.mode == TlsMode::Starttls {
+            if !conn.server_info().supports_feature(Extension::StartTls) {
+                conn.abort();
+                return Err(ConnectError::Fatal(format!(
+                    "{} does not offer STARTTLS; refusing to send in clear (set `tls: implicit` for port 465)",
+                    s.address()
+                )));
+            }
+            let params = s.tls.as_ref().expect("STARTTLS has TLS parameters");
+            conn.starttls(params, &s.hello).map_err(|e| {
+                let text = chain(&e);
+                if e.is_transient() || (!looks_like_tls(&text) && !e.is_permanent()) {
+                    ConnectError::Transient(format!("STARTTLS with {}: {text}", s.address()))
+                } else {
+                    ConnectError::Fatal(format!("TLS with {} failed: {text}", s.address()))
+                }
+            })?;
+        }
+        if let Some(credentials) = &s.credentials {
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
+                .map_err(|e| {
+                    if e.is_transient() {
+                        ConnectError::Transient(format!(
+                            "authentication at {} deferred: {}",
+                            s.address(),
+                            chain(&e)
+                        ))
+                    } else {
+                        ConnectError::Fatal(format!(
+                            "authentication at {} failed: {}",
+                            s.address(),
+                            chain(&e)
+                        ))
+                    }
+                })?;
+        }
+        Ok(conn)
+    }
+
+    /// Drops the connection (after a failure it cannot be trusted).
+    fn drop_connection(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            conn.abort();
+        }
+    }
+
+    /// Sends one message.
+    pub fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Outcome, Fatal> {
+        if self.conn.as_ref().is_some_and(|c| c.has_broken()) {
+            self.drop_connection();
+        }
+        let mut conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => match self.connect() {
+                Ok(conn) => conn,
+                Err(ConnectError::Fatal(text)) => return Err(Fatal(text)),
+                Err(ConnectError::Transient(text)) => {
+                    return Ok(Outcome::Refused {
+                        error: text,
+                        permanent: false,
+                    })
+                }
+            },
+        };
+        // Before the message is handed over, any failure means it was not delivered.
+        let refused = |e: Error, conn: &mut SmtpConnection| -> Outcome {
+            let permanent = e.is_permanent();
+            if e.is_transient() || permanent {
+                // The server answered: the session is still usable after RSET.
+                if conn.command(Rset).is_err() {
+                    conn.abort();
+                }
+            } else {
+                conn.abort();
+            }
+            Outcome::Refused {
+                error: chain(&e),
+                permanent,
+            }
+        };
+        let mut options = Vec::new();
+        if !message.is_ascii() && conn.server_info().supports_feature(Extension::EightBitMime) {
+            options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        let steps = conn
+            .command(Mail::new(envelope.from().cloned(), options))
+            .and_then(|_| {
+                envelope
+                    .to()
+                    .iter()
+                    .try_for_each(|to| conn.command(Rcpt::new(to.clone(), vec![])).map(|_| ()))
+            })
+            .and_then(|_| conn.command(Data));
+        if let Err(e) = steps {
+            let outcome = refused(e, &mut conn);
+            if !conn.has_broken() {
+                self.conn = Some(conn);
+            }
+            return Ok(outcome);
+        }
+        match conn.message(message) {
+            Ok(_) => {
+                self.conn = Some(conn);
+                Ok(Outcome::Sent)
+            }
+            Err(e) if e.is_transient() || e.is_permanent() => {
+                let permanent = e.is_permanent();
+                self.conn = Some(conn);
+                Ok(Outcome::Refused {
+                    error: chain(&e),
+                    permanent,
+                })
+            }
+            Err(e) => {
+                conn.abort();
+                Ok(Outcome::Unknown(format!(
+                    "the connection to {} failed while the message was handed over: {}",
+                    self.server.address(),
+                    chain(&e)
+                )))
+            }
+        }
+    }
+
+    /// Says goodbye politely.
+    pub fn close(mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            let _ = conn.quit();
+        }
+    }
+}
+
+enum ConnectError {
+    Fatal(String),
+    Transient(String),
+}
