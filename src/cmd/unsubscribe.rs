@@ -25,7 +25,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let loaded = SiteConfig::load(&args.site.site).map_err(|p| anyhow!("{p}"))?;
     let state = args.site.site.join(&loaded.config.gazette.digest.state);
     let ledger = Ledger::open(&state)?;
-    if ledger.unsubscribe(&address.to_string())? {
+    if ledger.unsubscribe(address.as_ref())? {
         println!("{address} is unsubscribed: no later digest goes to it");
     } else {
         println!("{address} was already unsubscribed");

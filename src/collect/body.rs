@@ -84,8 +84,7 @@ fn with_link_definitions(head: &str, body: &str, format: Format) -> String {
 /// The first `<p>…</p>` of rendered HTML; failing that, the text up to the first blank line.
 pub fn first_paragraph(html: &str) -> &str {
     let lower_find = |from: usize, needle: &str| {
-        html[from..]
-            .as_bytes()
+        html.as_bytes()[from..]
             .windows(needle.len())
             .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
             .map(|i| from + i)

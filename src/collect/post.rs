@@ -178,7 +178,7 @@ pub fn read(site: &Path, source: &Source, config: &SiteConfig) -> Outcome {
         }
     };
     let ext_lower = ext[1..].to_ascii_lowercase();
-    let format = if config.markdown_ext.iter().any(|e| *e == ext_lower) {
+    let format = if config.markdown_ext.contains(&ext_lower) {
         Format::Markdown
     } else if ext_lower == "html" || ext_lower == "htm" {
         Format::Html

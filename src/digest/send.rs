@@ -128,7 +128,7 @@ fn record(run: &Run<'_>, f: impl FnOnce(&mut Report)) {
     let done = report.sent.len() + report.failed.len() + report.unknown.len() + report.empty.len();
     drop(report);
     run.progress.inc(1);
-    if run.progress.is_hidden() && (done % 1000 == 0 || done == run.total) {
+    if run.progress.is_hidden() && (done.is_multiple_of(1000) || done == run.total) {
         eprintln!("gazette: {done}/{} messages handled", run.total);
     }
 }

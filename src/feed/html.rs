@@ -1,18 +1,243 @@
-//! Making post HTML safe for every feed reader: URLs made absolute (most readers ignore
-//! `xml:base`), active content removed (readers strip it anyway, and validators warn about it),
-//! and characters that XML forbids dropped.
+//! Making post HTML safe for every feed reader: parsed and re-serialised by an HTML5 parser
+//! (`ammonia`, on html5ever) so that strict parsers accept it, only the elements and attributes
+//! that feed validators accept kept, URLs made absolute (most readers ignore `xml:base`), and
+//! characters that XML forbids dropped.
 
-use lol_html::{element, rewrite_str, RewriteStrSettings};
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use ammonia::{Builder, UrlRelative};
 use url::Url;
 
 use crate::collect::body::decode_entities;
 
-/// Elements removed with their content: scripts, styles, frames and plug-ins.
-const ACTIVE: &str =
-    "script, style, iframe, frame, frameset, object, embed, applet, meta, link, base, form";
+/// The elements kept: the W3C feed validator's accepted ones (its `acceptable_elements`, less
+/// the obsolete `keygen`, `multicol`, `nextid`, `sound` and `spacer`, and `template`, whose
+/// content is never shown and is removed).
+const ELEMENTS: &[&str] = &[
+    "a",
+    "abbr",
+    "acronym",
+    "address",
+    "area",
+    "article",
+    "aside",
+    "audio",
+    "b",
+    "bdi",
+    "big",
+    "blockquote",
+    "br",
+    "button",
+    "canvas",
+    "caption",
+    "center",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "command",
+    "data",
+    "datagrid",
+    "datalist",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "dialog",
+    "dir",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "eventsource",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "font",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hgroup",
+    "hr",
+    "i",
+    "img",
+    "input",
+    "ins",
+    "kbd",
+    "label",
+    "legend",
+    "li",
+    "m",
+    "main",
+    "map",
+    "mark",
+    "menu",
+    "meter",
+    "nav",
+    "noscript",
+    "ol",
+    "optgroup",
+    "option",
+    "output",
+    "p",
+    "picture",
+    "pre",
+    "progress",
+    "q",
+    "rp",
+    "rt",
+    "ruby",
+    "s",
+    "samp",
+    "section",
+    "select",
+    "small",
+    "source",
+    "span",
+    "strike",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "textarea",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "track",
+    "tt",
+    "u",
+    "ul",
+    "var",
+    "video",
+    "wbr",
+];
 
-/// Attributes that hold one URL.
-const URL_ATTRIBUTES: [&str; 6] = ["href", "src", "poster", "cite", "data", "background"];
+/// Elements removed with everything in them: scripts, styles, frames, plug-ins, and what a
+/// page's `<head>` holds. Every other element not in [`ELEMENTS`] is dropped but its content
+/// kept (`<marquee>`, `<o:p>`, `<math>` …; the text of an `<svg>` goes with it).
+const REMOVED_WITH_CONTENT: &[&str] = &[
+    "script", "style", "iframe", "frame", "frameset", "noframes", "object", "embed", "applet",
+    "noembed", "param", "template", "head", "title", "meta", "link", "base",
+];
+
+/// The attributes kept, on any kept element: the W3C feed validator's accepted ones, less those
+/// that only matter to scripts or forms posting elsewhere. `style` is never kept (validators and
+/// readers distrust CSS); `data-*` attributes are kept (inert, and accepted).
+const ATTRIBUTES: &[&str] = &[
+    "abbr",
+    "accept",
+    "accept-charset",
+    "accesskey",
+    "action",
+    "align",
+    "allow",
+    "allowfullscreen",
+    "alt",
+    "autoplay",
+    "axis",
+    "background",
+    "bgcolor",
+    "border",
+    "cellpadding",
+    "cellspacing",
+    "char",
+    "charoff",
+    "charset",
+    "checked",
+    "cite",
+    "class",
+    "clear",
+    "color",
+    "cols",
+    "colspan",
+    "compact",
+    "coords",
+    "datetime",
+    "dir",
+    "disabled",
+    "download",
+    "face",
+    "for",
+    "frame",
+    "headers",
+    "height",
+    "hidden",
+    "href",
+    "hreflang",
+    "hspace",
+    "id",
+    "ismap",
+    "label",
+    "lang",
+    "loading",
+    "longdesc",
+    "loop",
+    "max",
+    "maxlength",
+    "media",
+    "method",
+    "min",
+    "multiple",
+    "muted",
+    "name",
+    "nohref",
+    "noshade",
+    "nowrap",
+    "open",
+    "optimum",
+    "pattern",
+    "placeholder",
+    "poster",
+    "preload",
+    "readonly",
+    "rel",
+    "required",
+    "rev",
+    "reversed",
+    "rows",
+    "rowspan",
+    "rules",
+    "scope",
+    "selected",
+    "shape",
+    "size",
+    "sizes",
+    "span",
+    "src",
+    "srclang",
+    "srcset",
+    "start",
+    "step",
+    "summary",
+    "tabindex",
+    "target",
+    "title",
+    "type",
+    "usemap",
+    "valign",
+    "value",
+    "vspace",
+    "width",
+];
+
+/// Attributes holding one URL that the sanitiser itself does not resolve (it resolves `href`,
+/// `src`, `<form action>` and `<video poster>`).
+const OTHER_URL_ATTRIBUTES: &[&str] = &["cite", "background", "longdesc", "poster"];
+
+/// The URL schemes kept in the URL attributes resolved here (`srcset`, `cite`, …).
+const SCHEMES: &[&str] = &["http", "https", "ftp", "ftps", "mailto"];
 
 /// Removes characters that XML 1.0 forbids (C0 controls but tab, LF and CR; U+FFFE, U+FFFF)
 /// and the C1 controls that validators flag.
@@ -27,24 +252,41 @@ fn is_forbidden(c: char) -> bool {
     matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
 }
 
-/// Resolves one URL against `base`; `javascript:` and unparseable values become `None`.
-pub fn absolute(value: &str, base: &Url) -> Option<String> {
-    let decoded = decode_entities(value.trim());
-    let lower = decoded.trim_start().to_ascii_lowercase();
-    if lower.starts_with("javascript:") || lower.starts_with("vbscript:") {
-        return None;
+/// Escapes plain text for use as HTML (`&`, `<`, `>`, `"`).
+pub fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
     }
-    base.join(&decoded).ok().map(String::from)
+    out
 }
 
-/// Resolves every URL of a `srcset` (`a.png 1x, /b.png 2x`).
+/// Resolves one URL (entities decoded) against `base`; `javascript:`, other schemes than the web's
+/// and mail's, and unparseable values become `None`.
+pub fn absolute(value: &str, base: &Url) -> Option<String> {
+    let decoded = decode_entities(value.trim());
+    resolve(&decoded, base)
+}
+
+fn resolve(value: &str, base: &Url) -> Option<String> {
+    let url = base.join(value.trim()).ok()?;
+    SCHEMES.contains(&url.scheme()).then(|| url.into())
+}
+
+/// Resolves every URL of a `srcset` (`a.png 1x, /b.png 2x`), dropping the candidates whose URL
+/// cannot be kept.
 fn absolute_srcset(value: &str, base: &Url) -> String {
-    decode_entities(value)
+    value
         .split(',')
         .filter_map(|candidate| {
             let mut parts = candidate.split_whitespace();
-            let url = parts.next()?;
-            let url = absolute(url, base)?;
+            let url = resolve(parts.next()?, base)?;
             let descriptor: Vec<&str> = parts.collect();
             Some(if descriptor.is_empty() {
                 url
@@ -56,42 +298,46 @@ fn absolute_srcset(value: &str, base: &Url) -> String {
         .join(", ")
 }
 
-fn escape_attribute(value: &str) -> String {
-    value.replace('&', "&amp;")
+/// The URL attributes that the sanitiser does not resolve itself: resolved against `base`, or
+/// dropped.
+fn filter_attribute<'u>(base: &Url, attribute: &str, value: &'u str) -> Option<Cow<'u, str>> {
+    if attribute == "srcset" {
+        let resolved = absolute_srcset(value, base);
+        return (!resolved.is_empty()).then_some(Cow::Owned(resolved));
+    }
+    if OTHER_URL_ATTRIBUTES.contains(&attribute) {
+        return resolve(value, base).map(Cow::Owned);
+    }
+    Some(Cow::Borrowed(value))
 }
 
-/// Rewrites post HTML for a feed: every `href`, `src`, `srcset`, `poster` (…) absolute against
-/// `base` (the post's URL; `//host/x` takes its scheme), `on…` handlers and active elements
-/// removed, forbidden characters dropped.
+/// Rewrites post HTML for a feed: parsed as HTML5 and written back well-formed; only the
+/// elements and attributes of [`ELEMENTS`] and [`ATTRIBUTES`] kept (plus `data-*`); scripts,
+/// styles, frames and plug-ins removed with their content; comments removed; every `href`,
+/// `src`, `srcset`, `poster`, `cite` (…) absolute against `base` (the post's URL; `//host/x`
+/// takes its scheme), `javascript:` and other unsafe URLs removed; forbidden characters dropped.
 pub fn for_feed(html: &str, base: &Url) -> String {
     let clean = xml_safe(html);
-    let settings = RewriteStrSettings::new()
-        .append_element_content_handler(element!(ACTIVE, |el| {
-            el.remove();
-            Ok(())
-        }))
-        .append_element_content_handler(element!("*", |el| {
-            let names: Vec<String> = el.attributes().iter().map(|a| a.name()).collect();
-            for name in names {
-                if name.starts_with("on") {
-                    el.remove_attribute(&name);
-                } else if URL_ATTRIBUTES.contains(&name.as_str()) {
-                    let value = el.get_attribute(&name).unwrap_or_default();
-                    match absolute(&value, base) {
-                        Some(url) => el.set_attribute(&name, &escape_attribute(&url))?,
-                        None => el.remove_attribute(&name),
-                    }
-                } else if name == "srcset" {
-                    let value = el.get_attribute(&name).unwrap_or_default();
-                    el.set_attribute(&name, &escape_attribute(&absolute_srcset(&value, base)))?;
-                }
-            }
-            Ok(())
-        }));
-    let rewritten = rewrite_str(&clean, settings);
-    // The rewriter accepts any input; should it still refuse, the text without rewriting is the
-    // safer loss than no content at all.
-    rewritten.unwrap_or(clean)
+    if clean.trim().is_empty() {
+        return String::new();
+    }
+    let filter_base = base.clone();
+    let mut builder = Builder::empty();
+    builder
+        .tags(ELEMENTS.iter().copied().collect())
+        .clean_content_tags(REMOVED_WITH_CONTENT.iter().copied().collect())
+        .tag_attributes(Default::default())
+        .tag_attribute_values(Default::default())
+        .set_tag_attribute_values(Default::default())
+        .generic_attributes(ATTRIBUTES.iter().copied().collect())
+        .generic_attribute_prefixes(HashSet::from(["data-"]))
+        .link_rel(None)
+        .strip_comments(true)
+        .url_relative(UrlRelative::RewriteWithBase(base.clone()))
+        .attribute_filter(move |_element, attribute, value| {
+            filter_attribute(&filter_base, attribute, value)
+        });
+    xml_safe(&builder.clean(&clean).to_string())
 }
 
 #[cfg(test)]
@@ -126,5 +372,49 @@ mod tests {
         let html = "<p onclick=\"x()\">a\u{1}b</p><script>alert(1)</script><a href=\"javascript:alert(1)\">j</a><iframe src=\"//e.x\"></iframe>";
         let out = for_feed(html, &base());
         assert_eq!(out, "<p>ab</p><a>j</a>");
+    }
+
+    #[test]
+    fn other_url_attributes_are_resolved_or_dropped() {
+        let html = r#"<video src="/v.mp4" poster="p.jpg"></video><blockquote cite="/q">q</blockquote><table background="javascript:x()"><tbody><tr><td>1</td></tr></tbody></table><img src="data:image/png;base64,AAAA" srcset="javascript:x 1x" alt="d">"#;
+        let out = for_feed(html, &base());
+        assert_eq!(
+            out,
+            r#"<video src="https://finews.example.com/v.mp4" poster="https://finews.example.com/news/2022/01/12/p.jpg"></video><blockquote cite="https://finews.example.com/q">q</blockquote><table><tbody><tr><td>1</td></tr></tbody></table><img alt="d">"#
+        );
+    }
+
+    #[test]
+    fn only_accepted_elements_and_attributes_stay() {
+        let html = r#"<p style="color: red" role="note" data-x="1" class="c">a</p><svg><circle r="4"/><text>s</text></svg><marquee>m</marquee><o:p>w</o:p><style>p{}</style><form action="/f"><input name="q"></form><template><p>t</p></template><!-- c -->"#;
+        let out = for_feed(html, &base());
+        assert_eq!(
+            out,
+            r#"<p data-x="1" class="c">a</p>mw<form action="https://finews.example.com/f"><input name="q"></form>"#
+        );
+    }
+
+    #[test]
+    fn output_is_html_that_strict_parsers_accept() {
+        let html = "AT&T <p/> &#x92; x</br> <a href=\"/a\">1<a href=\"/b\">2</a></a> <b title=\"1\" title=\"2\">t</b> 5 < 6 & <i>open";
+        let out = for_feed(html, &base());
+        assert_eq!(
+            out,
+            "AT&amp;T <p> \u{2019} x<br> <a href=\"https://finews.example.com/a\">1</a><a href=\"https://finews.example.com/b\">2</a> <b title=\"1\">t</b> 5 &lt; 6 &amp; <i>open</i></p>"
+        );
+    }
+
+    #[test]
+    fn blank_html_stays_blank() {
+        assert_eq!(for_feed(" \n", &base()), "");
+        assert_eq!(for_feed("<script>x</script>", &base()), "");
+    }
+
+    #[test]
+    fn text_is_escaped_as_html() {
+        assert_eq!(
+            escape_text(r#"AT&T <wins> "x""#),
+            "AT&amp;T &lt;wins&gt; &quot;x&quot;"
+        );
     }
 }
