@@ -195,10 +195,7 @@ fn read_mapping(path: &Path) -> Result<Option<(Mapping, String)>, Problem> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
     let value: Value = serde_yaml::from_str(&text).map_err(|e| {
         let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-        let mut message = e.to_string();
-        if let Some(i) = message.find(" at line ") {
-            message.truncate(i);
-        }
+        let message = crate::collect::front_matter::yaml_message(&e.to_string(), 1);
         Problem::error(
             path,
             Position::new(line, column),
@@ -296,6 +293,20 @@ impl SiteConfig {
                 }
             };
         }
+        // A pattern Jekyll cannot expand stops Jekyll's whole build: say so once, here.
+        let probe = crate::collect::permalink::Fields {
+            date: chrono::NaiveDate::from_ymd_opt(2022, 1, 12)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .expect("a valid date"),
+            categories: &[],
+            slug: "x",
+            output_ext: ".html",
+            name: "2022-01-12-x.md",
+            relative: Path::new("_posts/2022-01-12-x.md"),
+        };
+        if let Err(m) = crate::collect::permalink::expand(&config.permalink, &probe) {
+            return Err(Problem::error(&config_path, at("permalink"), m));
+        }
         config.author = map.get("author").and_then(Author::from_yaml);
         if let Some(sep) = string("excerpt_separator") {
             config.excerpt_separator = sep;
@@ -350,17 +361,34 @@ impl SiteConfig {
             }
         }
         let mut unknown = Vec::new();
-        config.gazette =
-            serde_ignored::deserialize(Value::Mapping(ours), |path| unknown.push(path.to_string()))
-                .map_err(|e| {
-                    let message = e.to_string();
-                    let key = sources
-                        .iter()
-                        .find(|(k, _)| message.contains(k.as_str()))
-                        .map(|(_, v)| v.clone());
-                    let (path, position) = key.unwrap_or((config_path.clone(), at("gazette")));
-                    Problem::error(path, position, format!("gazette setting: {message}"))
-                })?;
+        let value = Value::Mapping(ours);
+        let mut note_unknown = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+        let ignoring = serde_ignored::Deserializer::new(value, &mut note_unknown);
+        config.gazette = serde_path_to_error::deserialize(ignoring).map_err(|e| {
+            let key = e.path().to_string();
+            let top = key.split(['.', '[']).next().unwrap_or_default().to_string();
+            let (path, position) = sources
+                .get(&top)
+                .cloned()
+                .unwrap_or((config_path.clone(), at("gazette")));
+            // Point at the innermost key when it can be found below the section's.
+            let last = key.rsplit('.').next().unwrap_or(&key);
+            let position = if last != top && path == config_path {
+                let inner = key_position(&text, last, position.line.saturating_sub(1));
+                if inner == Position::START {
+                    position
+                } else {
+                    inner
+                }
+            } else {
+                position
+            };
+            Problem::error(
+                path,
+                position,
+                format!("gazette setting `{key}`: {}", e.inner()),
+            )
+        })?;
         for key in unknown {
             let top = key.split('.').next().unwrap_or(&key).to_string();
             let (path, position) = sources
@@ -393,7 +421,10 @@ impl SiteConfig {
                 s.push_str(&joined);
                 Url::parse(&s).map(String::from).unwrap_or(s)
             }
-            None => joined,
+            None => Url::parse("http://localhost")
+                .and_then(|base| base.join(&joined))
+                .map(|u| u[url::Position::BeforePath..].to_string())
+                .unwrap_or(joined),
         }
     }
 }

@@ -55,7 +55,10 @@ impl Position {
         let before = &text[..at];
         let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
+        let mut column = before[line_start..].chars().count() + 1;
+        if line_start == 0 && before.starts_with('\u{feff}') {
+            column -= 1; // a byte-order mark is not a column anyone can see
+        }
         Position { line, column }
     }
 }

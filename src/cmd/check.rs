@@ -92,14 +92,18 @@ fn write_summary(out: &mut impl Write, c: &Collection) -> io::Result<()> {
     let warnings = c.problems.len() - errors;
     writeln!(
         out,
-        "{} posts{}; left out: {} drafts, {} unpublished, {} in the future, {} invalid, {} ignored files",
-        s.posts,
-        if s.drafts > 0 { format!(" (of which {} drafts)", s.drafts) } else { String::new() },
-        s.drafts_skipped,
+        "{}{}; left out: {}, {} unpublished, {} in the future, {} invalid, {}",
+        count(s.posts, "post", "posts"),
+        if s.drafts > 0 {
+            format!(" (of which {})", count(s.drafts, "draft", "drafts"))
+        } else {
+            String::new()
+        },
+        count(s.drafts_skipped, "draft", "drafts"),
         s.unpublished,
         s.future,
         s.invalid,
-        s.ignored,
+        count(s.ignored, "ignored file", "ignored files"),
     )?;
     let width = s
         .categories
@@ -111,5 +115,14 @@ fn write_summary(out: &mut impl Write, c: &Collection) -> io::Result<()> {
         let pad = width - name.chars().count();
         writeln!(out, "  {name}{:pad$}  {count}", "")?;
     }
-    writeln!(out, "{errors} errors, {warnings} warnings and notes")
+    writeln!(
+        out,
+        "{}, {}",
+        count(errors, "error", "errors"),
+        count(warnings, "warning or note", "warnings and notes")
+    )
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

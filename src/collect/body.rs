@@ -20,6 +20,8 @@ pub enum ExcerptSource {
     Separator(String),
     /// The body's first paragraph.
     FirstParagraph,
+    /// No excerpt: an empty `excerpt_separator`, as in Jekyll.
+    None,
 }
 
 impl ExcerptSource {
@@ -29,6 +31,7 @@ impl ExcerptSource {
             ExcerptSource::FrontMatter(_) => "front_matter",
             ExcerptSource::Separator(_) => "separator",
             ExcerptSource::FirstParagraph => "first_paragraph",
+            ExcerptSource::None => "none",
         }
     }
 }
@@ -58,6 +61,7 @@ pub fn excerpt(source: &ExcerptSource, body: &str, body_html: &str, format: Form
             render(&with_link_definitions(head, body, format), format)
         }
         ExcerptSource::FirstParagraph => first_paragraph(body_html).to_string(),
+        ExcerptSource::None => String::new(),
     }
 }
 

@@ -99,6 +99,15 @@ fn parse_exact(raw: &str, written: Written, zone: Tz) -> Result<ReadDate, String
         c.get(6).map(|m| m.as_str()),
         c.get(7),
     )?;
+    if c.get(4).is_none() && c.get(8).is_some() {
+        // Ruby's `Time.parse` ignores a zone after a date without a time.
+        return Ok(ReadDate {
+            at: local(naive, zone),
+            warning: Some(format!(
+                "the offset in `{text}` is ignored, as Jekyll ignores an offset after a date without a time; add a time (`00:00:00`) to use it"
+            )),
+        });
+    }
     match c.get(8).map(|m| m.as_str()) {
         Some("Z" | "UTC" | "GMT") => fixed(naive, "Z"),
         Some(zone_text) => fixed(naive, zone_text),
@@ -261,6 +270,13 @@ mod tests {
             at("2022/1/2 9:05", Written::Plain),
             "2022-01-02T09:05:00+08:00"
         );
+    }
+
+    #[test]
+    fn an_offset_after_a_date_alone_is_ignored_like_ruby() {
+        let d = parse("2022-01-12 +1200", Written::Plain, SHANGHAI).unwrap();
+        assert_eq!(d.at.to_rfc3339(), "2022-01-12T00:00:00+08:00");
+        assert!(d.warning.unwrap().contains("is ignored"));
     }
 
     #[test]

@@ -113,11 +113,7 @@ impl<'a> FrontMatter<'a> {
         let first_line = Position::of_offset(text, yaml_start).line;
         let value: Value = serde_yaml::from_str(yaml).map_err(|e| {
             let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-            let mut message = e.to_string();
-            // The library appends its own (front-matter relative) place; we give the file's.
-            if let Some(i) = message.find(" at line ") {
-                message.truncate(i);
-            }
+            let mut message = yaml_message(&e.to_string(), first_line);
             let mut position = Position::new(first_line + line - 1, column);
             if let Some(key) = message
                 .strip_prefix("duplicate entry with key \"")
@@ -222,6 +218,31 @@ fn strip_key<'l>(line: &'l str, key: &str) -> Option<&'l str> {
     let rest = rest.trim_start_matches([' ', '\t']);
     let rest = rest.strip_prefix(':')?;
     (rest.is_empty() || rest.starts_with([' ', '\t', '\r'])).then_some(rest)
+}
+
+/// The YAML library's message with its places moved into the file's lines: the error's own place
+/// (given separately) is dropped, and a context such as "while parsing a flow sequence at line 2
+/// column 7" becomes "… that starts at 3:7".
+pub fn yaml_message(message: &str, first_line: usize) -> String {
+    static PLACE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r" at line (\d+) column (\d+)").unwrap());
+    let mut out = String::with_capacity(message.len());
+    let mut last = 0;
+    for (i, c) in PLACE.captures_iter(message).enumerate() {
+        let whole = c.get(0).expect("a match");
+        out.push_str(&message[last..whole.start()]);
+        if i > 0 {
+            let line: usize = c[1].parse().unwrap_or(1);
+            out.push_str(&format!(
+                " that starts at {}:{}",
+                first_line + line - 1,
+                &c[2]
+            ));
+        }
+        last = whole.end();
+    }
+    out.push_str(&message[last..]);
+    out
 }
 
 /// Removes YAML tags at every level, keeping the tagged values.
@@ -337,6 +358,11 @@ mod tests {
         assert_eq!(err.position.line, 4);
         assert!(err.message.starts_with("invalid YAML in front matter: "));
         assert!(!err.message.contains("at line"));
+        assert!(
+            err.message.contains("flow sequence that starts at 3:7"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

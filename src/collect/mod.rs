@@ -154,6 +154,11 @@ pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collectio
     collection
 }
 
+/// A path as messages show it: without a leading `./`.
+pub fn shown(path: &Path) -> &Path {
+    path.strip_prefix(".").unwrap_or(path)
+}
+
 /// Two posts published at the same address: Jekyll writes one over the other, and a feed would
 /// point both entries at one page. Each later file (by path) is an error naming the first.
 fn duplicate_permalinks(site: &Path, posts: &[Post], problems: &mut Vec<Problem>) {
@@ -168,7 +173,7 @@ fn duplicate_permalinks(site: &Path, posts: &[Post], problems: &mut Vec<Problem>
                 format!(
                     "duplicate permalink {}: {} is published at the same address",
                     post.path,
-                    site.join(other).display()
+                    shown(&site.join(other)).display()
                 ),
             ));
         } else {

@@ -251,9 +251,8 @@ pub fn read(site: &Path, source: &Source, config: &SiteConfig) -> Outcome {
         },
     };
 
-    if is_false(&fm, "published") {
-        return Outcome::Unpublished;
-    }
+    // Jekyll reads the date (and stops on a bad one) before it looks at `published`.
+    let unpublished = is_false(&fm, "published");
 
     let mut errors = Vec::new();
     let zone = config.timezone;
@@ -381,6 +380,9 @@ pub fn read(site: &Path, source: &Source, config: &SiteConfig) -> Outcome {
     if !errors.is_empty() {
         return Outcome::Invalid(errors);
     }
+    if unpublished {
+        return Outcome::Unpublished;
+    }
     let date = date.expect("a date or an error");
     if let Some(m) = last_modified {
         if m < date {
@@ -420,7 +422,8 @@ pub fn read(site: &Path, source: &Source, config: &SiteConfig) -> Outcome {
         .unwrap_or_else(|| config.excerpt_separator.clone());
     let excerpt = match fm.get("excerpt").and_then(scalar_string) {
         Some(e) => ExcerptSource::FrontMatter(e),
-        None if separator != "\n\n" && !separator.is_empty() && body.contains(&separator) => {
+        None if separator.is_empty() => ExcerptSource::None,
+        None if separator != "\n\n" && body.contains(&separator) => {
             ExcerptSource::Separator(separator)
         }
         None => ExcerptSource::FirstParagraph,
