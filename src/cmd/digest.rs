@@ -191,7 +191,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         println!("preview written to {}", file.display());
     }
 
-    let state_dir = site_dir.join(&settings.state);
+    let state_dir = gazette::collect::shown(&site_dir.join(&settings.state)).to_path_buf();
     let make_job = |s: &subscribers::Subscriber| Job {
         message_id: message::message_id(&period.label, &s.key(), &host),
         unsubscribe_url: unsubscribe_url(&s.key()),
@@ -287,6 +287,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         to_send,
     );
 
+    let subscribers_path = gazette::collect::shown(&subscribers_path).to_path_buf();
     let by_address: HashMap<String, &subscribers::Subscriber> =
         subs.subscribers.iter().map(|s| (s.key(), s)).collect();
     let line_of = |a: &str| by_address.get(a).map_or(0, |s| s.line);

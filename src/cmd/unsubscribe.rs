@@ -23,7 +23,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .parse()
         .map_err(|e| anyhow!("`{}` is not an email address: {e}", args.address))?;
     let loaded = SiteConfig::load(&args.site.site).map_err(|p| anyhow!("{p}"))?;
-    let state = args.site.site.join(&loaded.config.gazette.digest.state);
+    let state = gazette::collect::shown(&args.site.site.join(&loaded.config.gazette.digest.state))
+        .to_path_buf();
     let ledger = Ledger::open(&state)?;
     if ledger.unsubscribe(address.as_ref())? {
         println!("{address} is unsubscribed: no later digest goes to it");

@@ -169,6 +169,73 @@ fn chain(e: &Error) -> String {
     text
 }
 
+/// Whether an error is the server not answering in time (a socket timeout shows as `TimedOut`
+/// or, on Linux, `WouldBlock`).
+fn is_timeout(e: &Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ) {
+                return true;
+            }
+        }
+        source = s.source();
+    }
+    // Some paths keep only the text of the socket's error.
+    let text = chain(e);
+    e.is_timeout()
+        || text.contains("(os error 11)")
+        || text.contains("(os error 110)")
+        || text.contains("timed out")
+}
+
+/// An error for people: a timeout says so.
+fn describe(e: &Error, server: &Server) -> String {
+    if is_timeout(e) {
+        format!(
+            "{} did not answer within {} s",
+            server.address(),
+            server.timeout.as_secs()
+        )
+    } else {
+        chain(e)
+    }
+}
+
+/// The whole DATA payload, dot-stuffed and terminated, written in one piece: lettre's own
+/// `message` writes the terminator separately, which Nagle's algorithm and delayed ACKs turn
+/// into a 40 ms pause per message.
+struct Payload(String);
+
+impl Payload {
+    fn new(message: &str) -> Payload {
+        let mut out = String::with_capacity(message.len() + 64);
+        if message.starts_with('.') {
+            out.push('.');
+        }
+        out.push_str(&message.replace("\r\n.", "\r\n.."));
+        if !out.ends_with("\r\n") {
+            out.push_str("\r\n");
+        }
+        out.push_str(".\r\n");
+        Payload(out)
+    }
+}
+
+impl std::fmt::Display for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A reply after which the server closes the connection.
+fn closes(e: &Error) -> bool {
+    e.status().is_some_and(|c| c.to_string() == "421")
+}
+
 fn looks_like_tls(text: &str) -> bool {
     let lower = text.to_lowercase();
     [
@@ -212,7 +279,7 @@ impl<'a> Session<'a> {
             if implicit.is_some() && looks_like_tls(&text) {
                 ConnectError::Fatal(format!("TLS with {} failed: {text}", s.address()))
             } else {
-                ConnectError::Transient(format!("cannot connect to {}: {text}", s.address()))
+                ConnectError::Transient(format!("cannot connect: {}", describe(&e, s)))
             }
         })?;
         if s.mode == TlsMode::Starttls {
@@ -263,6 +330,26 @@ impl<'a> Session<'a> {
 
     /// Sends one message.
     pub fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Outcome, Fatal> {
+        // A connection the server closed since the last message fails at MAIL, before anything
+        // was handed over: that is no attempt at all, so it is retried once on a new one.
+        let reused = self.conn.is_some();
+        match self.try_send(envelope, message)? {
+            Attempt::Stale(_) if reused => match self.try_send(envelope, message)? {
+                Attempt::Done(outcome) => Ok(outcome),
+                Attempt::Stale(error) => Ok(Outcome::Refused {
+                    error,
+                    permanent: false,
+                }),
+            },
+            Attempt::Stale(error) => Ok(Outcome::Refused {
+                error,
+                permanent: false,
+            }),
+            Attempt::Done(outcome) => Ok(outcome),
+        }
+    }
+
+    fn try_send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Attempt, Fatal> {
         if self.conn.as_ref().is_some_and(|c| c.has_broken()) {
             self.drop_connection();
         }
@@ -272,29 +359,14 @@ impl<'a> Session<'a> {
                 Ok(conn) => conn,
                 Err(ConnectError::Fatal(text)) => return Err(Fatal(text)),
                 Err(ConnectError::Transient(text)) => {
-                    return Ok(Outcome::Refused {
+                    return Ok(Attempt::Done(Outcome::Refused {
                         error: text,
                         permanent: false,
-                    })
+                    }))
                 }
             },
         };
-        // Before the message is handed over, any failure means it was not delivered.
-        let refused = |e: Error, conn: &mut SmtpConnection| -> Outcome {
-            let permanent = e.is_permanent();
-            if e.is_transient() || permanent {
-                // The server answered: the session is still usable after RSET.
-                if conn.command(Rset).is_err() {
-                    conn.abort();
-                }
-            } else {
-                conn.abort();
-            }
-            Outcome::Refused {
-                error: chain(&e),
-                permanent,
-            }
-        };
+        let server = self.server;
         let mut options = Vec::new();
         if !message.is_ascii() && conn.server_info().supports_feature(Extension::EightBitMime) {
             options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
@@ -309,32 +381,49 @@ impl<'a> Session<'a> {
             })
             .and_then(|_| conn.command(Data));
         if let Err(e) = steps {
-            let outcome = refused(e, &mut conn);
-            if !conn.has_broken() {
-                self.conn = Some(conn);
+            // Before the message is handed over, any failure means it was not delivered.
+            let error = describe(&e, server);
+            if e.is_transient() || e.is_permanent() {
+                let permanent = e.is_permanent();
+                // The server answered: after RSET the session goes on, unless it said 421.
+                if !closes(&e) && conn.command(Rset).is_ok() {
+                    self.conn = Some(conn);
+                } else {
+                    conn.abort();
+                }
+                return Ok(Attempt::Done(Outcome::Refused { error, permanent }));
             }
-            return Ok(outcome);
+            conn.abort();
+            return Ok(Attempt::Stale(error));
         }
-        match conn.message(message) {
+        let sent = match std::str::from_utf8(message) {
+            Ok(text) => conn.command(Payload::new(text)),
+            Err(_) => conn.message(message),
+        };
+        match sent {
             Ok(_) => {
                 self.conn = Some(conn);
-                Ok(Outcome::Sent)
+                Ok(Attempt::Done(Outcome::Sent))
             }
             Err(e) if e.is_transient() || e.is_permanent() => {
                 let permanent = e.is_permanent();
-                self.conn = Some(conn);
-                Ok(Outcome::Refused {
-                    error: chain(&e),
+                if closes(&e) {
+                    conn.abort();
+                } else {
+                    self.conn = Some(conn);
+                }
+                Ok(Attempt::Done(Outcome::Refused {
+                    error: describe(&e, server),
                     permanent,
-                })
+                }))
             }
             Err(e) => {
                 conn.abort();
-                Ok(Outcome::Unknown(format!(
+                Ok(Attempt::Done(Outcome::Unknown(format!(
                     "the connection to {} failed while the message was handed over: {}",
-                    self.server.address(),
-                    chain(&e)
-                )))
+                    server.address(),
+                    describe(&e, server)
+                ))))
             }
         }
     }
@@ -345,6 +434,13 @@ impl<'a> Session<'a> {
             let _ = conn.quit();
         }
     }
+}
+
+/// One try over one connection.
+enum Attempt {
+    Done(Outcome),
+    /// The connection failed before the message was handed over, without an SMTP answer.
+    Stale(String),
 }
 
 enum ConnectError {
