@@ -36,28 +36,48 @@ pub struct Author {
 }
 
 impl Author {
-    /// Reads `author: Jane` or `author: {name: Jane, email: jane@example.com, uri: …}`.
+    /// Reads `author: Jane`, `author: jane@example.com`, `author: "Jane <jane@example.com>"` or
+    /// `author: {name: Jane, email: jane@example.com, uri: …}` (where a `name` written
+    /// `Jane <jane@example.com>` gives the email too, unless `email` is set).
     pub fn from_yaml(value: &Value) -> Option<Author> {
         let author = match value {
             Value::Mapping(m) => {
-                let field = |k: &str| m.get(k).and_then(scalar_string).filter(|s| !s.is_empty());
+                let field = |k: &str| {
+                    m.get(k)
+                        .and_then(scalar_string)
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                };
+                let (name, email_in_name) = match field("name") {
+                    Some(name) => match split_address(&name) {
+                        Some((name, email)) => (name, Some(email)),
+                        None => (Some(name), None),
+                    },
+                    None => (None, None),
+                };
                 Author {
-                    name: field("name"),
-                    email: field("email"),
+                    name,
+                    email: field("email").or(email_in_name),
                     uri: field("uri").or_else(|| field("url")),
                 }
             }
             Value::Tagged(t) => return Author::from_yaml(&t.value),
             other => {
                 let text = scalar_string(other)?.trim().to_string();
-                if text.contains('@') && !text.contains(' ') {
+                if let Some((name, email)) = split_address(&text) {
+                    Author {
+                        name,
+                        email: Some(email),
+                        ..Author::default()
+                    }
+                } else if text.contains('@') && !text.contains(' ') {
                     Author {
                         email: Some(text),
                         ..Author::default()
                     }
                 } else {
                     Author {
-                        name: Some(text),
+                        name: (!text.is_empty()).then_some(text),
                         ..Author::default()
                     }
                 }
@@ -65,6 +85,26 @@ impl Author {
         };
         (author.name.is_some() || author.email.is_some()).then_some(author)
     }
+}
+
+/// Splits `Name <address@host>` (the form of an email header) into the name, without quotes
+/// (`None` when there is none), and the address; `None` when the text is not of that form.
+fn split_address(text: &str) -> Option<(Option<String>, String)> {
+    let inner = text.trim().strip_suffix('>')?;
+    let open = inner.rfind('<')?;
+    let email = inner[open + 1..].trim();
+    let (local, host) = email.split_once('@')?;
+    if local.is_empty()
+        || host.is_empty()
+        || email.contains(|c: char| c.is_whitespace() || c == '<')
+    {
+        return None;
+    }
+    let name = inner[..open].trim().trim_matches('"').trim();
+    Some((
+        (!name.is_empty()).then(|| name.to_string()),
+        email.to_string(),
+    ))
 }
 
 /// gazette's own settings (the `gazette:` section of `_config.yml`, or `gazette.yml`).
@@ -407,7 +447,9 @@ impl SiteConfig {
     /// The site's public root (`url` + `baseurl`), ending in `/`, when `url` is set.
     pub fn site_root(&self) -> Option<Url> {
         let url = self.url.as_ref()?;
-        url.join(&format!("{}/", self.baseurl)).ok()
+        // `url` may have a path of its own (`https://example.org/sub`): keep it.
+        let root = format!("{}{}/", url.as_str().trim_end_matches('/'), self.baseurl);
+        Url::parse(&root).ok()
     }
 
     /// The absolute URL of a site path such as `/news/2022/01/12/x.html` (`url` + `baseurl` +
@@ -468,6 +510,49 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("_config.yml"), config).unwrap();
         SiteConfig::load(dir.path())
+    }
+
+    #[test]
+    fn authors_written_as_email_headers_give_name_and_email() {
+        let author = |yaml: &str| Author::from_yaml(&serde_yaml::from_str(yaml).unwrap());
+        let both = |name: &str, email: &str| Author {
+            name: Some(name.into()),
+            email: Some(email.into()),
+            uri: None,
+        };
+        assert_eq!(
+            author(r#""O'Brien <ob@example.com>""#),
+            Some(both("O'Brien", "ob@example.com"))
+        );
+        assert_eq!(
+            author(r#"'"Jane Doe" <jane@example.com>'"#),
+            Some(both("Jane Doe", "jane@example.com"))
+        );
+        assert_eq!(
+            author("<ob@example.com>").unwrap().email.as_deref(),
+            Some("ob@example.com")
+        );
+        assert_eq!(author("<ob@example.com>").unwrap().name, None);
+        assert_eq!(
+            author("{name: \"O'Brien <ob@example.com>\", uri: https://example.com/ob}"),
+            Some(Author {
+                uri: Some("https://example.com/ob".into()),
+                ..both("O'Brien", "ob@example.com")
+            })
+        );
+        // An `email` key wins over the address in the name.
+        assert_eq!(
+            author("{name: \"Ed <old@example.com>\", email: ed@example.com}"),
+            Some(both("Ed", "ed@example.com"))
+        );
+        // Not an address: kept as written.
+        assert_eq!(
+            author("\"a <b> c\"").unwrap().name.as_deref(),
+            Some("a <b> c")
+        );
+        assert_eq!(author("jane@example.com").unwrap().name, None);
+        assert_eq!(author("Jane Doe").unwrap().email, None);
+        assert_eq!(author("\"  \""), None);
     }
 
     #[test]

@@ -131,6 +131,7 @@ pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collectio
         }
     }
     duplicate_permalinks(site, &collection.posts, &mut collection.problems);
+    duplicate_ids(site, &collection.posts, &mut collection.problems);
 
     collection.posts.par_sort_by(|a, b| {
         // Paths compare as strings, as Ruby compares them (`-` before `/`).
@@ -179,5 +180,74 @@ fn duplicate_permalinks(site: &Path, posts: &[Post], problems: &mut Vec<Problem>
         } else {
             first.insert(&post.url, &post.source);
         }
+    }
+}
+
+/// Two posts with the same front-matter `id` (or `guid`): feeds would give two entries one
+/// identity, and readers show only one of them. Each later file (by path) is an error naming the
+/// first.
+fn duplicate_ids(site: &Path, posts: &[Post], problems: &mut Vec<Problem>) {
+    let mut first: HashMap<&str, &PathBuf> = HashMap::new();
+    let mut sorted: Vec<&Post> = posts.iter().filter(|p| p.id.is_some()).collect();
+    sorted.sort_by(|a, b| a.source.cmp(&b.source));
+    for post in sorted {
+        let Some(id) = post.id.as_deref() else {
+            continue;
+        };
+        if let Some(other) = first.get(id) {
+            problems.push(Problem::error(
+                site.join(&post.source),
+                Position::START,
+                format!(
+                    "duplicate id {id}: {} has the same id",
+                    shown(&site.join(other)).display()
+                ),
+            ));
+        } else {
+            first.insert(id, &post.source);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect_site(posts: &[(&str, &str)]) -> (tempfile::TempDir, Collection) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("_config.yml"),
+            "url: https://example.com\ntimezone: UTC\n",
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("_posts")).unwrap();
+        for (name, text) in posts {
+            std::fs::write(dir.path().join("_posts").join(name), text).unwrap();
+        }
+        let config = SiteConfig::load(dir.path()).unwrap().config;
+        let collection = collect(dir.path(), &config, &Options::default());
+        (dir, collection)
+    }
+
+    #[test]
+    fn posts_sharing_an_id_or_guid_are_errors() {
+        let (dir, c) = collect_site(&[
+            ("2022-01-01-a.md", "---\ntitle: A\nid: NW1\n---\na\n"),
+            ("2022-01-02-b.md", "---\ntitle: B\nguid: NW1\n---\nb\n"),
+            ("2022-01-03-c.md", "---\ntitle: C\nid: NW2\n---\nc\n"),
+            ("2022-01-04-d.md", "---\ntitle: D\n---\nd\n"),
+            ("2022-01-05-e.md", "---\ntitle: E\n---\ne\n"),
+        ]);
+        let errors: Vec<&Problem> = c.problems.iter().filter(|p| p.is_error()).collect();
+        assert_eq!(errors.len(), 1, "{:?}", c.problems);
+        assert_eq!(errors[0].path, dir.path().join("_posts/2022-01-02-b.md"));
+        assert_eq!(
+            errors[0].message,
+            format!(
+                "duplicate id NW1: {} has the same id",
+                dir.path().join("_posts/2022-01-01-a.md").display()
+            )
+        );
+        assert_eq!(c.posts.len(), 5);
     }
 }

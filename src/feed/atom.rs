@@ -2,12 +2,16 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::LazyLock;
 
 use atom_syndication::{
     Category, Content, Entry as AtomEntry, Feed, Generator, Link, Person, Text,
 };
 
-use super::{html::xml_safe, rss::finish, terms, updated, Context, Entry, Format, Plan};
+use regex::Regex;
+
+use super::html::{escape_text, xml_safe};
+use super::{entry_id, rss::finish, terms, updated, Context, Entry, Format, Plan};
 use crate::collect::body::plain_text;
 use crate::config::Author;
 
@@ -22,6 +26,20 @@ fn person(author: &Author) -> Person {
         email: author.email.as_deref().map(xml_safe),
         uri: author.uri.as_deref().map(xml_safe),
         ..Person::default()
+    }
+}
+
+/// A title or subtitle: `type="text"`, unless it holds what looks like an HTML end tag
+/// (`</b>`), which validators take for markup in Atom text (`ContainsUndeclaredHTML`) whatever
+/// the escaping: then `type="html"`, the text escaped. (`&` and `<` are otherwise written as
+/// character references by [`finish`].)
+fn text(value: &str) -> Text {
+    static END_TAG: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"</\w+>").expect("a valid pattern"));
+    if END_TAG.is_match(value) {
+        Text::html(escape_text(value))
+    } else {
+        Text::plain(value)
     }
 }
 
@@ -45,8 +63,8 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
             let entry = &entries[post.source.as_path()];
             let author = post.author.as_ref().unwrap_or(&site_author);
             AtomEntry {
-                id: xml_safe(post.id.as_deref().unwrap_or(&post.url)),
-                title: Text::plain(entry.title.clone()),
+                id: entry_id(post, &ctx.root),
+                title: text(&entry.title),
                 updated: updated(post),
                 published: Some(post.date),
                 authors: vec![person(author)],
@@ -58,9 +76,8 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
                         ..Category::default()
                     })
                     .collect(),
-                summary: (!entry.summary_html.trim().is_empty())
-                    .then(|| Text::html(entry.summary_html.clone())),
-                content: Some(Content {
+                summary: Some(Text::html(entry.summary_html.clone())),
+                content: (!entry.content_html.is_empty()).then(|| Content {
                     value: Some(entry.content_html.clone()),
                     content_type: Some("html".into()),
                     ..Content::default()
@@ -84,13 +101,13 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
     }
     let feed = Feed {
         id: self_url,
-        title: Text::plain(xml_safe(&plan.title)),
+        title: text(&xml_safe(&plan.title)),
         subtitle: config
             .description
             .as_deref()
             .map(|d| xml_safe(&plain_text(d)))
             .filter(|d| !d.is_empty())
-            .map(Text::plain),
+            .map(|d| text(&d)),
         updated: plan.updated().unwrap_or_default(),
         authors: vec![person(&site_author)],
         links,
@@ -98,7 +115,7 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
             value: "gazette".into(),
             ..Generator::default()
         }),
-        lang: config.lang.clone(),
+        lang: ctx.language(),
         entries: atom_entries,
         ..Feed::default()
     };
@@ -106,4 +123,44 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
         .write_to(Vec::new())
         .expect("writing to memory cannot fail");
     finish(bytes, config.gazette.stylesheet.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{post, render_site};
+    use super::*;
+
+    #[test]
+    fn titles_are_text_unless_they_hold_an_end_tag() {
+        assert_eq!(text("AT&T <b> 5 < 6"), Text::plain("AT&T <b> 5 < 6"));
+        assert_eq!(
+            text("why </div> matters"),
+            Text::html("why &lt;/div&gt; matters")
+        );
+    }
+
+    #[test]
+    fn ids_are_uris_and_blank_bodies_have_no_content() {
+        let posts = [
+            (
+                "2022-02-01-a.md",
+                post("title: \"A & B\"\nid: NW202202010001", ""),
+            ),
+            (
+                "2022-02-02-b.md",
+                post("title: B\nid: urn:isbn:0451450523", "b"),
+            ),
+        ];
+        let posts: Vec<(&str, &str)> = posts.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        let (files, _) = render_site("url: https://finews.example.com\ntimezone: UTC\n", &posts);
+        let atom = &files["feed.atom.xml"];
+        assert!(
+            atom.contains("<id>tag:finews.example.com,2022:NW202202010001</id>"),
+            "{atom}"
+        );
+        assert!(atom.contains("<id>urn:isbn:0451450523</id>"), "{atom}");
+        assert!(atom.contains("<title>A &#x26; B</title>"), "{atom}");
+        assert_eq!(atom.matches("<content ").count(), 1, "{atom}");
+        assert_eq!(atom.matches("<summary ").count(), 2, "{atom}");
+    }
 }

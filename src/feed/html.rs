@@ -11,9 +11,14 @@ use url::Url;
 
 use crate::collect::body::decode_entities;
 
-/// The elements kept: the W3C feed validator's accepted ones (its `acceptable_elements`, less
-/// the obsolete `keygen`, `multicol`, `nextid`, `sound` and `spacer`, and `template`, whose
-/// content is never shown and is removed).
+/// The elements kept: the W3C feed validator's accepted ones (its `acceptable_elements`), less
+/// the obsolete `keygen`, `multicol`, `nextid`, `sound` and `spacer`, and less the three of
+/// [`REMOVED_WITH_CONTENT`] that it accepts: `template` (its content is never shown),
+/// `noscript` (html5ever reads its content as text, as a browser running scripts does, and
+/// writes that text back unescaped, while readers and validators run no scripts and read it as
+/// markup: markup the sanitiser never saw) and `select` (what it may hold changed in HTML's
+/// customizable `<select>`; html5ever keeps `<div>`, `<hr>`, `<button>` in it, which html5lib and
+/// older parsers refuse).
 const ELEMENTS: &[&str] = &[
     "a",
     "abbr",
@@ -81,7 +86,6 @@ const ELEMENTS: &[&str] = &[
     "menu",
     "meter",
     "nav",
-    "noscript",
     "ol",
     "optgroup",
     "option",
@@ -97,7 +101,6 @@ const ELEMENTS: &[&str] = &[
     "s",
     "samp",
     "section",
-    "select",
     "small",
     "source",
     "span",
@@ -129,7 +132,7 @@ const ELEMENTS: &[&str] = &[
 /// kept (`<marquee>`, `<o:p>`, `<math>` …; the text of an `<svg>` goes with it).
 const REMOVED_WITH_CONTENT: &[&str] = &[
     "script", "style", "iframe", "frame", "frameset", "noframes", "object", "embed", "applet",
-    "noembed", "param", "template", "head", "title", "meta", "link", "base",
+    "noembed", "param", "template", "noscript", "select", "head", "title", "meta", "link", "base",
 ];
 
 /// The attributes kept, on any kept element: the W3C feed validator's accepted ones, less those
@@ -240,7 +243,8 @@ const OTHER_URL_ATTRIBUTES: &[&str] = &["cite", "background", "longdesc", "poste
 const SCHEMES: &[&str] = &["http", "https", "ftp", "ftps", "mailto"];
 
 /// Removes characters that XML 1.0 forbids (C0 controls but tab, LF and CR; U+FFFE, U+FFFF)
-/// and the C1 controls that validators flag.
+/// and those that validators flag: the C1 controls and U+FFFD (the mark of a character lost
+/// before gazette read it, which the HTML parser also puts for `&#0;`).
 pub fn xml_safe(text: &str) -> String {
     if !text.chars().any(is_forbidden) {
         return text.to_string();
@@ -249,7 +253,7 @@ pub fn xml_safe(text: &str) -> String {
 }
 
 fn is_forbidden(c: char) -> bool {
-    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
+    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{fffd}'..='\u{ffff}')
 }
 
 /// Escapes plain text for use as HTML (`&`, `<`, `>`, `"`).
@@ -402,6 +406,12 @@ mod tests {
             out,
             "AT&amp;T <p> \u{2019} x<br> <a href=\"https://finews.example.com/a\">1</a><a href=\"https://finews.example.com/b\">2</a> <b title=\"1\">t</b> 5 &lt; 6 &amp; <i>open</i></p>"
         );
+    }
+
+    #[test]
+    fn noscript_and_select_go_with_their_content() {
+        let html = "<noscript><img src=x onerror=alert(1)></noscript><select><option>a</option><div>d</div></select><p>&#0;k\u{fffd}</p>";
+        assert_eq!(for_feed(html, &base()), "<p>k</p>");
     }
 
     #[test]

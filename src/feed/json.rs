@@ -5,7 +5,8 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::{terms, updated, Context, Entry, Format, Plan};
+use super::{entry_id, terms, updated, Context, Entry, Format, Plan};
+use crate::collect::body::plain_text;
 use crate::config::Author;
 
 fn author(a: &Author) -> Value {
@@ -24,12 +25,20 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
         .iter()
         .map(|post| {
             let entry = &entries[post.source.as_path()];
+            let summary = plain_text(&entry.summary_html);
+            // An item needs `content_html` or `content_text`: a post with no body has the text
+            // of its summary.
+            let (content_key, content) = if entry.content_html.is_empty() {
+                ("content_text", summary.as_str())
+            } else {
+                ("content_html", entry.content_html.as_str())
+            };
             let mut item = json!({
-                "id": post.id.clone().unwrap_or_else(|| post.url.clone()),
+                "id": entry_id(post, &ctx.root),
                 "url": post.url,
                 "title": entry.title,
-                "content_html": entry.content_html,
-                "summary": crate::collect::body::plain_text(&entry.summary_html),
+                content_key: content,
+                "summary": summary,
                 "date_published": post.date.to_rfc3339(),
                 "date_modified": updated(post).to_rfc3339(),
                 "tags": terms(post, config).map(|(t, _)| t).collect::<Vec<_>>(),
@@ -56,7 +65,7 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
     if let Some(d) = &config.description {
         feed["description"] = json!(d);
     }
-    if let Some(lang) = &config.lang {
+    if let Some(lang) = ctx.language() {
         feed["language"] = json!(lang);
     }
     if let Some(hub) = &config.gazette.hub {
@@ -65,4 +74,31 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
     let mut bytes = serde_json::to_vec_pretty(&feed).expect("JSON values always serialise");
     bytes.push(b'\n');
     bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{post, render_site};
+
+    #[test]
+    fn ids_are_uris_and_items_without_a_body_have_text() {
+        let posts = [
+            (
+                "2022-02-01-a.md",
+                post("title: A\nid: NW1\ndescription: \"x & y\"", ""),
+            ),
+            ("2022-02-02-b.md", post("title: B", "b")),
+        ];
+        let posts: Vec<(&str, &str)> = posts.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        let (files, _) = render_site(
+            "url: https://finews.example.com\ntimezone: UTC\ngazette:\n  json_feed: true\n",
+            &posts,
+        );
+        let feed: serde_json::Value = serde_json::from_str(&files["feed.json"]).unwrap();
+        let items = feed["items"].as_array().unwrap();
+        assert_eq!(items[1]["id"], "tag:finews.example.com,2022:NW1");
+        assert_eq!(items[1]["content_text"], "x & y");
+        assert!(items[1].get("content_html").is_none());
+        assert_eq!(items[0]["content_html"], "<p>b</p>\n");
+    }
 }

@@ -16,9 +16,11 @@ pub mod write;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use rayon::prelude::*;
+use regex::Regex;
 use url::Url;
 
 use crate::collect::body::plain_text;
@@ -153,13 +155,138 @@ impl<'a> Context<'a> {
             ..Author::default()
         })
     }
+
+    /// The site's `lang` as feeds write it ([`language_tag`]); `None` when unset or unusable.
+    pub fn language(&self) -> Option<String> {
+        self.config.lang.as_deref().and_then(language_tag)
+    }
+}
+
+/// A `lang` setting as a language tag for RSS `<language>`, Atom `xml:lang` and JSON Feed:
+/// white space trimmed and `_` written `-` (`zh_CN` → `zh-CN`). `None` when the primary subtag
+/// is not two or three ASCII letters or another subtag is not one to eight letters and digits
+/// (validators refuse those, and readers ignore them).
+pub fn language_tag(lang: &str) -> Option<String> {
+    let tag = lang.trim().replace('_', "-");
+    let mut subtags = tag.split('-');
+    let primary = subtags.next()?;
+    let primary_ok =
+        (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_alphabetic());
+    let rest_ok =
+        subtags.all(|s| (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()));
+    (primary_ok && rest_ok).then_some(tag)
+}
+
+/// A date as RSS 2.0 and OPML write it (RFC 822, as RFC 2822 spells it). An offset that is not
+/// a whole or half hour (`+0545`, `+0845`) is valid RFC 822 but outside the pattern validators
+/// check and some readers parse: such dates are written in GMT (`+0000`), the same instant.
+pub fn rfc822(date: &DateTime<FixedOffset>) -> String {
+    if date.offset().local_minus_utc() % 1800 == 0 {
+        date.to_rfc2822()
+    } else {
+        date.with_timezone(&Utc).to_rfc2822()
+    }
+}
+
+/// URI schemes taken as they are in a front-matter `id`: those an entry id is written with.
+/// An id with another scheme, or none (`NW202202010001`), becomes a tag URI.
+const ID_SCHEMES: &[&str] = &["tag", "urn", "http", "https", "info", "ftp", "mailto"];
+
+static SCHEME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^([A-Za-z][A-Za-z0-9+.-]*):").expect("a valid pattern"));
+static TAG_URI: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^tag:([a-z0-9._-]+@)?[a-z0-9.-]+,\d{4}(-\d{2}(-\d{2})?)?:[0-9A-Za-z;/?:@&=+$.\-_!~*'()%,]*(#[0-9A-Za-z;/?:@&=+$.\-_!~*'()%,]*)?$")
+        .expect("a valid pattern")
+});
+static URN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[Uu][Rr][Nn]:[A-Za-z0-9][A-Za-z0-9-]{1,31}:([A-Za-z0-9()+,.:=@;$_!*'-]|%[0-9A-Fa-f]{2})+$")
+        .expect("a valid pattern")
+});
+static URI: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z][A-Za-z0-9+.-]*:[0-9A-Za-z;/?:@&=+$.\-_!~*'()%,#]+$")
+        .expect("a valid pattern")
+});
+
+/// Whether what follows a URL's scheme starts with a host (`//host…`).
+fn has_authority(rest: &str) -> bool {
+    rest.strip_prefix("//")
+        .is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
+}
+
+/// A front-matter id that can be an entry's id as it is: an absolute URI with one of
+/// [`ID_SCHEMES`], in the syntax its scheme requires; returned in canonical spelling (scheme
+/// and host in lower case, no default port), as validators want ids.
+fn as_uri(id: &str) -> Option<String> {
+    let scheme = SCHEME.captures(id)?[1].to_ascii_lowercase();
+    if !ID_SCHEMES.contains(&scheme.as_str()) || !URI.is_match(id) {
+        return None;
+    }
+    let canonical = format!("{scheme}{}", &id[scheme.len()..]);
+    match scheme.as_str() {
+        "tag" => TAG_URI.is_match(&canonical).then_some(canonical),
+        "urn" => URN.is_match(&canonical).then_some(canonical),
+        "http" | "https" | "ftp" if has_authority(&id[scheme.len() + 1..]) => {
+            Url::parse(&canonical)
+                .ok()
+                .filter(|u| u.host_str().is_some_and(|h| !h.is_empty()))
+                .map(String::from)
+        }
+        "http" | "https" | "ftp" => None,
+        _ => Some(canonical),
+    }
+}
+
+/// A post's id in Atom and JSON Feed, which must be an absolute URI: [`id_uri`] of its
+/// front-matter `id`, or its URL when it has none. (RSS keeps the front-matter id as it is, in
+/// `<guid isPermaLink="false">`.)
+pub fn entry_id(post: &Post, root: &Url) -> String {
+    match post.id.as_deref() {
+        Some(id) => id_uri(id, &post.date, root),
+        None => post.url.clone(),
+    }
+}
+
+/// A front-matter id as an absolute URI: itself when it is one ([`as_uri`]); else the tag
+/// URI (RFC 4151) `tag:<site host>,<year of the post's date>:<id>`, percent-encoding what a tag
+/// URI cannot hold.
+pub fn id_uri(id: &str, date: &DateTime<FixedOffset>, root: &Url) -> String {
+    let id = html::xml_safe(id.trim());
+    if let Some(uri) = as_uri(&id) {
+        return uri;
+    }
+    let host: String = root
+        .host_str()
+        .unwrap_or("localhost")
+        .chars()
+        .filter(|&c| c != '[' && c != ']')
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut out = format!("tag:{host},{:04}:", date.year());
+    for byte in id.bytes() {
+        let c = byte as char;
+        if c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/?".contains(c) {
+            out.push(c);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// A post made ready for feeds: plain-text title, safe HTML with absolute URLs.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub title: String,
+    /// The body; empty when the post has none (feeds then leave their content element out).
     pub content_html: String,
+    /// The front-matter `description` (plain text, escaped), else the excerpt, else the title
+    /// (escaped): never empty, so that every entry has some text.
     pub summary_html: String,
 }
 
@@ -278,6 +405,18 @@ pub fn render(
         })
         .collect();
     let mut problems = Vec::new();
+    if let Some(lang) = ctx.config.lang.as_deref() {
+        if ctx.language().is_none() {
+            let (path, position) = setting_position(site, "lang");
+            problems.push(Problem::warning(
+                path,
+                position,
+                format!(
+                    "`lang: {lang}` is not a language tag (like `en`, `zh-CN`): the feeds name no language"
+                ),
+            ));
+        }
+    }
     for output in &outputs {
         if output.bytes.len() as u64 > settings.max_feed_bytes {
             problems.push(Problem::warning(
@@ -306,6 +445,25 @@ pub fn render(
     Ok((outputs, problems))
 }
 
+/// Where a top-level setting of `_config.yml` (or `_config.yaml`) is, for messages: the file,
+/// and the key's line (the file's start when it cannot be found).
+fn setting_position(site: &Path, key: &str) -> (PathBuf, Position) {
+    let mut path = site.join("_config.yml");
+    if !path.exists() && site.join("_config.yaml").exists() {
+        path = site.join("_config.yaml");
+    }
+    let position = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| {
+            text.lines().position(|line| {
+                line.strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with(':'))
+            })
+        })
+        .map_or(Position::START, |i| Position::new(i + 1, 1));
+    (path, position)
+}
+
 /// Reads and prepares one post for the feeds.
 fn entry(site: &Path, post: &Post) -> Result<Entry, Problem> {
     let content = post.content(site)?;
@@ -316,14 +474,31 @@ fn entry(site: &Path, post: &Post) -> Result<Entry, Problem> {
             format!("post URL {} is not absolute: {e}", post.url),
         )
     })?;
+    // White space (a vertical tab too) separates words; other controls just go.
+    let spaced: String = post
+        .title
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect();
+    let title = plain_text(&html::xml_safe(&spaced));
+    // A description is plain text; the feeds' summaries are HTML.
     let summary = match &post.description {
-        Some(d) => d.clone(),
+        Some(d) => html::escape_text(d),
         None => content.excerpt_html,
     };
+    let content_html = html::for_feed(&content.html, &base);
+    let mut summary_html = html::for_feed(&summary, &base);
+    if summary_html.trim().is_empty() {
+        summary_html = html::escape_text(&title);
+    }
     Ok(Entry {
-        title: html::xml_safe(&plain_text(&post.title)),
-        content_html: html::for_feed(&content.html, &base),
-        summary_html: html::for_feed(&summary, &base),
+        content_html: if content_html.trim().is_empty() {
+            String::new()
+        } else {
+            content_html
+        },
+        summary_html,
+        title,
     })
 }
 
@@ -347,4 +522,206 @@ pub fn terms<'p>(
                 g.tag_names.get(t).map_or(t.as_str(), String::as_str),
             )
         }))
+}
+
+/// Building a small site in a temporary folder and rendering its feeds, for the tests of every
+/// format.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::BTreeMap;
+
+    use crate::collect::{collect, Options};
+    use crate::config::SiteConfig;
+    use crate::problem::Problem;
+
+    /// The site's feeds by path (`feed.rss.xml`, `categories/x.atom.xml`, …), and the problems
+    /// that rendering reported. `posts` are file names in `_posts` and their text.
+    pub fn render_site(
+        config: &str,
+        posts: &[(&str, &str)],
+    ) -> (BTreeMap<String, String>, Vec<Problem>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("_config.yml"), config).unwrap();
+        std::fs::create_dir(dir.path().join("_posts")).unwrap();
+        for (name, text) in posts {
+            std::fs::write(dir.path().join("_posts").join(name), text).unwrap();
+        }
+        let config = SiteConfig::load(dir.path()).unwrap().config;
+        let collection = collect(dir.path(), &config, &Options::default());
+        assert!(!collection.has_errors(), "{:?}", collection.problems);
+        let plans = super::plan(&collection.posts, &config);
+        let ctx = super::Context::new(&config, &dir.path().join("_config.yml")).unwrap();
+        let (outputs, problems) = super::render(dir.path(), &plans, &ctx).unwrap();
+        let files = outputs
+            .into_iter()
+            .map(|o| {
+                (
+                    o.path.to_string_lossy().into_owned(),
+                    String::from_utf8(o.bytes).unwrap(),
+                )
+            })
+            .collect();
+        (files, problems)
+    }
+
+    /// A post's file text.
+    pub fn post(front: &str, body: &str) -> String {
+        format!("---\n{front}\n---\n{body}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{post, render_site};
+    use super::*;
+
+    #[test]
+    fn languages_are_normalised_or_left_out_with_a_warning() {
+        assert_eq!(language_tag("zh_CN").as_deref(), Some("zh-CN"));
+        assert_eq!(language_tag(" en ").as_deref(), Some("en"));
+        assert_eq!(language_tag("zh_Hant_TW").as_deref(), Some("zh-Hant-TW"));
+        assert_eq!(language_tag("yue").as_deref(), Some("yue"));
+        for bad in [
+            "english",
+            "x",
+            "",
+            "e1",
+            "en-",
+            "en US",
+            "en-abcdefghi",
+            "中文",
+        ] {
+            assert_eq!(language_tag(bad), None, "{bad}");
+        }
+
+        let body = [("2022-01-01-a.md", post("title: A", "a"))];
+        let posts: Vec<(&str, &str)> = body.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        let (files, problems) = render_site(
+            "url: https://example.com\ntimezone: UTC\nlang: zh_CN\ngazette:\n  json_feed: true\n",
+            &posts,
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(files["feed.rss.xml"].contains("<language>zh-CN</language>"));
+        assert!(files["feed.atom.xml"].contains(r#"xml:lang="zh-CN""#));
+        assert!(files["feed.json"].contains(r#""language": "zh-CN""#));
+
+        let (files, problems) = render_site(
+            "url: https://example.com\ntimezone: UTC\nlang: english\n",
+            &posts,
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].path.ends_with("_config.yml"));
+        assert_eq!(problems[0].position, Position::new(3, 1));
+        assert!(
+            problems[0]
+                .message
+                .contains("`lang: english` is not a language tag"),
+            "{}",
+            problems[0].message
+        );
+        assert!(!files["feed.rss.xml"].contains("<language>"));
+        assert!(!files["feed.atom.xml"].contains("xml:lang"));
+    }
+
+    #[test]
+    fn offsets_off_the_half_hour_are_written_in_gmt() {
+        let date = |s: &str| DateTime::parse_from_rfc3339(s).unwrap();
+        assert_eq!(
+            rfc822(&date("2022-03-02T15:45:00+05:45")),
+            "Wed, 2 Mar 2022 10:00:00 +0000"
+        );
+        assert_eq!(
+            rfc822(&date("2022-03-02T08:45:00+08:45")),
+            "Wed, 2 Mar 2022 00:00:00 +0000"
+        );
+        assert_eq!(
+            rfc822(&date("2022-03-02T10:00:00+08:00")),
+            "Wed, 2 Mar 2022 10:00:00 +0800"
+        );
+        assert_eq!(
+            rfc822(&date("2022-03-02T10:00:00+05:30")),
+            "Wed, 2 Mar 2022 10:00:00 +0530"
+        );
+        assert_eq!(
+            rfc822(&date("2022-03-02T10:00:00-09:30")),
+            "Wed, 2 Mar 2022 10:00:00 -0930"
+        );
+    }
+
+    #[test]
+    fn ids_that_are_not_uris_become_tag_uris() {
+        let root = Url::parse("https://Finews.Example.com/blog/").unwrap();
+        let date = DateTime::parse_from_rfc3339("2022-02-01T10:00:00+08:00").unwrap();
+        let id = |s: &str| id_uri(s, &date, &root);
+        assert_eq!(
+            id("NW202202010001"),
+            "tag:finews.example.com,2022:NW202202010001"
+        );
+        assert_eq!(
+            id("post:12 中 #x %zz"),
+            "tag:finews.example.com,2022:post:12%20%E4%B8%AD%20%23x%20%25zz"
+        );
+        // Kept as written (in canonical spelling).
+        for uri in [
+            "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66",
+            "urn:isbn:0451450523",
+            "tag:finews.example.com,2022:second",
+            "https://finews.example.com/ids/4",
+        ] {
+            assert_eq!(id(uri), uri);
+        }
+        assert_eq!(
+            id("HTTPS://Finews.Example.com:443/x"),
+            "https://finews.example.com/x"
+        );
+        // A URI scheme's syntax not kept: wrapped.
+        assert_eq!(id("urn:x"), "tag:finews.example.com,2022:urn:x");
+        assert_eq!(
+            id("tag:Bad Host,22:x"),
+            "tag:finews.example.com,2022:tag:Bad%20Host,22:x"
+        );
+        assert_eq!(id("http:x"), "tag:finews.example.com,2022:http:x");
+        assert_eq!(id("http:///x"), "tag:finews.example.com,2022:http:///x");
+    }
+
+    #[test]
+    fn descriptions_are_text_and_every_entry_has_some() {
+        let posts = [
+            (
+                "2022-01-01-a.md",
+                post("title: A\ndescription: \"AT&T <wins> & more\"", "Body."),
+            ),
+            (
+                "2022-01-02-empty.md",
+                post("title: \"Empty & blank\"", "  \n\n"),
+            ),
+            (
+                "2022-01-03-script.md",
+                post("title: S", "<script>x()</script>"),
+            ),
+        ];
+        let posts: Vec<(&str, &str)> = posts.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        let (files, _) = render_site(
+            "url: https://example.com\ntimezone: UTC\ngazette:\n  json_feed: true\n",
+            &posts,
+        );
+        let rss = &files["feed.rss.xml"];
+        let atom = &files["feed.atom.xml"];
+        assert!(
+            rss.contains("<description><![CDATA[AT&amp;T &lt;wins&gt; &amp; more]]></description>"),
+            "{rss}"
+        );
+        assert!(
+            atom.contains(
+                r#"<summary type="html">AT&amp;amp;T &amp;lt;wins&amp;gt; &amp;amp; more</summary>"#
+            ),
+            "{atom}"
+        );
+        // No body: no content element, and the title as the summary.
+        assert_eq!(rss.matches("<content:encoded>").count(), 1, "{rss}");
+        assert_eq!(atom.matches("<content ").count(), 1, "{atom}");
+        assert!(rss.contains("<description><![CDATA[Empty &amp; blank]]></description>"));
+        assert!(atom.contains(r#"<summary type="html">Empty &amp;amp; blank</summary>"#));
+        assert!(atom.contains(r#"<summary type="html">S</summary>"#));
+    }
 }

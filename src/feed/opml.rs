@@ -1,7 +1,13 @@
 //! An OPML 2.0 list of the feeds (so a reader can import every category at once) and an HTML
 //! snippet of `<link rel="alternate">` tags (so a site can advertise them in its `<head>`).
 
-use super::{Context, Format, Plan};
+use super::{rfc822, Context, Format, Plan};
+
+/// OPML 2.0 titles and `text` may hold HTML, and validators read them so: plain text is escaped
+/// as HTML first (`AT&T` → `AT&amp;T`), then as XML.
+fn escape_html(text: &str) -> String {
+    escape(&super::html::escape_text(text))
+}
 
 fn escape(text: &str) -> String {
     super::html::xml_safe(text)
@@ -18,12 +24,12 @@ pub fn opml(plans: &[Plan<'_>], ctx: &Context<'_>, format: Format) -> Vec<u8> {
     );
     out.push_str(&format!(
         "    <title>{}</title>\n",
-        escape(&ctx.site_title())
+        escape_html(&ctx.site_title())
     ));
     if let Some(newest) = plans.iter().filter_map(|p| p.updated()).max() {
         out.push_str(&format!(
             "    <dateModified>{}</dateModified>\n",
-            newest.to_rfc2822()
+            rfc822(&newest)
         ));
     }
     out.push_str("  </head>\n  <body>\n");
@@ -35,7 +41,7 @@ pub fn opml(plans: &[Plan<'_>], ctx: &Context<'_>, format: Format) -> Vec<u8> {
         };
         out.push_str(&format!(
             "    <outline type=\"{kind}\" text=\"{title}\" title=\"{title}\" xmlUrl=\"{url}\" htmlUrl=\"{home}\"/>\n",
-            title = escape(&plan.title),
+            title = escape_html(&plan.title),
             url = escape(&ctx.url_of(&plan.file(format))),
             home = escape(ctx.root.as_str()),
         ));
@@ -58,4 +64,32 @@ pub fn link_tags(plans: &[Plan<'_>], ctx: &Context<'_>, formats: &[Format]) -> V
         }
     }
     out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{post, render_site};
+
+    #[test]
+    fn titles_are_html_and_dates_rfc_822_validators_accept() {
+        let posts = [(
+            "2022-03-01-a.md",
+            post(
+                "title: A\ndate: 2022-03-01 10:00:00 +0545\ncategories: x",
+                "a",
+            ),
+        )];
+        let posts: Vec<(&str, &str)> = posts.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        let (files, _) = render_site(
+            "title: \"AT&T <News>\"\nurl: https://example.com\ntimezone: UTC\n",
+            &posts,
+        );
+        let opml = &files["feeds.opml"];
+        assert!(opml.contains("<title>AT&amp;amp;T</title>"), "{opml}");
+        assert!(opml.contains(r#"text="AT&amp;amp;T — x""#), "{opml}");
+        assert!(
+            opml.contains("<dateModified>Tue, 1 Mar 2022 04:15:00 +0000</dateModified>"),
+            "{opml}"
+        );
+    }
 }

@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use quick_xml::events::{BytesPI, Event};
+use quick_xml::events::attributes::Attribute;
+use quick_xml::events::{BytesPI, BytesStart, BytesText, Event};
 use quick_xml::{Reader, Writer};
 use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Guid, Item};
 
-use super::{html::xml_safe, terms, Context, Entry, Format, Plan};
+use super::{html::xml_safe, rfc822, terms, Context, Entry, Format, Plan};
 use crate::collect::body::plain_text;
 
 /// Writes one feed as RSS 2.0.
@@ -25,7 +26,7 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
                 title: Some(entry.title.clone()),
                 link: Some(post.url.clone()),
                 description: Some(entry.summary_html.clone()),
-                content: Some(entry.content_html.clone()),
+                content: (!entry.content_html.is_empty()).then(|| entry.content_html.clone()),
                 guid: Some(match &post.id {
                     Some(id) => Guid {
                         value: xml_safe(id),
@@ -36,7 +37,7 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
                         permalink: true,
                     },
                 }),
-                pub_date: Some(post.date.to_rfc2822()),
+                pub_date: Some(rfc822(&post.date)),
                 categories: terms(post, config)
                     .map(|(term, _)| Category {
                         name: xml_safe(term),
@@ -45,20 +46,22 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
                     .collect(),
                 ..Item::default()
             };
-            // RSS `author` must be an email address; a name alone goes to `dc:creator`.
+            // RSS `author` is `email (Name)`; a name or an email alone goes to `dc:creator`
+            // (validators and readers want the real name beside the address).
             if let Some(a) = author {
-                match (&a.email, &a.name) {
+                let creator = match (&a.email, &a.name) {
                     (Some(email), Some(name)) => {
-                        item.author = Some(xml_safe(&format!("{email} ({name})")))
+                        item.author = Some(xml_safe(&format!("{email} ({name})")));
+                        None
                     }
-                    (Some(email), None) => item.author = Some(xml_safe(email)),
-                    (None, Some(name)) => {
-                        item.dublin_core_ext = Some(DublinCoreExtension {
-                            creators: vec![xml_safe(name)],
-                            ..DublinCoreExtension::default()
-                        })
-                    }
-                    (None, None) => {}
+                    (Some(only), None) | (None, Some(only)) => Some(only),
+                    (None, None) => None,
+                };
+                if let Some(creator) = creator {
+                    item.dublin_core_ext = Some(DublinCoreExtension {
+                        creators: vec![xml_safe(creator)],
+                        ..DublinCoreExtension::default()
+                    });
                 }
             }
             item
@@ -84,13 +87,13 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
         .as_deref()
         .map(|d| xml_safe(&plain_text(d)))
         .filter(|d| !d.is_empty())
-        .unwrap_or_else(|| plan.title.clone());
+        .unwrap_or_else(|| xml_safe(&plan.title));
     let channel = Channel {
         title: xml_safe(&plan.title),
         link: ctx.root.to_string(),
         description,
-        language: config.lang.clone(),
-        last_build_date: plan.posts.first().map(|p| p.date.to_rfc2822()),
+        language: ctx.language(),
+        last_build_date: plan.posts.first().map(|p| rfc822(&p.date)),
         generator: Some("gazette".into()),
         docs: Some("https://www.rssboard.org/rss-specification".into()),
         items,
@@ -103,13 +106,56 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
     finish(bytes, config.gazette.stylesheet.as_deref())
 }
 
-/// Declares the encoding, spells out `isPermaLink="true"` on permalink guids (the crate leaves the default implicit)
-/// and adds the `xml-stylesheet` instruction, walking the document as XML so that text and CDATA
-/// are never touched.
+/// Whether text in the element at the top of `stack` is plain text that validators read for
+/// HTML: RSS titles, categories, authors, `dc:creator` and the channel's description; Atom
+/// titles, subtitles and person names. In those, `&` and `<` are written as `&#x26;` and `&#x3C;` (the same text to
+/// any XML parser): the W3C validator takes a `<` before a letter, or `&#`, in plain text for
+/// markup (`CharacterData`, `ContainsHTML`) unless a `&#x` reference shows the writer escaped it.
+fn plain_text_element(stack: &[Vec<u8>]) -> bool {
+    let Some((top, above)) = stack.split_last() else {
+        return false;
+    };
+    match stack.first().map(Vec::as_slice) {
+        Some(b"rss") => match top.as_slice() {
+            b"title" | b"category" | b"author" | b"dc:creator" => true,
+            b"description" => above.last().is_some_and(|p| p == b"channel"),
+            _ => false,
+        },
+        Some(b"feed") => matches!(top.as_slice(), b"title" | b"subtitle" | b"name"),
+        _ => false,
+    }
+}
+
+/// An Atom category with its `label` (plain text, read for HTML as in [`plain_text_element`])
+/// holding `&` and `<` as character references.
+fn plain_text_label(e: BytesStart<'_>) -> BytesStart<'static> {
+    let mut out = BytesStart::new(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+    for attribute in e.attributes().flatten() {
+        let value = if attribute.key.as_ref() == b"label" {
+            let raw = String::from_utf8_lossy(&attribute.value);
+            raw.replace("&amp;", "&#x26;")
+                .replace("&lt;", "&#x3C;")
+                .into_bytes()
+        } else {
+            attribute.value.into_owned()
+        };
+        out.push_attribute(Attribute {
+            key: attribute.key,
+            value: value.into(),
+        });
+    }
+    out
+}
+
+/// Declares the encoding, spells out `isPermaLink="true"` on permalink guids (the crate leaves
+/// the default implicit), writes `&` and `<` as character references in plain-text elements
+/// ([`plain_text_element`]) and adds the `xml-stylesheet` instruction, walking the document as
+/// XML so that no other text and no CDATA is touched.
 pub fn finish(bytes: Vec<u8>, stylesheet: Option<&str>) -> Vec<u8> {
     let mut reader = Reader::from_reader(bytes.as_slice());
     let mut writer = Writer::new(Vec::with_capacity(bytes.len() + 4096));
     let mut buf = Vec::new();
+    let mut stack: Vec<Vec<u8>> = Vec::new();
     loop {
         match reader.read_event_into(&mut buf) {
             Ok(Event::Eof) => break,
@@ -117,11 +163,14 @@ pub fn finish(bytes: Vec<u8>, stylesheet: Option<&str>) -> Vec<u8> {
                 let decl = quick_xml::events::BytesDecl::new("1.0", Some("utf-8"), None);
                 writer.write_event(Event::Decl(decl)).expect("memory");
                 if let Some(href) = stylesheet {
-                    let href = href.replace('&', "&amp;").replace('"', "&quot;");
+                    // `?>` would end the instruction: angle brackets are percent-encoded.
+                    let href = href
+                        .replace('&', "&amp;")
+                        .replace('"', "&quot;")
+                        .replace('<', "%3C")
+                        .replace('>', "%3E");
                     writer
-                        .write_event(Event::Text(quick_xml::events::BytesText::from_escaped(
-                            "\n",
-                        )))
+                        .write_event(Event::Text(BytesText::from_escaped("\n")))
                         .expect("memory");
                     let pi = format!(r#"xml-stylesheet type="text/xsl" href="{href}""#);
                     writer
@@ -129,11 +178,35 @@ pub fn finish(bytes: Vec<u8>, stylesheet: Option<&str>) -> Vec<u8> {
                         .expect("memory");
                 }
             }
-            Ok(Event::Start(mut e))
-                if e.name().as_ref() == b"guid" && e.attributes().next().is_none() =>
-            {
-                e.push_attribute(("isPermaLink", "true"));
+            Ok(Event::Start(mut e)) => {
+                stack.push(e.name().as_ref().to_vec());
+                if e.name().as_ref() == b"guid" && e.attributes().next().is_none() {
+                    e.push_attribute(("isPermaLink", "true"));
+                }
                 writer.write_event(Event::Start(e)).expect("memory");
+            }
+            Ok(Event::Empty(e))
+                if e.name().as_ref() == b"category"
+                    && stack.first().is_some_and(|root| root == b"feed") =>
+            {
+                writer
+                    .write_event(Event::Empty(plain_text_label(e)))
+                    .expect("memory");
+            }
+            Ok(Event::End(e)) => {
+                stack.pop();
+                writer.write_event(Event::End(e)).expect("memory");
+            }
+            Ok(Event::GeneralRef(r)) if plain_text_element(&stack) => {
+                let name = r.decode().unwrap_or_default();
+                let text = match name.as_ref() {
+                    "amp" | "#38" | "#x26" | "#X26" => "&#x26;".to_string(),
+                    "lt" | "#60" | "#x3C" | "#x3c" | "#X3C" => "&#x3C;".to_string(),
+                    other => format!("&{other};"),
+                };
+                writer
+                    .write_event(Event::Text(BytesText::from_escaped(text)))
+                    .expect("memory");
             }
             Ok(event) => writer.write_event(event).expect("memory"),
             // The crate's own output always reads back; if it ever does not, keep it as written.
@@ -144,4 +217,70 @@ pub fn finish(bytes: Vec<u8>, stylesheet: Option<&str>) -> Vec<u8> {
     let mut out = writer.into_inner();
     out.push(b'\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{post, render_site};
+    use super::*;
+
+    fn finished(xml: &str) -> String {
+        String::from_utf8(finish(xml.as_bytes().to_vec(), None)).unwrap()
+    }
+
+    #[test]
+    fn plain_text_elements_hold_amp_and_lt_as_character_references() {
+        let rss = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>AT&amp;T &lt;b&gt;</title><description>a &amp;copy; b</description><item><title>5 &lt; 6</title><description><![CDATA[<p>AT&amp;T</p>]]></description><author>a@example.com (A &amp; B)</author><category>R&amp;D</category><link>https://x/?a=1&amp;b=2</link><guid>https://x/</guid></item></channel></rss>"#;
+        assert_eq!(
+            finished(rss),
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>AT&#x26;T &#x3C;b&gt;</title><description>a &#x26;copy; b</description><item><title>5 &#x3C; 6</title><description><![CDATA[<p>AT&amp;T</p>]]></description><author>a@example.com (A &#x26; B)</author><category>R&#x26;D</category><link>https://x/?a=1&amp;b=2</link><guid isPermaLink=\"true\">https://x/</guid></item></channel></rss>\n"
+        );
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A &amp; B</title><author><name>O&amp;B</name></author><entry><category term="a&amp;b" label="R&amp;D &lt;x&gt;"/><summary type="html">&lt;p&gt;x&amp;amp;y&lt;/p&gt;</summary></entry></feed>"#;
+        assert_eq!(
+            finished(atom),
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>A &#x26; B</title><author><name>O&#x26;B</name></author><entry><category term=\"a&amp;b\" label=\"R&#x26;D &#x3C;x&gt;\"/><summary type=\"html\">&lt;p&gt;x&amp;amp;y&lt;/p&gt;</summary></entry></feed>\n"
+        );
+    }
+
+    #[test]
+    fn authors_and_dates() {
+        let posts = [
+            ("2022-03-01-a.md", post("title: A\ndate: 2022-03-01 10:00:00 +0545\nauthor: a@example.com", "a")),
+            ("2022-03-02-b.md", post("title: B\ndate: 2022-03-02 10:00:00 +0800\nauthor: \"O'Brien <ob@example.com>\"", "b")),
+            ("2022-03-03-c.md", post("title: C\ndate: 2022-03-03 10:00:00 +0800\nauthor: Cee", "c")),
+        ];
+        let posts: Vec<(&str, &str)> = posts.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        let (files, _) = render_site("url: https://example.com\ntimezone: UTC\n", &posts);
+        let rss = &files["feed.rss.xml"];
+        // An email alone is no `author` (validators want a name beside it).
+        assert!(
+            rss.contains("<dc:creator>a@example.com</dc:creator>"),
+            "{rss}"
+        );
+        assert!(!rss.contains("<author>a@example.com</author>"), "{rss}");
+        assert!(
+            rss.contains("<author>ob@example.com (O&apos;Brien)</author>"),
+            "{rss}"
+        );
+        assert!(rss.contains("<dc:creator>Cee</dc:creator>"), "{rss}");
+        assert!(
+            rss.contains("<pubDate>Tue, 1 Mar 2022 04:15:00 +0000</pubDate>"),
+            "{rss}"
+        );
+        assert!(
+            rss.contains("<pubDate>Wed, 2 Mar 2022 10:00:00 +0800</pubDate>"),
+            "{rss}"
+        );
+        assert!(rss.contains("<lastBuildDate>Thu, 3 Mar 2022 10:00:00 +0800</lastBuildDate>"));
+    }
+
+    #[test]
+    fn front_matter_ids_stay_as_written_in_guids() {
+        let posts = [("2022-02-01-a.md", post("title: A\nid: NW202202010001", "a"))];
+        let posts: Vec<(&str, &str)> = posts.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        let (files, _) = render_site("url: https://example.com\ntimezone: UTC\n", &posts);
+        assert!(
+            files["feed.rss.xml"].contains(r#"<guid isPermaLink="false">NW202202010001</guid>"#)
+        );
+    }
 }

@@ -28,17 +28,16 @@ pub struct Report {
 
 /// Why a write failed (nothing was changed).
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {source}")]
+#[error("{path}: {error}")]
 pub struct WriteError {
     pub path: PathBuf,
-    #[source]
-    pub source: io::Error,
+    pub error: io::Error,
 }
 
 fn err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
-    move |source| WriteError {
+    move |error| WriteError {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 
@@ -61,7 +60,7 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
     if dir.exists() && !dir.is_dir() {
         return Err(WriteError {
             path: dir.to_path_buf(),
-            source: io::Error::new(io::ErrorKind::AlreadyExists, "the output folder is a file"),
+            error: io::Error::new(io::ErrorKind::AlreadyExists, "the output folder is a file"),
         });
     }
     fs::create_dir_all(dir).map_err(err(dir))?;
@@ -81,7 +80,7 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
                 if target.is_dir() {
                     return Err(WriteError {
                         path: target,
-                        source: io::Error::new(
+                        error: io::Error::new(
                             io::ErrorKind::AlreadyExists,
                             "a folder stands where the feed goes",
                         ),
@@ -124,13 +123,23 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
     if old_manifest != manifest_text {
         fs::rename(&manifest_temp, &manifest).map_err(err(&manifest))?;
     }
-    // Remove what an earlier build wrote and this one does not; never anything else.
+    // Remove what an earlier build wrote and this one does not; never anything else, and never
+    // through a symbolic link (a planted link must not lead a removal out of the folder).
+    let real_dir = dir.canonicalize().map_err(err(dir))?;
     for line in old_manifest.lines() {
         let old = PathBuf::from(line);
         let safe = old
             .components()
             .all(|c| matches!(c, std::path::Component::Normal(_)));
-        if safe && !new_list.contains(&old) && dir.join(&old).is_file() {
+        let inside = || {
+            let target = dir.join(&old);
+            fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_file())
+                && target
+                    .parent()
+                    .and_then(|p| p.canonicalize().ok())
+                    .is_some_and(|p| p.starts_with(&real_dir))
+        };
+        if safe && !new_list.contains(&old) && inside() {
             fs::remove_file(dir.join(&old)).map_err(err(&dir.join(&old)))?;
             report.removed.push(old);
         }
@@ -194,6 +203,24 @@ mod tests {
         assert!(
             names.iter().all(|n| !n.to_string_lossy().ends_with(".tmp")),
             "{names:?}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn removals_never_follow_links_out_of_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("victim.xml"), "keep").unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("sub")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("victim.xml"), dir.path().join("v.xml"))
+            .unwrap();
+        fs::write(dir.path().join(MANIFEST), "sub/victim.xml\nv.xml\n").unwrap();
+        let report = write_all(dir.path(), &[out("a.xml", "1")]).unwrap();
+        assert!(report.removed.is_empty(), "{report:?}");
+        assert_eq!(
+            fs::read_to_string(outside.path().join("victim.xml")).unwrap(),
+            "keep"
         );
     }
 
