@@ -28,7 +28,7 @@ pub fn permalink_style(name: &str) -> Option<&'static str> {
 }
 
 /// A person named in the config or in a post: a name, an email, or both.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Author {
     pub name: Option<String>,
     pub email: Option<String>,
@@ -137,6 +137,8 @@ pub struct GazetteSettings {
     /// Feeds larger than this many bytes are reported (5 MiB: the smallest cap among common
     /// readers).
     pub max_feed_bytes: u64,
+    /// Where to keep what was read from each post, relative to the site (empty: no cache).
+    pub cache: PathBuf,
     /// The weekly email digest.
     pub digest: crate::digest::settings::DigestSettings,
 }
@@ -156,6 +158,7 @@ impl Default for GazetteSettings {
             hub: None,
             stylesheet: None,
             max_feed_bytes: 5 * 1024 * 1024,
+            cache: PathBuf::from(".gazette/posts.cache"),
             digest: Default::default(),
         }
     }

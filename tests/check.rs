@@ -1611,3 +1611,56 @@ fn ten_thousand_posts() {
         }
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// 9. The cache of what was read
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn the_cache_is_used_but_never_trusted_blindly() {
+    let site = Site::new(SHANGHAI);
+    site.write("_posts/2022-01-12-a.md", "---\ntitle: First\n---\nBody.\n");
+    site.write("_posts/2022-01-13-b.md", "---\ntitle: Second\n---\nBody.\n");
+    let cache = site.path().join(".gazette/posts.cache");
+    assert_eq!(site.check_json(&[]).posts[1]["title"], "First");
+    assert!(cache.is_file(), "the first run writes the cache");
+
+    // An edit (same size, new mtime) is seen.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    site.write("_posts/2022-01-12-a.md", "---\ntitle: FIRST\n---\nBody.\n");
+    assert_eq!(site.check_json(&[]).posts[1]["title"], "FIRST");
+
+    // A damaged cache is ignored and rebuilt; so is one from other settings.
+    let mut bytes = std::fs::read(&cache).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&cache, &bytes).unwrap();
+    let json = site.check_json(&[]);
+    assert_eq!(json.code, 0);
+    assert_eq!(json.posts.len(), 2);
+    assert_eq!(json.posts[1]["title"], "FIRST");
+    std::fs::write(&cache, b"not a cache").unwrap();
+    assert_eq!(site.check_json(&[]).posts[0]["title"], "Second");
+    site.write("_config.yml", "timezone: UTC\n");
+    let json = site.check_json(&[]);
+    assert_eq!(
+        json.posts[0]["date"], "2022-01-13T00:00:00+00:00",
+        "settings changed: all read again"
+    );
+
+    // Problems come back from the cache too, and a deleted post is gone.
+    site.write("_posts/2022-01-14-c.md", "---\ntitle: [unclosed\n---\n");
+    assert_eq!(site.check(&[]).code, 1);
+    assert_eq!(
+        site.check(&[]).code,
+        1,
+        "the error is remembered with the post"
+    );
+    std::fs::remove_file(site.path().join("_posts/2022-01-14-c.md")).unwrap();
+    assert_eq!(site.check(&[]).code, 0);
+
+    // --no-cache reads everything and leaves the cache alone.
+    std::fs::remove_file(&cache).unwrap();
+    assert_eq!(site.check(&["--no-cache"]).code, 0);
+    assert!(!cache.exists());
+}

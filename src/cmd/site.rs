@@ -13,6 +13,9 @@ pub struct SiteArgs {
     /// The site folder (holding `_config.yml` and `_posts/`).
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub site: PathBuf,
+    /// Read every post, ignoring (and not writing) the cache of what was read before.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// Which posts beyond the published, past ones to include.
@@ -40,6 +43,8 @@ impl SiteArgs {
         let options = collect::Options {
             drafts: include.drafts,
             future: include.future,
+            cache: (!self.no_cache && !loaded.config.gazette.cache.as_os_str().is_empty())
+                .then(|| self.site.join(&loaded.config.gazette.cache)),
             ..collect::Options::default()
         };
         let mut collection = collect::collect(&self.site, &loaded.config, &options);

@@ -4,7 +4,7 @@
 use pulldown_cmark::{html, Options, Parser};
 
 /// How a post's body is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Markdown,
@@ -12,7 +12,7 @@ pub enum Format {
 }
 
 /// Where a post's excerpt comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ExcerptSource {
     /// The front matter's `excerpt` (Markdown or HTML like the body).
     FrontMatter(String),

@@ -4,6 +4,7 @@
 //! mean, comes back as [`Problem`]s beside the posts.
 
 pub mod body;
+pub mod cache;
 pub mod date;
 pub mod front_matter;
 pub mod permalink;
@@ -25,7 +26,7 @@ use crate::problem::{Position, Problem};
 use post::Outcome;
 
 /// What to include besides published, past posts.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Read `_drafts/` too.
     pub drafts: bool,
@@ -33,6 +34,8 @@ pub struct Options {
     pub future: bool,
     /// The moment that decides what is in the future.
     pub now: DateTime<Utc>,
+    /// Where to keep what was read, so that the next run reads only changed files.
+    pub cache: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -41,6 +44,7 @@ impl Default for Options {
             drafts: false,
             future: false,
             now: Utc::now(),
+            cache: None,
         }
     }
 }
@@ -99,11 +103,55 @@ pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collectio
         posts
     };
 
-    let outcomes: Vec<Outcome> = sources
-        .par_iter()
+    let mut cache = options
+        .cache
+        .as_ref()
+        .map(|path| cache::Cache::load(path, cache::settings_key(site)));
+    let stamps: Vec<Option<cache::Stamp>> = if cache.is_some() {
+        sources
+            .par_iter()
+            .map(|s| cache::Stamp::of(&site.join(&s.relative)))
+            .collect()
+    } else {
+        vec![None; sources.len()]
+    };
+    let mut slots: Vec<Option<Outcome>> = match &mut cache {
+        Some(c) => sources
+            .iter()
+            .zip(&stamps)
+            .map(|(s, stamp)| stamp.and_then(|stamp| c.take(&s.relative, stamp)))
+            .collect(),
+        None => vec![None; sources.len()],
+    };
+    let hits = slots.iter().filter(|s| s.is_some()).count();
+    slots
+        .par_iter_mut()
+        .zip(sources.par_iter())
         .with_min_len(16)
-        .map(|source| post::read(site, source, config))
-        .collect();
+        .for_each(|(slot, source)| {
+            if slot.is_none() {
+                *slot = Some(post::read(site, source, config));
+            }
+        });
+    let outcomes: Vec<Outcome> = slots.into_iter().flatten().collect();
+    if let (Some(cache), Some(path)) = (&cache, &options.cache) {
+        // Rewrite the cache only when something was read or went away.
+        if hits < sources.len() || !cache.is_empty() {
+            let entries = sources
+                .iter()
+                .zip(&stamps)
+                .zip(&outcomes)
+                .filter_map(|((s, stamp), o)| Some((s.relative.as_path(), (*stamp)?, o)))
+                .collect();
+            if let Err(e) = cache.save(path, entries) {
+                collection.problems.push(Problem::warning(
+                    path,
+                    Position::START,
+                    format!("cannot write the cache (the next run reads every post again): {e}"),
+                ));
+            }
+        }
+    }
 
     let future_allowed = options.future || config.future;
     for outcome in outcomes {

@@ -18,7 +18,7 @@ use crate::config::{Author, SiteConfig};
 use crate::problem::{Position, Problem};
 
 /// A post as the collector read it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Post {
     /// The file, relative to the site folder.
     pub source: PathBuf,
@@ -57,7 +57,7 @@ pub struct Content {
 }
 
 /// What reading one file gave.
-#[derive(Debug)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     Post(Box<Post>, Vec<Problem>),
     /// `published: false`.
