@@ -205,7 +205,8 @@ pub fn read(site: &Path, source: &Source, config: &SiteConfig) -> Outcome {
             "binary file (it contains a NUL byte), not a text post",
         );
     }
-    let text = match std::str::from_utf8(&bytes) {
+    // Most files are valid: check them with SIMD, and only look for the place when one is not.
+    let text = match simdutf8::basic::from_utf8(&bytes).or_else(|_| std::str::from_utf8(&bytes)) {
         Ok(t) => t,
         Err(e) => {
             let at = e.valid_up_to();
