@@ -9,7 +9,8 @@
 use std::sync::LazyLock;
 
 use chrono::{
-    DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike,
+    DateTime, Datelike, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
+    Timelike,
 };
 use chrono_tz::Tz;
 use regex::Regex;
@@ -80,6 +81,12 @@ fn parse_exact(raw: &str, written: Written, zone: Tz) -> Result<ReadDate, String
     }
     let Some(c) = LOOSE.captures(text) else {
         if let Ok(at) = DateTime::parse_from_rfc2822(text) {
+            if !(1..=9999).contains(&at.year()) {
+                return Err(format!(
+                    "year {} is out of range: feeds carry years 0001 to 9999",
+                    at.year()
+                ));
+            }
             return Ok(ReadDate { at, warning: None });
         }
         return Err(format!(
@@ -121,7 +128,7 @@ fn parse_exact(raw: &str, written: Written, zone: Tz) -> Result<ReadDate, String
 /// The first instant of a local date-time in `zone`, as Ruby's `Time.local` gives it: in a
 /// daylight-saving gap the clock is moved forward, and an ambiguous time takes the earlier one.
 pub fn local(naive: NaiveDateTime, zone: Tz) -> DateTime<FixedOffset> {
-    match zone.from_local_datetime(&naive) {
+    let at = match zone.from_local_datetime(&naive) {
         LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.fixed_offset(),
         LocalResult::None => {
             let later = naive + chrono::Duration::hours(1);
@@ -130,6 +137,13 @@ pub fn local(naive: NaiveDateTime, zone: Tz) -> DateTime<FixedOffset> {
                 .unwrap_or_else(|| zone.from_utc_datetime(&naive))
                 .fixed_offset()
         }
+    };
+    // Local mean time before standard zones (Shanghai: +08:05:43) has seconds that RFC 3339 and
+    // RFC 822 offsets cannot carry: such an instant is shown in UTC rather than rounded.
+    if at.offset().local_minus_utc() % 60 != 0 {
+        at.with_timezone(&chrono::Utc).fixed_offset()
+    } else {
+        at
     }
 }
 

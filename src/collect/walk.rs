@@ -63,9 +63,15 @@ pub fn find(site: &Path, drafts: bool) -> Found {
         .filter_entry(|e| {
             !e.file_type().is_dir() || !is_skipped_name(&e.file_name().to_string_lossy())
         });
-    for entry in walker {
+    let mut walker = walker;
+    while let Some(entry) = walker.next() {
         match entry {
             Ok(e) if e.file_type().is_dir() => {
+                if let Err(problem) = stays_inside(&root, site, &e) {
+                    found.problems.push(problem);
+                    walker.skip_current_dir();
+                    continue;
+                }
                 if let Some(rel) = inside(&root, e.path()) {
                     homes.push(rel);
                 }
@@ -125,7 +131,8 @@ fn list_folder(root: &Path, site: &Path, dir: &Path, folder: &str, draft: bool, 
                 !name.starts_with('.')
             }
         });
-    for entry in walker {
+    let mut walker = walker;
+    while let Some(entry) = walker.next() {
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
@@ -133,41 +140,56 @@ fn list_folder(root: &Path, site: &Path, dir: &Path, folder: &str, draft: bool, 
                 continue;
             }
         };
+        if let Err(problem) = stays_inside(root, site, &entry) {
+            found.problems.push(problem);
+            if entry.file_type().is_dir() {
+                walker.skip_current_dir();
+            }
+            continue;
+        }
         if entry.file_type().is_dir() {
             continue;
         }
         let Some(relative) = inside(root, entry.path()) else {
             continue;
         };
-        if entry.path_is_symlink() {
-            match entry.path().canonicalize() {
-                Ok(target) if target.starts_with(root) => {}
-                Ok(target) => {
-                    found.problems.push(Problem::warning(
-                        site.join(&relative),
-                        Position::START,
-                        format!(
-                            "symbolic link to {} leaves the site folder: skipped",
-                            target.display()
-                        ),
-                    ));
-                    continue;
-                }
-                Err(e) => {
-                    found.problems.push(Problem::warning(
-                        site.join(&relative),
-                        Position::START,
-                        format!("broken symbolic link: {e}: skipped"),
-                    ));
-                    continue;
-                }
-            }
+        if !entry.file_type().is_file() {
+            found.problems.push(Problem::warning(
+                site.join(&relative),
+                Position::START,
+                "not a regular file (a FIFO, socket or device): skipped",
+            ));
+            continue;
         }
         found.sources.push(Source {
             folder_categories: folder_categories(&relative, folder),
             relative,
             draft,
         });
+    }
+}
+
+/// A symbolic link is followed only when it leads to a place inside the site.
+fn stays_inside(root: &Path, site: &Path, entry: &walkdir::DirEntry) -> Result<(), Problem> {
+    if !entry.path_is_symlink() {
+        return Ok(());
+    }
+    let shown = site.join(inside(root, entry.path()).unwrap_or_else(|| entry.path().to_path_buf()));
+    match entry.path().canonicalize() {
+        Ok(target) if target.starts_with(root) => Ok(()),
+        Ok(target) => Err(Problem::warning(
+            shown,
+            Position::START,
+            format!(
+                "symbolic link to {} leaves the site folder: skipped",
+                target.display()
+            ),
+        )),
+        Err(e) => Err(Problem::warning(
+            shown,
+            Position::START,
+            format!("broken symbolic link: {e}: skipped"),
+        )),
     }
 }
 
@@ -191,6 +213,10 @@ fn walk_problem(root: &Path, site: &Path, e: &walkdir::Error) -> Problem {
                 site.join(ancestor).display()
             ),
         );
+    }
+    // A link to itself (or a ring of file links) cannot be followed: skipped like folder loops.
+    if e.io_error().and_then(|io| io.raw_os_error()) == Some(40) {
+        return Problem::warning(path, Position::START, "symbolic link loop: skipped");
     }
     let message = match e.io_error() {
         Some(io) => io.to_string(),

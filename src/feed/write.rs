@@ -70,6 +70,16 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
         |staged: &mut Vec<(PathBuf, PathBuf)>, report: &mut Report| -> Result<(), WriteError> {
             for output in outputs {
                 let target = dir.join(&output.path);
+                // Only a regular file is read back or replaced (a FIFO would block the read).
+                if fs::symlink_metadata(&target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+                    return Err(WriteError {
+                        path: target,
+                        error: io::Error::new(
+                            io::ErrorKind::AlreadyExists,
+                            "something that is not a regular file stands where the feed goes",
+                        ),
+                    });
+                }
                 if fs::read(&target).is_ok_and(|old| old == output.bytes) {
                     report.unchanged.push(output.path.clone());
                     continue;
