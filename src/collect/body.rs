@@ -167,7 +167,12 @@ pub fn decode_entities(text: &str) -> String {
         });
         match decoded {
             Some((c, e)) => {
-                out.push(c);
+                // A reference to a character no text may hold (`&#0;`, `&#xFFFE;`, controls) is
+                // dropped rather than let into titles and feeds.
+                let allowed = !c.is_control() || matches!(c, '\t' | '\n' | '\r');
+                if allowed && !matches!(c, '\u{fffe}' | '\u{ffff}') {
+                    out.push(c);
+                }
                 rest = &after[e + 1..];
             }
             None => {

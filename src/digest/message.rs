@@ -131,6 +131,17 @@ pub fn build(
             rendered.html.clone(),
         ))
         .map_err(|e| format!("cannot build the message for {}: {e}", to.address))?;
+    if rendered.subject.contains("=?") {
+        // lettre leaves an ASCII subject as it is, and readers would decode a post title shaped
+        // like an encoded word (`=?utf-8?b?…?=`) into other text: encode the whole subject.
+        message
+            .headers_mut()
+            .insert_raw(HeaderValue::dangerous_new_pre_encoded(
+                HeaderName::new_from_ascii_str("Subject"),
+                rendered.subject.clone(),
+                encoded_words(&rendered.subject),
+            ));
+    }
     for (name, value) in envelope.extra_headers {
         let name = HeaderName::new_from_ascii(name.clone())
             .map_err(|e| format!("header name `{name}`: {e}"))?;
@@ -140,6 +151,33 @@ pub fn build(
             .insert_raw(HeaderValue::new(name, value));
     }
     Ok(message)
+}
+
+/// `text` as RFC 2047 base64 encoded words of at most 75 characters, folded onto lines.
+fn encoded_words(text: &str) -> String {
+    use base64::Engine as _;
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in text.chars() {
+        // 45 bytes of UTF-8 make 60 of base64: with `=?utf-8?b?` and `?=`, 72 characters.
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(std::mem::take(&mut chunk));
+        }
+        chunk.push(c);
+    }
+    if !chunk.is_empty() {
+        words.push(chunk);
+    }
+    words
+        .iter()
+        .map(|w| {
+            format!(
+                "=?utf-8?b?{}?=",
+                base64::engine::general_purpose::STANDARD.encode(w)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n ")
 }
 
 #[cfg(test)]
