@@ -1198,9 +1198,13 @@ fn category_names_never_lead_outside_the_output_folder() {
     // The site folder holds its posts and gazette's cache of them, nothing else.
     assert_eq!(
         files(&site.path()),
-        [".gazette/posts.cache", "_config.yml", "_posts/2022-01-02-a.md"]
-            .map(String::from)
-            .into()
+        [
+            ".gazette/posts.cache",
+            "_config.yml",
+            "_posts/2022-01-02-a.md"
+        ]
+        .map(String::from)
+        .into()
     );
 
     // Which file each category got, read from the feeds' titles.
