@@ -236,15 +236,8 @@ fn read_mapping(path: &Path) -> Result<Option<(Mapping, String)>, Problem> {
         }
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
-    let value: Value = serde_yaml::from_str(&text).map_err(|e| {
-        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-        let message = crate::collect::front_matter::yaml_message(&e.to_string(), 1);
-        Problem::error(
-            path,
-            Position::new(line, column),
-            format!("invalid YAML: {message}"),
-        )
-    })?;
+    let value: Value = serde_yaml::from_str(&text)
+        .map_err(|e| crate::collect::front_matter::yaml_file_error(path, &e))?;
     match crate::collect::front_matter::untag(value) {
         Value::Mapping(m) => Ok(Some((m, text))),
         Value::Null => Ok(Some((Mapping::new(), text))),

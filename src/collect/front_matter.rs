@@ -245,6 +245,16 @@ pub fn yaml_message(message: &str, first_line: usize) -> String {
     out
 }
 
+/// A whole YAML file that the library could not read, as a problem at the file's place.
+pub fn yaml_file_error(path: &std::path::Path, e: &serde_yaml::Error) -> crate::problem::Problem {
+    let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+    crate::problem::Problem::error(
+        path,
+        Position::new(line, column),
+        format!("invalid YAML: {}", yaml_message(&e.to_string(), 1)),
+    )
+}
+
 /// Removes YAML tags at every level, keeping the tagged values.
 pub fn untag(value: Value) -> Value {
     match value {

@@ -151,18 +151,8 @@ fn read_csv(path: &Path, text: &str) -> Result<Vec<Raw>, Problem> {
 }
 
 fn read_yaml(path: &Path, text: &str) -> Result<Vec<Raw>, Problem> {
-    let value: Value = serde_yaml::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-        let mut message = e.to_string();
-        if let Some(i) = message.find(" at line ") {
-            message.truncate(i);
-        }
-        Problem::error(
-            path,
-            Position::new(line, column),
-            format!("invalid YAML: {message}"),
-        )
-    })?;
+    let value: Value = serde_yaml::from_str(text)
+        .map_err(|e| crate::collect::front_matter::yaml_file_error(path, &e))?;
     let value = crate::collect::front_matter::untag(value);
     let items = match value {
         Value::Sequence(items) => items,
