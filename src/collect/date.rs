@@ -53,8 +53,27 @@ static LOOSE: LazyLock<Regex> = LazyLock::new(|| {
 /// are dropped, as Jekyll drops them.
 pub fn parse(raw: &str, written: Written, zone: Tz) -> Result<ReadDate, String> {
     let mut read = parse_exact(raw, written, zone)?;
-    read.at = read.at.with_nanosecond(0).unwrap_or(read.at);
+    read.at = displayable(read.at.with_nanosecond(0).unwrap_or(read.at));
+    // Feeds must be able to write the instant both as written and in UTC.
+    for year in [read.at.year(), read.at.naive_utc().year()] {
+        if !(1..=9999).contains(&year) {
+            return Err(format!(
+                "`{}` falls in year {year}, out of range: feeds carry years 0001 to 9999",
+                raw.trim()
+            ));
+        }
+    }
     Ok(read)
+}
+
+/// Local mean time before standard zones (Shanghai: +08:05:43) has seconds that RFC 3339 and
+/// RFC 822 offsets cannot carry: such an instant is shown in UTC rather than rounded.
+fn displayable(at: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
+    if at.offset().local_minus_utc() % 60 != 0 {
+        at.with_timezone(&chrono::Utc).fixed_offset()
+    } else {
+        at
+    }
 }
 
 fn parse_exact(raw: &str, written: Written, zone: Tz) -> Result<ReadDate, String> {
@@ -138,13 +157,7 @@ pub fn local(naive: NaiveDateTime, zone: Tz) -> DateTime<FixedOffset> {
                 .fixed_offset()
         }
     };
-    // Local mean time before standard zones (Shanghai: +08:05:43) has seconds that RFC 3339 and
-    // RFC 822 offsets cannot carry: such an instant is shown in UTC rather than rounded.
-    if at.offset().local_minus_utc() % 60 != 0 {
-        at.with_timezone(&chrono::Utc).fixed_offset()
-    } else {
-        at
-    }
+    displayable(at)
 }
 
 fn number(text: &str) -> u32 {

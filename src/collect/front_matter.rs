@@ -112,9 +112,12 @@ impl<'a> FrontMatter<'a> {
         let yaml = &text[yaml_start..yaml_end];
         let first_line = Position::of_offset(text, yaml_start).line;
         let value: Value = serde_yaml::from_str(yaml).map_err(|e| {
-            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
             let mut message = yaml_message(&e.to_string(), first_line);
-            let mut position = Position::new(first_line + line - 1, column);
+            // The library also breaks lines at a lone CR: place the error by its byte offset,
+            // counted as every other position here is.
+            let mut position = e.location().map_or(Position::new(first_line, 1), |l| {
+                Position::of_offset(text, yaml_start + l.index().min(yaml.len()))
+            });
             if let Some(key) = message
                 .strip_prefix("duplicate entry with key \"")
                 .and_then(|m| m.strip_suffix('"'))
