@@ -1,0 +1,94 @@
+//! Keeps the benchmark's corpus working with gazette: a tiny corpus from `bench/gen_corpus.py`
+//! (the same generator `bench/run.py` uses) must read cleanly and build. Nothing here is timed;
+//! speed is measured by `python3 bench/run.py`, never in a test.
+
+use std::path::Path;
+use std::process::Command;
+
+fn gazette(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(args)
+        .output()
+        .expect("gazette runs")
+}
+
+#[test]
+fn a_tiny_benchmark_corpus_checks_clean_and_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    let generator = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/gen_corpus.py");
+    let made = Command::new("python3")
+        .arg(&generator)
+        .args([
+            "--posts",
+            "120",
+            "--categories",
+            "6",
+            "--seed",
+            "3",
+            "--out",
+        ])
+        .arg(&site)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert_eq!(std::fs::read_dir(site.join("_posts")).unwrap().count(), 120);
+
+    let site_arg = site.to_str().unwrap();
+    let check = gazette(&["check", "--site", site_arg, "--json"]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let stdout = String::from_utf8(check.stdout).unwrap();
+    let posts = stdout
+        .lines()
+        .filter(|l| l.starts_with(r#"{"type":"post""#))
+        .count();
+    assert_eq!(posts, 120);
+    let errors = stdout
+        .lines()
+        .filter(|l| l.contains(r#""severity":"error""#))
+        .count();
+    assert_eq!(errors, 0, "{stdout}");
+
+    let out = dir.path().join("out");
+    let build = gazette(&["build", "--site", site_arg, "--out", out.to_str().unwrap()]);
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    assert!(out.join("feed.rss.xml").is_file());
+    assert!(out.join("feeds.opml").is_file());
+    // Generated twice with one seed, the corpus is the same: the benchmark is repeatable.
+    let again = dir.path().join("again");
+    let made = Command::new("python3")
+        .arg(&generator)
+        .args([
+            "--posts",
+            "120",
+            "--categories",
+            "6",
+            "--seed",
+            "3",
+            "--out",
+        ])
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    for entry in std::fs::read_dir(site.join("_posts")).unwrap() {
+        let entry = entry.unwrap();
+        let twin = again.join("_posts").join(entry.file_name());
+        assert_eq!(
+            std::fs::read(entry.path()).unwrap(),
+            std::fs::read(twin).unwrap()
+        );
+    }
+}
