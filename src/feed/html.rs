@@ -286,20 +286,38 @@ fn resolve(value: &str, base: &Url) -> Option<String> {
 /// Resolves every URL of a `srcset` (`a.png 1x, /b.png 2x`), dropping the candidates whose URL
 /// cannot be kept.
 fn absolute_srcset(value: &str, base: &Url) -> String {
-    value
-        .split(',')
-        .filter_map(|candidate| {
-            let mut parts = candidate.split_whitespace();
-            let url = resolve(parts.next()?, base)?;
-            let descriptor: Vec<&str> = parts.collect();
-            Some(if descriptor.is_empty() {
+    // As HTML parses it: a URL runs to the next white space (it may hold commas); a comma at its
+    // end, or one after its descriptors, ends the candidate.
+    let mut out = Vec::new();
+    let mut rest = value;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
+        if rest.is_empty() {
+            break;
+        }
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let (mut url, after) = rest.split_at(end);
+        let mut descriptor = "";
+        rest = after;
+        if let Some(stripped) = url.strip_suffix(',') {
+            url = stripped.trim_end_matches(',');
+        } else {
+            let stop = rest.find(',').unwrap_or(rest.len());
+            descriptor = rest[..stop].trim();
+            rest = &rest[stop..];
+        }
+        if let Some(url) = resolve(url, base) {
+            out.push(if descriptor.is_empty() {
                 url
             } else {
-                format!("{url} {}", descriptor.join(" "))
-            })
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+                format!(
+                    "{url} {}",
+                    descriptor.split_whitespace().collect::<Vec<_>>().join(" ")
+                )
+            });
+        }
+    }
+    out.join(", ")
 }
 
 /// The URL attributes that the sanitiser does not resolve itself: resolved against `base`, or
@@ -346,6 +364,19 @@ pub fn for_feed(html: &str, base: &Url) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn srcset_urls_may_hold_commas() {
+        let base = Url::parse("https://example.com/a/post.html").unwrap();
+        assert_eq!(
+            absolute_srcset("img,1.png 1x, /b.png 2x,c.png", &base),
+            "https://example.com/a/img,1.png 1x, https://example.com/b.png 2x, https://example.com/a/c.png"
+        );
+        assert_eq!(
+            absolute_srcset(" x.png,y.png, z.png 100w ", &base),
+            "https://example.com/a/x.png,y.png, https://example.com/a/z.png 100w"
+        );
+    }
+
     use super::*;
 
     fn base() -> Url {
