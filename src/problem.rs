@@ -4,7 +4,7 @@
 //! (`path:line:col: severity: message` for people, one JSON object per line for scripts).
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -105,11 +105,6 @@ impl Problem {
 
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
-    }
-
-    /// The path as shown to people: relative to `base` when it lies below it.
-    pub fn display_path<'a>(&'a self, base: &Path) -> &'a Path {
-        self.path.strip_prefix(base).unwrap_or(&self.path)
     }
 }
 

@@ -14,7 +14,7 @@ use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
+use rusqlite::{params, Connection, ErrorCode, OpenFlags};
 
 /// `gaze` in ASCII, stored as SQLite's `application_id`.
 const APPLICATION_ID: i64 = 0x6761_7a65;
@@ -357,18 +357,6 @@ impl Ledger {
             )
             .map_err(self.sql())?;
         Ok(())
-    }
-
-    /// The message id recorded for a row.
-    pub fn message_id(&self, digest: &str, address: &str) -> Result<Option<String>, LedgerError> {
-        self.conn
-            .query_row(
-                "SELECT message_id FROM sends WHERE digest = ?1 AND address = ?2",
-                params![digest, address],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(self.sql())
     }
 }
 
