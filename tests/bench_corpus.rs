@@ -12,10 +12,8 @@ fn gazette(args: &[&str]) -> std::process::Output {
         .expect("gazette runs")
 }
 
-#[test]
-fn a_tiny_benchmark_corpus_checks_clean_and_builds() {
-    let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site");
+/// Runs the benchmark's generator: 120 posts, 6 categories, seed 3, into `out`.
+fn generate(out: &Path) {
     let generator = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/gen_corpus.py");
     let made = Command::new("python3")
         .arg(&generator)
@@ -28,14 +26,18 @@ fn a_tiny_benchmark_corpus_checks_clean_and_builds() {
             "3",
             "--out",
         ])
-        .arg(&site)
+        .arg(out)
         .output()
         .expect("python3 runs");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&made.stderr);
+    assert!(made.status.success(), "{stderr}");
+}
+
+#[test]
+fn a_tiny_benchmark_corpus_checks_clean_and_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    generate(&site);
     assert_eq!(std::fs::read_dir(site.join("_posts")).unwrap().count(), 120);
 
     let site_arg = site.to_str().unwrap();
@@ -68,21 +70,7 @@ fn a_tiny_benchmark_corpus_checks_clean_and_builds() {
     assert!(out.join("feeds.opml").is_file());
     // Generated twice with one seed, the corpus is the same: the benchmark is repeatable.
     let again = dir.path().join("again");
-    let made = Command::new("python3")
-        .arg(&generator)
-        .args([
-            "--posts",
-            "120",
-            "--categories",
-            "6",
-            "--seed",
-            "3",
-            "--out",
-        ])
-        .arg(&again)
-        .output()
-        .unwrap();
-    assert!(made.status.success());
+    generate(&again);
     for entry in std::fs::read_dir(site.join("_posts")).unwrap() {
         let entry = entry.unwrap();
         let twin = again.join("_posts").join(entry.file_name());
