@@ -199,13 +199,17 @@ pub struct VariantKey {
     pub has_name: bool,
 }
 
+/// One variant's rendering (with markers in place of the personal values), shared.
+type Variant = std::sync::Arc<Result<Rendered, String>>;
+
 /// Renders variants on demand and personalises them.
 pub struct Composer<'a> {
     digest: &'a Digest,
     renderer: &'a Renderer,
     has_url: bool,
     mailto: Option<String>,
-    cache: std::sync::Mutex<BTreeMap<VariantKey, std::sync::Arc<Result<Rendered, String>>>>,
+    /// Each variant rendered once; `None` for a set of categories without posts.
+    cache: std::sync::Mutex<BTreeMap<VariantKey, Option<Variant>>>,
 }
 
 impl<'a> Composer<'a> {
@@ -236,34 +240,32 @@ impl<'a> Composer<'a> {
             categories,
             has_name: subscriber.name.is_some(),
         };
-        let rendered = {
-            let cached = self.cache.lock().expect("cache lock").get(&key).cloned();
-            match cached {
-                Some(r) => r,
-                None => {
-                    let groups = self.digest.groups_for(subscriber);
-                    if groups.is_empty() && !self.digest.groups.is_empty() {
-                        return None;
-                    }
+        let cached = self.cache.lock().expect("cache lock").get(&key).cloned();
+        let rendered = match cached {
+            Some(variant) => variant?,
+            None => {
+                let groups = self.digest.groups_for(subscriber);
+                // Someone who chose categories gets nothing when none has posts (even in a forced
+                // empty digest); someone who chose none gets everything there is.
+                let nothing = groups.is_empty()
+                    && (!subscriber.categories.is_empty() || !self.digest.groups.is_empty());
+                let variant = (!nothing).then(|| {
                     let data =
                         self.digest
                             .data(groups, key.has_name, self.has_url, self.mailto.clone());
-                    let r = std::sync::Arc::new(self.renderer.render(&data));
-                    self.cache
-                        .lock()
-                        .expect("cache lock")
-                        .insert(key, r.clone());
-                    r
-                }
+                    std::sync::Arc::new(self.renderer.render(&data))
+                });
+                self.cache
+                    .lock()
+                    .expect("cache lock")
+                    .insert(key, variant.clone());
+                variant?
             }
         };
         let rendered = match rendered.as_ref() {
             Ok(r) => r,
             Err(e) => return Some(Err(e.clone())),
         };
-        if !subscriber.categories.is_empty() && self.digest.groups_for(subscriber).is_empty() {
-            return None;
-        }
         let name = subscriber.name.as_deref().unwrap_or_default();
         let address = subscriber.address.to_string();
         let url = unsubscribe_url.unwrap_or_default();

@@ -140,12 +140,7 @@ impl<'a> Context<'a> {
 
     /// The site's title, or its host when it has none.
     pub fn site_title(&self) -> String {
-        let title = html::xml_safe(&plain_text(&self.config.title));
-        if title.trim().is_empty() {
-            self.root.host_str().unwrap_or("feed").to_string()
-        } else {
-            title
-        }
+        site_title(self.config)
     }
 
     /// The feed-level author: the site's, else the site's title as a name (Atom needs one).
@@ -291,20 +286,26 @@ pub struct Entry {
 }
 
 /// Decides which feeds to write and which posts each holds.
+/// The site's title as text, or its host when it has none: the name of the site-wide feed and
+/// the start of every other feed's title.
+pub fn site_title(config: &SiteConfig) -> String {
+    let title = html::xml_safe(&plain_text(&config.title));
+    if !title.trim().is_empty() {
+        return title;
+    }
+    config
+        .url
+        .as_ref()
+        .and_then(|u| u.host_str())
+        .unwrap_or("feed")
+        .to_string()
+}
+
 pub fn plan<'a>(posts: &'a [Post], config: &SiteConfig) -> Vec<Plan<'a>> {
     let settings = &config.gazette;
     let limit = settings.items.max(1);
     let eligible: Vec<&Post> = posts.iter().filter(|p| p.in_feeds && !p.draft).collect();
-    let site_title = if config.title.trim().is_empty() {
-        config
-            .url
-            .as_ref()
-            .and_then(|u| u.host_str())
-            .unwrap_or("feed")
-            .to_string()
-    } else {
-        plain_text(&config.title)
-    };
+    let site_title = site_title(config);
     let mut plans = Vec::new();
     if settings.site_feed && !eligible.is_empty() {
         plans.push(Plan {
