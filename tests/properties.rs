@@ -15,7 +15,11 @@
 //! gazette's one-line reduction), the recipient's name and address, and the unsubscribe token
 //! in the HTML.
 //!
-//! Each property runs 64 cases (`PROPTEST_CASES` overrides it).
+//! Front matter: wherever `collect::simple_yaml` (the fast path for everyday front matter)
+//! reads a text, the YAML library reads it to the same mapping, on text generated near the
+//! fast path's edges (see `fm_yaml`).
+//!
+//! Each property runs 64 cases, the front-matter one 2,000 (`PROPTEST_CASES` overrides both).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -23,6 +27,7 @@ use std::path::Path;
 
 use chrono::{DateTime, TimeZone};
 use gazette::collect::body::plain_text;
+use gazette::collect::simple_yaml;
 use gazette::collect::{self, Options, Post};
 use gazette::config::SiteConfig;
 use gazette::digest::compose::{self, Composer};
@@ -884,6 +889,440 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The front-matter fast path against the YAML library
+
+/// Keys the fast path reads itself.
+const FM_PLAIN_KEYS: &[&str] = &[
+    "title",
+    "layout",
+    "date",
+    "tags",
+    "categories",
+    "author",
+    "permalink",
+    "description",
+    "excerpt",
+    "image",
+    "comments",
+    "lang",
+    "x_y-z",
+    "my-key",
+    "_k",
+    "Title",
+    "y",
+    "on",
+    "inf",
+    "nan",
+];
+
+/// Keys near the edge: words YAML reads as something else, quoted keys, keys with spaces or
+/// indicators, duplicates of the plain ones.
+const FM_KEYS: &[&str] = &[
+    "title",
+    "tags",
+    "true",
+    "null",
+    "False",
+    "~",
+    "1a",
+    "a1",
+    "2022-01-12",
+    "\"title\"",
+    "'title'",
+    "title ",
+    " title",
+    "中文",
+    "-k",
+    "k#",
+    "k k",
+    "k.",
+    ".inf",
+    "<<",
+    "?",
+    "",
+];
+
+const FM_SEPARATORS: &[&str] = &[":", " : ", ":  ", ":\t", "\t: ", ": \t", "::"];
+
+/// Scalars of everyday front matter, read by the fast path (the edges are in `FM_WORDS`).
+const FM_TAME_WORDS: &[&str] = &[
+    "post",
+    "Hello, world",
+    "新闻 就业",
+    "各地人社系统",
+    "C++ and Rust",
+    "a:b",
+    "/news/a-b/",
+    "2022-01-12",
+    "2022-01-12 14:18:25 +0800",
+    "\"各地人社系统：新闻\"",
+    "'It''s here'",
+    "\"\"",
+    "''",
+    "<!--more-->",
+];
+
+/// Plain scalars, most of them near an edge of what the fast path reads itself.
+const FM_WORDS: &[&str] = &[
+    "post",
+    "hello world",
+    "新闻",
+    "新闻 就业",
+    "C++ and Rust",
+    "a#b",
+    "a #b",
+    "a:b",
+    "a: b",
+    "a:",
+    "a,b",
+    "a, b",
+    "[a",
+    "a]",
+    "{a",
+    "a}",
+    "'a",
+    "a'b",
+    "\"a",
+    "a\"b",
+    "-a",
+    "- a",
+    "-",
+    ".a",
+    ".",
+    "12",
+    "1e3",
+    "1E3",
+    "0x1F",
+    "0o7",
+    "0b1",
+    "+5",
+    "-5",
+    ".5",
+    "5.",
+    ".inf",
+    ".Inf",
+    ".INF",
+    "+.inf",
+    "-.inf",
+    ".nan",
+    ".NaN",
+    ".NAN",
+    "+.nan",
+    "inf",
+    "nan",
+    "NaN",
+    "infinity",
+    "+",
+    "2022-01-12",
+    "2022-01-12 14:18:25 +0800",
+    "2022-1-12",
+    "007",
+    "-007",
+    "1_000",
+    "y",
+    "yes",
+    "No",
+    "on",
+    "~",
+    "null",
+    "Null",
+    "NULL",
+    "true",
+    "True",
+    "FALSE",
+    "tRUE",
+    "?a",
+    "? a",
+    "!a",
+    "! a",
+    "&a",
+    "*a",
+    "|",
+    ">",
+    "%a",
+    "@a",
+    "`a",
+    "=",
+    "<<",
+    "a\u{a0}",
+    "\u{a0}a",
+    "http://x.example/z?q=1#f",
+    "a  b",
+    "a\\b",
+    "🎉",
+    "...",
+    "---",
+];
+
+/// Pieces of a double-quoted scalar's inside: escapes, a stray quote, indicators.
+const FM_DOUBLE_PIECES: &[&str] = &[
+    "a", "a", " ", "中", "\\", "\\\\", "\\\"", "\\n", "\\t", "\\x41", "\\u00e9", "\"", "'", "#",
+    " #", ": ", ",", "]", "[",
+];
+
+/// Pieces of a single-quoted scalar's inside: doubled and lone quotes among the rest.
+const FM_SINGLE_PIECES: &[&str] = &[
+    "a", "a", " ", "中", "''", "''", "'", "\"", "\\", "#", " #", ": ", ",", "]",
+];
+
+/// Characters sprinkled anywhere: controls, the other YAML line breaks, a BOM, non-characters.
+const FM_SPECIALS: &[&str] = &[
+    "\t",
+    "\u{0}",
+    "\u{1}",
+    "\u{7}",
+    "\u{b}",
+    "\u{c}",
+    "\u{1b}",
+    "\u{7f}",
+    "\u{85}",
+    "\u{9f}",
+    "\u{a0}",
+    "\u{2028}",
+    "\u{2029}",
+    "\u{feff}",
+    "\u{fffe}",
+    "\u{ffff}",
+    "\u{10ffff}",
+    "\r",
+    "\n",
+    " ",
+    "#",
+    ":",
+    "'",
+    "\"",
+    "-",
+];
+
+/// One of `options`.
+fn pick(options: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
+    prop::sample::select(options)
+}
+
+/// Mostly `usual`, one time in `1 + weight` one of `edges`.
+fn usually(
+    weight: u32,
+    usual: &'static str,
+    edges: &'static [&'static str],
+) -> impl Strategy<Value = &'static str> {
+    prop_oneof![weight => Just(usual), 1 => pick(edges)]
+}
+
+/// A scalar: mostly everyday, else near an edge, random, or quoted (escapes, stray quotes).
+fn fm_scalar() -> impl Strategy<Value = String> {
+    let double = prop::collection::vec(prop::sample::select(FM_DOUBLE_PIECES), 0..4)
+        .prop_map(|p| format!("\"{}\"", p.concat()));
+    let single = prop::collection::vec(prop::sample::select(FM_SINGLE_PIECES), 0..4)
+        .prop_map(|p| format!("'{}'", p.concat()));
+    prop_oneof![
+        12 => prop::sample::select(FM_TAME_WORDS).prop_map(String::from),
+        6 => prop::sample::select(FM_WORDS).prop_map(String::from),
+        2 => "[a-zA-Z][a-zA-Z0-9 ._-]{0,8}",
+        1 => double,
+        1 => single,
+    ]
+}
+
+/// `[a, b]`, with odd commas and spaces, nested lists and mappings, a missing `]`.
+fn fm_flow_list() -> impl Strategy<Value = String> {
+    let item = prop_oneof![
+        10 => fm_scalar(),
+        1 => pick(&["[b]", "{a: b}", "a: b", "a:b", "", " "]).prop_map(String::from),
+    ];
+    (
+        usually(4, "", &[" ", "  "]),
+        prop::collection::vec(item, 0..4),
+        usually(4, ", ", &[",", " , ", ",  ", ",,", ", ,"]),
+        usually(8, "", &[",", ", "]),
+        usually(4, "", &[" ", "  "]),
+        usually(8, "]", &["", "]]", "] x"]),
+    )
+        .prop_map(|(lead, items, sep, trailing_sep, trail, close)| {
+            format!("[{lead}{}{trailing_sep}{trail}{close}", items.join(sep))
+        })
+}
+
+/// One line (or, for a block list, several) of front matter, without its last line break.
+fn fm_line() -> impl Strategy<Value = Vec<String>> {
+    let key = || {
+        prop_oneof![
+            20 => prop::sample::select(FM_PLAIN_KEYS).prop_map(String::from),
+            2 => prop::sample::select(FM_KEYS).prop_map(String::from),
+            // The YAML library looks no further than 1024 characters for a key's `:`.
+            1 => (1020usize..1030).prop_map(|n| "k".repeat(n)),
+        ]
+    };
+    let entry = (
+        key(),
+        prop_oneof![10 => Just(": "), 1 => prop::sample::select(FM_SEPARATORS)],
+        prop_oneof![5 => fm_scalar(), 1 => fm_flow_list()],
+        usually(8, "", &[" ", "  ", " # c", "#c", "\t", " \t"]),
+    )
+        .prop_map(|(k, sep, value, trailer)| vec![format!("{k}{sep}{value}{trailer}")]);
+    let block_item = (
+        prop::option::weighted(0.1, pick(&["", " ", "  ", "   ", "\t"])),
+        usually(8, "- ", &["-", "-  ", "-\t", "--", "- - "]),
+        prop::option::weighted(0.9, fm_scalar()),
+        usually(8, "", &[" ", "  ", " # c", "\t"]),
+    );
+    let block = (
+        key(),
+        usually(6, ":", &[": ", ":  ", " :", ": # c", ":\t"]),
+        pick(&["", "", "  ", " ", "    "]),
+        prop::collection::vec(block_item, 0..4),
+    )
+        .prop_map(|(k, sep, indent, items)| {
+            let mut lines = vec![format!("{k}{sep}")];
+            for (own_indent, dash, item, trailer) in items {
+                let indent = own_indent.unwrap_or(indent);
+                lines.push(format!(
+                    "{indent}{dash}{}{trailer}",
+                    item.unwrap_or_default()
+                ));
+            }
+            lines
+        });
+    let other = prop_oneof![
+        3 => pick(&["", " ", "  ", "#", "# c", "#中文", "#: x", "# - a"]).prop_map(String::from),
+        1 => pick(&[
+            "\t", " \t", " # c", "  more", "  - x", "---", "...", "--- a", "? a", ": b",
+            "&a k: v", "%YAML 1.2",
+        ])
+        .prop_map(String::from),
+        1 => (pick(&["#", "# ", "#c"]), prop::sample::select(FM_SPECIALS), pick(&["", "c", "k: v"]))
+            .prop_map(|(a, b, c)| format!("{a}{b}{c}")),
+    ]
+    .prop_map(|l| vec![l]);
+    prop_oneof![6 => entry, 2 => block, 1 => other]
+}
+
+/// Front matter near the edges of the fast path: the lines above, joined by LF, CRLF or a lone
+/// CR, with now and then a character from `FM_SPECIALS` put anywhere.
+fn fm_yaml() -> impl Strategy<Value = String> {
+    let sprinkles = prop_oneof![
+        6 => Just(Vec::new()),
+        1 => prop::collection::vec(
+            (any::<prop::sample::Index>(), prop::sample::select(FM_SPECIALS)),
+            1..3,
+        ),
+    ];
+    (
+        prop::collection::vec(fm_line(), 0..6),
+        usually(12, "\n", &["\r\n", "\r\n", "\r\n", "\r"]),
+        prop::bool::weighted(0.1),
+        any::<bool>(),
+        sprinkles,
+    )
+        .prop_map(|(lines, eol, crlf_mixed, last_break, sprinkles)| {
+            let lines: Vec<String> = lines.into_iter().flatten().collect();
+            let mut yaml = String::new();
+            for (i, line) in lines.iter().enumerate() {
+                yaml.push_str(line);
+                if i + 1 < lines.len() || last_break {
+                    // Mostly one kind of line break, now and then LF and CRLF mixed.
+                    yaml.push_str(if crlf_mixed && i % 2 == 1 {
+                        "\r\n"
+                    } else {
+                        eol
+                    });
+                }
+            }
+            for (at, special) in sprinkles {
+                let boundaries: Vec<usize> = yaml
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .chain([yaml.len()])
+                    .collect();
+                yaml.insert_str(boundaries[at.index(boundaries.len())], special);
+            }
+            yaml
+        })
+}
+
+/// The YAML library's reading of front matter, as a mapping (empty YAML reads as null).
+fn yaml_library(yaml: &str) -> Result<serde_yaml::Mapping, String> {
+    match serde_yaml::from_str::<serde_yaml::Value>(yaml) {
+        Ok(serde_yaml::Value::Mapping(m)) => Ok(m),
+        Ok(serde_yaml::Value::Null) => Ok(serde_yaml::Mapping::new()),
+        Ok(other) => Err(format!("not a mapping: {other:?}")),
+        Err(e) => Err(format!("error: {e}")),
+    }
+}
+
+/// When the fast path reads `yaml`, the YAML library reads it too, to the same mapping with the
+/// keys in the same order. Returns how many keys the fast path read, `None` when it left the
+/// text to the library.
+fn check_fast_path(yaml: &str) -> Result<Option<usize>, TestCaseError> {
+    let Some(fast) = simple_yaml::parse(yaml) else {
+        return Ok(None);
+    };
+    let full = yaml_library(yaml);
+    prop_assert!(
+        full.as_ref().is_ok_and(|full| full == &fast
+            && full.iter().eq(fast.iter())),
+        "the fast path and the YAML library disagree on {yaml:?}:\n  fast path: {fast:?}\n  library:   {full:?}"
+    );
+    Ok(Some(fast.len()))
+}
+
+/// The fast path against the YAML library on generated front matter. Run through proptest's
+/// `TestRunner` rather than `proptest!` to count the cases the fast path read: a differential
+/// test is worth nothing if the fast path refuses everything.
+#[test]
+fn the_front_matter_fast_path_agrees_with_the_yaml_library() {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(2000);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases,
+        max_shrink_iters: 4000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let read = std::cell::Cell::new(0u32);
+    let result = runner.run(&fm_yaml(), |yaml| {
+        // Count only the cases with a key read: an empty text tells nothing.
+        if check_fast_path(&yaml)?.is_some_and(|keys| keys > 0) {
+            read.set(read.get() + 1);
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    // About 15% of the generated texts have keys the fast path reads (a third more are empty or
+    // only comments); 5% leaves room for a more careful fast path, not for a useless one.
+    if cases >= 500 {
+        assert!(
+            read.get() * 20 >= cases,
+            "the fast path read only {} of {cases} generated front matters with keys",
+            read.get()
+        );
+    }
+}
+
+/// The fast path reads the everyday shape of front matter itself, to what the library reads.
+#[test]
+fn the_front_matter_fast_path_reads_the_everyday_shape() {
+    for yaml in [
+        "layout: post\ntitle: \"各地人社系统\"\ndate: 2022-01-12 14:18:25 +0800\n\
+         categories: zhongguolaodongbaozhangbao\ntags: 新闻 就业\n",
+        "layout: post\r\ntitle: \"各地人社系统\"\r\ndate: 2022-01-12 14:18:25 +0800\r\n\
+         categories: zhongguolaodongbaozhangbao\r\ntags: 新闻 就业\r\n",
+        "layout: post\ntitle: 'It''s here: the news'\ndate: 2022-01-12\ncategories: [news, jobs]\n\
+         tags:\n  - 新闻\n  - \"就业\"\npublished: false\n",
+        "# imported\nlayout: post\ntitle: C++ and Rust\nauthor: 张三\npermalink: /news/a-b/\n\
+         tags: []\ncategories:\n- x\n- y\nexcerpt_separator: <!--more-->\ndescription:\n",
+        "",
+    ] {
+        let fast = simple_yaml::parse(yaml);
+        assert!(fast.is_some(), "the fast path left {yaml:?} to the library");
+        check_fast_path(yaml).unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Defects the properties found, kept as plain regression tests
 
 /// A category or tag name (or the site's title) holding a character XML 1.0 forbids, or a
@@ -947,6 +1386,70 @@ fn a_subject_that_looks_encoded_reads_back_as_written() {
         .parse(&bytes[..])
         .unwrap();
     assert_eq!(parsed.subject().unwrap_or(""), rendered.subject);
+}
+
+/// The front-matter fast path's contract on a few inputs, all of them checked, every
+/// disagreement reported. (The tests below are what the fast-path property found; each lists the
+/// smallest input first.)
+fn assert_fast_path_agrees(inputs: &[&str]) {
+    let disagreements: Vec<String> = inputs
+        .iter()
+        .filter_map(|yaml| check_fast_path(yaml).err().map(|e| e.to_string()))
+        .collect();
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
+
+// Found by the property above (fixed): a `#` line was skipped up to the LF, but the YAML library also ends a line (and so the
+// comment) at a lone CR, NEL, LS or PS: what follows is YAML. The fast path reads `{}`, the
+// library `{title: "post"}`.
+#[test]
+fn a_comment_ends_at_every_yaml_line_break() {
+    assert_fast_path_agrees(&[
+        "#\rtitle: post",
+        "#\u{85}title: post",
+        "#\u{2028}title: post",
+        "#\u{2029}title: post",
+    ]);
+}
+
+// Found by the property above (fixed): a `#` line was skipped unchecked, but the YAML library refuses a control character (or
+// U+FFFE, U+FFFF) anywhere in the text, comments included. The fast path reads `{}`, the
+// library fails with "control characters are not allowed at position 1".
+#[test]
+fn a_control_character_in_a_comment_is_an_error() {
+    assert_fast_path_agrees(&["#\u{1}", "# c\u{7f}\ntitle: post\n", "#\u{fffe}"]);
+}
+
+// Found by the property above (fixed): `.inf`, `.nan` and their cases (and `+.inf`) have no
+// digit, so `resolves_to_non_string` let them through as strings, but the YAML library reads them as floats. The fast path reads
+// `{title: ".inf"}`, the library `{title: inf}` (a number).
+#[test]
+fn dot_inf_and_dot_nan_are_numbers() {
+    assert_fast_path_agrees(&[
+        "title: .inf\n",
+        "title: .NaN\n",
+        "title: +.inf\n",
+        "tags: [.Inf]\n",
+        "tags:\n- .nan\n",
+    ]);
+}
+
+// Found by the property above (fixed): a block-list item kept its trailing spaces (`trim_start_matches` only), the YAML library
+// drops them. The fast path reads `{tags: ["a "]}`, the library `{tags: ["a"]}`.
+#[test]
+fn a_block_list_item_drops_its_trailing_spaces() {
+    assert_fast_path_agrees(&["tags:\n- a \n", "tags:\n  - a b  \r\n"]);
+}
+
+// Found by the property above (fixed): the YAML library looks for a key's `:` no further than 1024 characters from the key's
+// start (libyaml's limit on a simple key), the fast path at any length. The fast path reads
+// `{"aaa…a" (1025 `a`): "v"}`, the library fails with "mapping values are not allowed in this
+// context at line 1 column 1026" (after another key: "could not find expected ':'").
+#[test]
+fn a_key_longer_than_1024_characters_is_an_error() {
+    let long = format!("{}: v\n", "a".repeat(1025));
+    let second = format!("title: x\n{}: v\n", "k".repeat(1100));
+    assert_fast_path_agrees(&[&long, &second]);
 }
 
 /// The XML checker itself: it accepts a feed and refuses each way of breaking one.

@@ -9,7 +9,10 @@
 //! - `parse` gives a mapping or an error whose position lies inside the file (line and column
 //!   1-based) and whose message is one of the documented ones;
 //! - every key position points inside the file;
-//! - categories and tags never hold an empty name or a duplicate.
+//! - categories and tags never hold an empty name or a duplicate;
+//! - wherever the fast path (`simple_yaml::parse`) reads the text, or the YAML that `split`
+//!   found, to a mapping, the YAML library reads it to the same mapping, keys in the same order
+//!   (src/collect/simple_yaml.rs).
 
 #![no_main]
 
@@ -18,7 +21,7 @@ use std::path::Path;
 use gazette::collect::front_matter::{
     self, describe, scalar_string, yaml11_bool, FrontMatter, Split,
 };
-use gazette::collect::taxonomy;
+use gazette::collect::{simple_yaml, taxonomy};
 use gazette::problem::Position;
 use libfuzzer_sys::fuzz_target;
 
@@ -93,7 +96,36 @@ fn assert_inside(text: &str, p: Position, what: &str) {
     );
 }
 
+/// When the fast path reads `yaml`, the YAML library must read it to the same mapping (or to
+/// null, for no keys). This crate has no `serde_yaml` of its own, so the library is reached
+/// through `FrontMatter::parse` on the same YAML behind a `---` line: an explicit document start
+/// that changes nothing for the library, and a line the fast path never reads, so `parse` takes
+/// its library path (which also removes YAML tags, never in what the fast path reads).
+fn check_fast_path(yaml: &str) {
+    let Some(fast) = simple_yaml::parse(yaml) else {
+        return;
+    };
+    let forced = format!("---\n{yaml}");
+    assert!(
+        simple_yaml::parse(&forced).is_none(),
+        "the fast path read {forced:?}"
+    );
+    match FrontMatter::parse(&forced, 0, forced.len()) {
+        Ok(fm) => assert!(
+            fm.data == fast && fm.data.iter().eq(fast.iter()),
+            "the fast path and the YAML library disagree on {yaml:?}:\n  fast path: {fast:?}\n  library:   {:?}",
+            fm.data
+        ),
+        Err(e) => panic!(
+            "the fast path read {yaml:?} as {fast:?}, the YAML library refused it: {}",
+            e.message
+        ),
+    }
+}
+
 fuzz_target!(|text: &str| {
+    // Fuzz input is mostly not `---`-fenced: try the fast path on the whole text too.
+    check_fast_path(text);
     let split = front_matter::split(text);
     assert_eq!(split, expected_split(text), "split of {text:?}");
     let Split::Found {
@@ -108,6 +140,7 @@ fuzz_target!(|text: &str| {
     for at in [yaml_start, yaml_end, body_start] {
         assert!(text.is_char_boundary(at));
     }
+    check_fast_path(&text[yaml_start..yaml_end]);
 
     match FrontMatter::parse(text, yaml_start, yaml_end) {
         Err(e) => {

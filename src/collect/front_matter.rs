@@ -111,6 +111,13 @@ impl<'a> FrontMatter<'a> {
     pub fn parse(text: &'a str, yaml_start: usize, yaml_end: usize) -> Result<Self, YamlError> {
         let yaml = &text[yaml_start..yaml_end];
         let first_line = Position::of_offset(text, yaml_start).line;
+        if let Some(data) = super::simple_yaml::parse(yaml) {
+            return Ok(FrontMatter {
+                data,
+                yaml,
+                first_line,
+            });
+        }
         let value: Value = serde_yaml::from_str(yaml).map_err(|e| {
             let mut message = yaml_message(&e.to_string(), first_line);
             // The library also breaks lines at a lone CR: place the error by its byte offset,
