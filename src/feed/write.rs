@@ -85,44 +85,51 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
     fs::create_dir_all(dir).map_err(err(dir))?;
     let mut report = Report::default();
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let stage =
-        |staged: &mut Vec<(PathBuf, PathBuf)>, report: &mut Report| -> Result<(), WriteError> {
-            for output in outputs {
-                let target = dir.join(&output.path);
-                // Only a regular file is read back or replaced (a FIFO would block the read).
-                if fs::symlink_metadata(&target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-                    return Err(WriteError {
-                        path: target,
-                        error: io::Error::new(
-                            io::ErrorKind::AlreadyExists,
-                            "something that is not a regular file stands where the feed goes",
-                        ),
-                    });
-                }
-                if fs::read(&target).is_ok_and(|old| old == output.bytes) {
+    let mut replaces = false;
+    let stage = |staged: &mut Vec<(PathBuf, PathBuf)>,
+                 report: &mut Report,
+                 replaces: &mut bool|
+     -> Result<(), WriteError> {
+        for output in outputs {
+            let target = dir.join(&output.path);
+            // Only a regular file is read back or replaced (a FIFO would block the read).
+            if fs::symlink_metadata(&target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+                return Err(WriteError {
+                    path: target,
+                    error: io::Error::new(
+                        io::ErrorKind::AlreadyExists,
+                        "something that is not a regular file stands where the feed goes",
+                    ),
+                });
+            }
+            match fs::read(&target) {
+                Ok(old) if old == output.bytes => {
                     report.unchanged.push(output.path.clone());
                     continue;
                 }
-                if let Some(parent) = target.parent() {
-                    fs::create_dir_all(parent).map_err(err(parent))?;
-                }
-                if target.is_dir() {
-                    return Err(WriteError {
-                        path: target,
-                        error: io::Error::new(
-                            io::ErrorKind::AlreadyExists,
-                            "a folder stands where the feed goes",
-                        ),
-                    });
-                }
-                let temp = temp_path(&target);
-                staged.push((temp.clone(), target.clone()));
-                write_temp(&temp, &output.bytes).map_err(err(&target))?;
-                report.written.push(output.path.clone());
+                Ok(_) => *replaces = true,
+                Err(_) => {}
             }
-            Ok(())
-        };
-    if let Err(e) = stage(&mut staged, &mut report) {
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent).map_err(err(parent))?;
+            }
+            if target.is_dir() {
+                return Err(WriteError {
+                    path: target,
+                    error: io::Error::new(
+                        io::ErrorKind::AlreadyExists,
+                        "a folder stands where the feed goes",
+                    ),
+                });
+            }
+            let temp = temp_path(&target);
+            staged.push((temp.clone(), target.clone()));
+            write_temp(&temp, &output.bytes).map_err(err(&target))?;
+            report.written.push(output.path.clone());
+        }
+        Ok(())
+    };
+    if let Err(e) = stage(&mut staged, &mut report, &mut replaces) {
         for (temp, _) in &staged {
             let _ = fs::remove_file(temp);
         }
@@ -146,7 +153,11 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
         }
     }
 
-    if !staged.is_empty() || old_manifest != manifest_text {
+    // Only a file that replaces an older one needs its data on disk before the rename: a crash
+    // can then never leave an empty file where a good feed was. A file where there was none has
+    // nothing to lose (the next build rewrites it if a crash cut it short).
+    let replaces = replaces || (!old_manifest.is_empty() && old_manifest != manifest_text);
+    if replaces {
         if let Err(e) = sync_folder(dir) {
             for (temp, _) in &staged {
                 let _ = fs::remove_file(temp);
