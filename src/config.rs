@@ -457,6 +457,10 @@ impl SiteConfig {
             Some(url) => {
                 let mut s = url.as_str().trim_end_matches('/').to_string();
                 s.push_str(&joined);
+                if is_normal_path(&joined) {
+                    // Parsing would give back the same text: skip it (it is most of the cost).
+                    return s;
+                }
                 Url::parse(&s).map(String::from).unwrap_or(s)
             }
             None => Url::parse("http://localhost")
@@ -465,6 +469,26 @@ impl SiteConfig {
                 .unwrap_or(joined),
         }
     }
+}
+
+/// Whether a URL parser would leave `path` (after an already normal scheme and host) as it is:
+/// it starts with `/`, holds only characters a path keeps as they are (percent signs only before
+/// two upper-case hex digits), and has no `.` or `..` segment to resolve.
+fn is_normal_path(path: &str) -> bool {
+    let b = path.as_bytes();
+    let plain = |c: u8| c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&c);
+    let escapes_ok = b.iter().enumerate().all(|(i, &c)| {
+        c != b'%'
+            || b.get(i + 1..i + 3).is_some_and(|h| {
+                h.iter()
+                    .all(|x| x.is_ascii_digit() || (b'A'..=b'F').contains(x))
+                    && !h.eq_ignore_ascii_case(b"2E")
+            })
+    });
+    path.starts_with('/')
+        && b.iter().all(|&c| plain(c) || c == b'%')
+        && escapes_ok
+        && !path.split('/').any(|seg| seg == "." || seg == "..")
 }
 
 fn parse_site_url(text: &str) -> Result<Url, String> {
@@ -571,6 +595,37 @@ mod tests {
             "https://finews.example.com/blog/a/b.html"
         );
         assert!(l.problems.is_empty());
+    }
+
+    #[test]
+    fn paths_taken_as_they_are_are_what_the_url_parser_gives() {
+        let base = "https://finews.example.com";
+        for path in [
+            "/a/b.html",
+            "/news/2022/01/12/%E4%B8%AD-x.html",
+            "/a/b/",
+            "/a/b(1)!$&'*+,;=:@~_.html",
+            "/a/%2e%2E/b",
+            "/a/%e4/b",
+            "/a/%zz",
+            "/a/%4",
+            "/a/./b",
+            "/a/../b",
+            "/a/.",
+            "/a b",
+            "/a?b#c",
+            "/a\\b",
+            "/中",
+            "/a|b^`{}",
+            "a/b",
+            "//x/y",
+        ] {
+            let parsed = Url::parse(&format!("{base}{path}")).map(String::from).ok();
+            if is_normal_path(path) {
+                assert_eq!(parsed, Some(format!("{base}{path}")), "{path}");
+            }
+        }
+        assert!(is_normal_path("/news/2022/01/12/%E4%B8%AD-x.html"));
     }
 
     #[test]

@@ -24,3 +24,4 @@ pub mod config;
 pub mod digest;
 pub mod feed;
 pub mod problem;
+pub mod timing;

@@ -1195,10 +1195,11 @@ fn category_names_never_lead_outside_the_output_folder() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(top, ["out", "site"].map(String::from).into());
-    // The site folder holds its posts and gazette's cache of them, nothing else.
+    // The site folder holds its posts and gazette's caches of them, nothing else.
     assert_eq!(
         files(&site.path()),
         [
+            ".gazette/entries.cache",
             ".gazette/posts.cache",
             "_config.yml",
             "_posts/2022-01-02-a.md"
@@ -1812,4 +1813,78 @@ fn without_out_feeds_go_to_the_configured_folder() {
         titles(&parse_file(&site.path().join("public/rss/feed.rss.xml"))),
         ["A"]
     );
+}
+
+/// Rebuilds reuse the entries rendered before (`.gazette/entries.cache`) only for unchanged
+/// post files: an edited body is rendered again, and a damaged or foreign entry cache, or other
+/// settings, give exactly the feeds a build without any cache gives.
+#[test]
+fn kept_entries_are_reused_only_for_unchanged_posts() {
+    let site = Site::new("url: https://example.com\ntimezone: UTC\n");
+    site.write(
+        "_posts/2022-01-02-a.md",
+        post("title: A\ncategories: [news]\n", "FIRST-BODY\n"),
+    );
+    site.write(
+        "_posts/2022-01-03-b.md",
+        post("title: B\ncategories: [news]\n", "OTHER-BODY\n"),
+    );
+    site.build_ok();
+    let cache = site.path().join(".gazette/entries.cache");
+    assert!(cache.is_file());
+    assert!(site.read("feed.rss.xml").contains("FIRST-BODY"));
+
+    // Same title, new body, same size: the mtime tells.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    site.write(
+        "_posts/2022-01-02-a.md",
+        post("title: A\ncategories: [news]\n", "SECOND-BODY\n"),
+    );
+    site.build_ok();
+    for feed in ["feed.rss.xml", "feed.atom.xml", "categories/news.atom.xml"] {
+        let text = site.read(feed);
+        assert!(
+            text.contains("SECOND-BODY") && !text.contains("FIRST-BODY"),
+            "{feed}"
+        );
+        assert!(text.contains("OTHER-BODY"), "{feed}");
+    }
+
+    // What a build without caches writes, to compare the cached builds with.
+    let fresh_out = site.root().join("fresh");
+    let run = gazette([
+        OsStr::new("build"),
+        OsStr::new("--no-cache"),
+        OsStr::new("--site"),
+        site.path().as_os_str(),
+        OsStr::new("--out"),
+        fresh_out.as_os_str(),
+    ]);
+    assert!(run.ok(), "{run:#?}");
+    let fresh = snapshot(&fresh_out);
+    assert_eq!(snapshot(&site.out()), fresh);
+
+    // A damaged entry cache is not trusted.
+    let mut bytes = fs::read(&cache).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x20;
+    fs::write(&cache, &bytes).unwrap();
+    fs::remove_dir_all(site.out()).unwrap();
+    site.build_ok();
+    assert_eq!(snapshot(&site.out()), fresh);
+
+    // Other settings (a new site URL) make every entry new: links inside bodies change.
+    site.write(
+        "_posts/2022-01-03-b.md",
+        post("title: B\ncategories: [news]\n", "[link](/x.html)\n"),
+    );
+    site.build_ok();
+    assert!(site
+        .read("feed.rss.xml")
+        .contains("https://example.com/x.html"));
+    site.write("_config.yml", "url: https://other.example\ntimezone: UTC\n");
+    site.build_ok();
+    let rss = site.read("feed.rss.xml");
+    assert!(rss.contains("https://other.example/x.html"), "{rss}");
+    assert!(!rss.contains("https://example.com"), "{rss}");
 }

@@ -115,16 +115,19 @@ impl Site {
     }
 
     /// Every file below the temporary root that is not below the site's output folder, not
-    /// gazette's cache of what it read (`.gazette/posts.cache`), and not one of `written` (paths
-    /// relative to the site).
+    /// one of gazette's caches (`.gazette/posts.cache`, `.gazette/entries.cache`), and not one of
+    /// `written` (paths relative to the site).
     fn files_outside_output(&self, written: &[&str]) -> Vec<PathBuf> {
         let out = self.out();
-        let cache = self.dir.join(".gazette/posts.cache");
+        let caches = [
+            self.dir.join(".gazette/posts.cache"),
+            self.dir.join(".gazette/entries.cache"),
+        ];
         let mut files = Vec::new();
         list_files(self.root.path(), &mut files);
         files
             .into_iter()
-            .filter(|f| !f.starts_with(&out) && *f != cache)
+            .filter(|f| !f.starts_with(&out) && !caches.contains(f))
             .filter(|f| !written.iter().any(|w| *f == self.dir.join(w)))
             .collect()
     }

@@ -35,17 +35,26 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Ok(ctx) => ctx,
         Err(problem) => return Ok(fail(&[problem])),
     };
+    gazette::timing::mark("collected");
     let plans = feed::plan(&collection.posts, &loaded.config);
-    let (outputs, warnings) = match feed::render(&args.site.site, &plans, &ctx) {
+    // Entries are kept beside the post cache (`.gazette/entries.cache`), and only with it.
+    let entry_cache = args
+        .site
+        .cache_path(&loaded.config)
+        .map(|posts| posts.with_file_name("entries.cache"));
+    let rendered = feed::render_cached(&args.site.site, &plans, &ctx, entry_cache.as_deref());
+    let (outputs, warnings) = match rendered {
         Ok(rendered) => rendered,
         Err(problem) => return Ok(fail(&[problem])),
     };
+    gazette::timing::mark("plan + render");
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| args.site.site.join(&loaded.config.gazette.out));
     let report = write::write_all(&out, &outputs)
         .with_context(|| format!("no feed was changed in {}", out.display()))?;
+    gazette::timing::mark("write");
     print_problems(collection.problems.iter().chain(&warnings));
     if !args.quiet {
         println!(
@@ -58,6 +67,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             report.removed.len()
         );
     }
+    drop((plans, outputs, ctx));
+    super::site::leave(loaded);
     Ok(ExitCode::SUCCESS)
 }
 

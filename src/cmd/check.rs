@@ -53,11 +53,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
-    Ok(if collection.has_errors() {
+    let code = if collection.has_errors() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    })
+    };
+    super::site::leave(collection);
+    Ok(code)
 }
 
 fn post_json(post: &Post) -> serde_json::Value {

@@ -6,17 +6,19 @@
 //! carries a checksum: a damaged, truncated or foreign cache is ignored and rebuilt, never
 //! trusted. Losing the cache costs one full read, nothing else.
 
-use std::collections::HashMap;
-use std::ffi::OsString;
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::post::Outcome;
 
-const MAGIC: &[u8; 16] = b"gazette-cache-v1";
+const MAGIC: &[u8; 16] = b"gazette-cache-v2";
+
+/// Entries per separately encoded (and checked) chunk: chunks are written and read in parallel.
+const CHUNK: usize = 4096;
 
 /// What identifies a file's content without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,43 +30,38 @@ pub struct Stamp {
 impl Stamp {
     /// The stamp of a file now, or `None` when it cannot be read.
     pub fn of(path: &Path) -> Option<Stamp> {
-        let meta = std::fs::metadata(path).ok()?;
-        let modified = meta.modified().ok()?;
-        let modified_ns = match modified.duration_since(UNIX_EPOCH) {
-            Ok(d) => d.as_nanos() as i128,
-            Err(e) => -(e.duration().as_nanos() as i128),
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| Stamp::from_metadata(&m))
+    }
+
+    /// The stamp in a file's metadata (a modification time the platform cannot give counts as
+    /// the epoch: the size and the path still tell files apart).
+    pub fn from_metadata(meta: &std::fs::Metadata) -> Stamp {
+        let modified_ns = match meta.modified().map(|m| m.duration_since(UNIX_EPOCH)) {
+            Ok(Ok(d)) => d.as_nanos() as i128,
+            Ok(Err(e)) => -(e.duration().as_nanos() as i128),
+            Err(_) => 0,
         };
-        Some(Stamp {
+        Stamp {
             size: meta.len(),
             modified_ns,
-        })
+        }
     }
 }
 
-/// The file's contents as read back.
-#[derive(Debug, Default, Deserialize)]
-struct Contents {
-    /// gazette's version and the settings' bytes, hashed.
-    key: u64,
-    entries: Vec<(PathBuf, Stamp, Outcome)>,
-}
+/// One chunk's entries as read back.
+type Entries = Vec<(PathBuf, Stamp, Outcome)>;
 
-/// The same, as written (borrowing, so nothing is copied to save it).
-#[derive(Serialize)]
-struct ContentsRef<'a> {
-    key: u64,
-    entries: Vec<(&'a Path, Stamp, &'a Outcome)>,
-}
-
-/// The cache as loaded; entries are taken out as they are used.
+/// The cache as loaded: entries sorted by path, each taken out when it is used.
 #[derive(Debug, Default)]
 pub struct Cache {
     key: u64,
-    /// Keyed by the path's bytes: hashing a `Path` walks its components, ten times slower.
-    old: HashMap<OsString, (Stamp, Outcome)>,
+    old: Vec<(PathBuf, Stamp, Option<Outcome>)>,
+    used: usize,
 }
 
-fn checksum(bytes: &[u8]) -> u64 {
+pub(crate) fn checksum(bytes: &[u8]) -> u64 {
     // SipHash with fixed keys: stable for a given Rust, which is all a cache needs.
     #[allow(deprecated)]
     let mut h = std::hash::SipHasher::new_with_keys(0x6761_7a65, 0x7474_6521);
@@ -82,50 +79,86 @@ pub fn settings_key(site: &Path) -> u64 {
     checksum(&bytes)
 }
 
+/// Splits the file into its chunks' payloads, checking the header and every checksum.
+fn chunks(bytes: &[u8], key: u64) -> Option<Vec<&[u8]>> {
+    let rest = bytes.strip_prefix(MAGIC.as_slice())?;
+    let (head, mut rest) = rest.split_at_checked(12)?;
+    (u64::from_le_bytes(head[..8].try_into().ok()?) == key).then_some(())?;
+    let count = u32::from_le_bytes(head[8..].try_into().ok()?) as usize;
+    let mut out = Vec::with_capacity(count.min(1 << 16));
+    for _ in 0..count {
+        let (len, after) = rest.split_at_checked(8)?;
+        let len = usize::try_from(u64::from_le_bytes(len.try_into().ok()?)).ok()?;
+        let (sum, after) = after.split_at_checked(8)?;
+        let (payload, after) = after.split_at_checked(len)?;
+        (checksum(payload) == u64::from_le_bytes(sum.try_into().ok()?)).then_some(())?;
+        out.push(payload);
+        rest = after;
+    }
+    rest.is_empty().then_some(out)
+}
+
 impl Cache {
     /// Loads the cache at `path` for settings `key`; anything unusable gives an empty cache.
     pub fn load(path: &Path, key: u64) -> Cache {
-        let Ok(bytes) = std::fs::read(path) else {
-            return Cache {
-                key,
-                old: HashMap::new(),
-            };
+        let empty = Cache {
+            key,
+            ..Cache::default()
         };
-        let parsed = (|| {
-            let rest = bytes.strip_prefix(MAGIC.as_slice())?;
-            let (sum, payload) = rest.split_at_checked(8)?;
-            let sum = u64::from_le_bytes(sum.try_into().ok()?);
-            (checksum(payload) == sum).then_some(())?;
-            let contents: Contents = postcard::from_bytes(payload).ok()?;
-            (contents.key == key).then_some(contents.entries)
-        })();
-        let old = parsed
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(p, stamp, outcome)| (p.into_os_string(), (stamp, outcome)))
+        let Ok(bytes) = std::fs::read(path) else {
+            return empty;
+        };
+        let Some(chunks) = chunks(&bytes, key) else {
+            return empty;
+        };
+        let decoded: Option<Vec<Entries>> = chunks
+            .par_iter()
+            .map(|payload| postcard::from_bytes::<Entries>(payload).ok())
             .collect();
-        Cache { key, old }
+        let Some(decoded) = decoded else {
+            return empty;
+        };
+        let mut old: Vec<(PathBuf, Stamp, Option<Outcome>)> = decoded
+            .into_iter()
+            .flatten()
+            .map(|(p, stamp, outcome)| (p, stamp, Some(outcome)))
+            .collect();
+        old.par_sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+        Cache { key, old, used: 0 }
     }
 
-    /// Takes the outcome recorded for `relative` if its file still has `stamp`.
-    pub fn take(&mut self, relative: &Path, stamp: Stamp) -> Option<Outcome> {
-        match self.old.get(relative.as_os_str()) {
-            Some((s, _)) if *s == stamp => self.old.remove(relative.as_os_str()).map(|(_, o)| o),
-            _ => None,
-        }
+    /// Where the entry for `relative` is, if its file still has `stamp` (for [`Cache::take`]).
+    pub fn find(&self, relative: &Path, stamp: Stamp) -> Option<usize> {
+        let i = self
+            .old
+            .binary_search_by(|e| e.0.as_os_str().cmp(relative.as_os_str()))
+            .ok()?;
+        (self.old[i].1 == stamp).then_some(i)
+    }
+
+    /// Takes the outcome found at `index` by [`Cache::find`] (once).
+    pub fn take(&mut self, index: usize) -> Option<Outcome> {
+        let outcome = self.old.get_mut(index)?.2.take();
+        self.used += usize::from(outcome.is_some());
+        outcome
     }
 
     /// Writes this run's outcomes (a temporary file, then a rename).
     pub fn save(&self, path: &Path, entries: Vec<(&Path, Stamp, &Outcome)>) -> std::io::Result<()> {
-        let contents = ContentsRef {
-            key: self.key,
-            entries,
-        };
-        let payload = postcard::to_allocvec(&contents).map_err(std::io::Error::other)?;
-        let mut bytes = Vec::with_capacity(payload.len() + 24);
+        let payloads = entries
+            .par_chunks(CHUNK)
+            .map(|chunk| postcard::to_allocvec(chunk).map_err(std::io::Error::other))
+            .collect::<std::io::Result<Vec<Vec<u8>>>>()?;
+        let total: usize = payloads.iter().map(|p| p.len() + 16).sum();
+        let mut bytes = Vec::with_capacity(total + 28);
         bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&checksum(&payload).to_le_bytes());
-        bytes.extend_from_slice(&payload);
+        bytes.extend_from_slice(&self.key.to_le_bytes());
+        bytes.extend_from_slice(&(payloads.len() as u32).to_le_bytes());
+        for payload in &payloads {
+            bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+            bytes.extend_from_slice(&checksum(payload).to_le_bytes());
+            bytes.extend_from_slice(payload);
+        }
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -134,7 +167,12 @@ impl Cache {
         std::fs::rename(&temp, path)
     }
 
-    /// Whether no entry is left (all were used, or none loaded).
+    /// Whether every loaded entry was used (or none was loaded).
+    pub fn all_used(&self) -> bool {
+        self.used == self.old.len()
+    }
+
+    /// Whether nothing was loaded.
     pub fn is_empty(&self) -> bool {
         self.old.is_empty()
     }
@@ -152,27 +190,42 @@ mod tests {
         std::fs::write(&file, "x").unwrap();
         let stamp = Stamp::of(&file).unwrap();
         let cache = Cache::load(&path, 7);
-        assert!(cache.is_empty());
-        cache
-            .save(
-                &path,
-                vec![(Path::new("p.md"), stamp, &Outcome::Unpublished)],
-            )
-            .unwrap();
+        assert!(cache.is_empty() && cache.all_used());
+        // Enough entries for several chunks, saved out of order.
+        let names: Vec<PathBuf> = (0..10_000)
+            .rev()
+            .map(|i| PathBuf::from(format!("_posts/{i:05}.md")))
+            .collect();
+        let entries = names
+            .iter()
+            .map(|n| (n.as_path(), stamp, &Outcome::Unpublished))
+            .collect();
+        cache.save(&path, entries).unwrap();
         // Another stamp, another key, a flipped byte: nothing is trusted.
         let mut cache = Cache::load(&path, 7);
+        let p = Path::new("_posts/00042.md");
         let other = Stamp { size: 2, ..stamp };
-        assert!(cache.take(Path::new("p.md"), other).is_none());
-        assert!(matches!(
-            cache.take(Path::new("p.md"), stamp),
-            Some(Outcome::Unpublished)
-        ));
-        assert!(cache.is_empty());
+        assert!(cache.find(p, other).is_none());
+        assert!(cache.find(Path::new("_posts/missing.md"), stamp).is_none());
+        let at = cache.find(p, stamp).unwrap();
+        assert!(matches!(cache.take(at), Some(Outcome::Unpublished)));
+        assert!(cache.take(at).is_none());
+        assert!(!cache.all_used());
+        for n in &names {
+            if let Some(i) = cache.find(n, stamp) {
+                cache.take(i);
+            }
+        }
+        assert!(cache.all_used());
         assert!(Cache::load(&path, 8).is_empty());
-        let mut bytes = std::fs::read(&path).unwrap();
-        let last = bytes.len() - 1;
-        bytes[last] ^= 1;
-        std::fs::write(&path, &bytes).unwrap();
+        let good = std::fs::read(&path).unwrap();
+        for at in [good.len() - 1, good.len() / 2, 20] {
+            let mut bytes = good.clone();
+            bytes[at] ^= 1;
+            std::fs::write(&path, &bytes).unwrap();
+            assert!(Cache::load(&path, 7).is_empty(), "flipped byte {at}");
+        }
+        std::fs::write(&path, &good[..good.len() - 3]).unwrap();
         assert!(Cache::load(&path, 7).is_empty());
         std::fs::write(&path, b"garbage").unwrap();
         assert!(Cache::load(&path, 7).is_empty());

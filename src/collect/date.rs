@@ -79,6 +79,9 @@ fn displayable(at: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
 fn parse_exact(raw: &str, written: Written, zone: Tz) -> Result<ReadDate, String> {
     let text = raw.trim();
     if written == Written::Plain {
+        if let Some([y, mo, d, h, mi, sec, zone_text]) = everyday_timestamp(text) {
+            return fixed(naive(y, mo, d, h, mi, Some(sec), None)?, zone_text);
+        }
         if let Some(c) = YAML_TIMESTAMP.captures(text) {
             let naive = naive(&c[1], &c[2], &c[3], &c[4], &c[5], Some(&c[6]), c.get(7))?;
             return match c.get(8).map(|m| m.as_str()) {
@@ -142,6 +145,30 @@ fn parse_exact(raw: &str, written: Written, zone: Tz) -> Result<ReadDate, String
             warning: None,
         }),
     }
+}
+
+/// `2022-01-12 14:18:25 +0800`, the form nearly every post uses, split into the fields
+/// [`YAML_TIMESTAMP`] would capture, without running the regex; `None` for any other form.
+fn everyday_timestamp(text: &str) -> Option<[&str; 7]> {
+    let b = text.as_bytes();
+    let shape = b"dddd-dd-dd dd:dd:dd +dddd";
+    let fits = b.len() == shape.len()
+        && b.iter().zip(shape).all(|(&c, &s)| match s {
+            b'd' => c.is_ascii_digit(),
+            b'+' => c == b'+' || c == b'-',
+            _ => c == s,
+        });
+    fits.then(|| {
+        [
+            &text[0..4],
+            &text[5..7],
+            &text[8..10],
+            &text[11..13],
+            &text[14..16],
+            &text[17..19],
+            &text[20..25],
+        ]
+    })
 }
 
 /// The first instant of a local date-time in `zone`, as Ruby's `Time.local` gives it: in a

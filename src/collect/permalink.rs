@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDateTime, Timelike};
 
 /// What a permalink pattern can draw on.
 #[derive(Debug, Clone, Copy)]
@@ -67,9 +67,12 @@ pub fn escape_path(value: &str) -> String {
         if c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/".contains(c) {
             out.push(c);
         } else {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("%{b:02X}"));
+                out.push('%');
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 15)] as char);
             }
         }
     }
@@ -89,12 +92,13 @@ fn placeholder(name: &str, f: &Fields<'_>) -> Option<String> {
         seen.join("/")
     };
     Some(match name {
-        "year" => d.format("%Y").to_string(),
-        "month" => d.format("%m").to_string(),
-        "day" => d.format("%d").to_string(),
-        "hour" => d.format("%H").to_string(),
-        "minute" => d.format("%M").to_string(),
-        "second" => d.format("%S").to_string(),
+        // Years are 1 to 9999 here (the collector refuses others), so `%Y` is four digits.
+        "year" => format!("{:04}", d.year()),
+        "month" => format!("{:02}", d.month()),
+        "day" => format!("{:02}", d.day()),
+        "hour" => format!("{:02}", d.hour()),
+        "minute" => format!("{:02}", d.minute()),
+        "second" => format!("{:02}", d.second()),
         "i_day" => d.format("%-d").to_string(),
         "i_month" => d.format("%-m").to_string(),
         "short_month" => d.format("%b").to_string(),

@@ -96,7 +96,9 @@ pub fn find(site: &Path, drafts: bool) -> Found {
     found
         .sources
         .sort_by(|a, b| a.relative.as_os_str().cmp(b.relative.as_os_str()));
-    found.sources.dedup_by(|a, b| a.relative == b.relative);
+    found
+        .sources
+        .dedup_by(|a, b| a.relative.as_os_str() == b.relative.as_os_str());
     found
 }
 
@@ -104,6 +106,13 @@ pub fn find(site: &Path, drafts: bool) -> Found {
 /// everything from the first occurrence of the text `_posts` on is cut off (so
 /// `my_posts_blog/_posts/x.md` gives `my`, a Jekyll quirk kept on purpose), the rest split on `/`.
 pub fn folder_categories(relative: &Path, folder: &str) -> Vec<String> {
+    if relative
+        .as_os_str()
+        .as_encoded_bytes()
+        .starts_with(folder.as_bytes())
+    {
+        return Vec::new(); // `_posts/…`: nothing above the folder (the everyday case)
+    }
     let text = relative.to_string_lossy().replace('\\', "/");
     let base = relative
         .file_name()
@@ -118,21 +127,36 @@ pub fn folder_categories(relative: &Path, folder: &str) -> Vec<String> {
 /// Lists the files below one `_posts` or `_drafts` folder. As with Jekyll's `Dir["**/*"]` and
 /// entry filter, dot-names are skipped at every depth, but `_`, `#` and `~` names only directly
 /// inside the folder or as a file's own name.
+///
+/// Links are not followed by the walk itself, so that a plain file costs no `stat` (the folder
+/// listing says what it is): each link is resolved here, checked, and followed by hand.
 fn list_folder(root: &Path, site: &Path, dir: &Path, folder: &str, draft: bool, found: &mut Found) {
+    list_below(root, site, dir, 0, folder, draft, found);
+}
+
+/// Lists `dir`, which is `depth` levels below the `_posts` (or `_drafts`) folder.
+fn list_below(
+    root: &Path,
+    site: &Path,
+    dir: &Path,
+    depth: usize,
+    folder: &str,
+    draft: bool,
+    found: &mut Found,
+) {
     let walker = WalkDir::new(dir)
         .min_depth(1)
-        .follow_links(true)
+        .follow_links(false)
         .into_iter()
         .filter_entry(|e| {
             let name = e.file_name().to_string_lossy();
-            if e.depth() == 1 || !e.file_type().is_dir() {
+            if depth + e.depth() == 1 || !e.file_type().is_dir() {
                 !is_special_name(&name)
             } else {
                 !name.starts_with('.')
             }
         });
-    let mut walker = walker;
-    while let Some(entry) = walker.next() {
+    for entry in walker {
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
@@ -140,20 +164,29 @@ fn list_folder(root: &Path, site: &Path, dir: &Path, folder: &str, draft: bool, 
                 continue;
             }
         };
-        if let Err(problem) = stays_inside(root, site, &entry) {
-            found.problems.push(problem);
-            if entry.file_type().is_dir() {
-                walker.skip_current_dir();
-            }
-            continue;
-        }
-        if entry.file_type().is_dir() {
-            continue;
-        }
         let Some(relative) = inside(root, entry.path()) else {
             continue;
         };
-        if !entry.file_type().is_file() {
+        let file_type = if entry.path_is_symlink() {
+            match follow(root, site, entry.path(), &relative) {
+                Ok(meta) if meta.is_dir() => {
+                    let depth = depth + entry.depth();
+                    list_below(root, site, entry.path(), depth, folder, draft, found);
+                    continue;
+                }
+                Ok(meta) => meta.file_type(),
+                Err(problem) => {
+                    found.problems.push(problem);
+                    continue;
+                }
+            }
+        } else {
+            entry.file_type()
+        };
+        if file_type.is_dir() {
+            continue;
+        }
+        if !file_type.is_file() {
             found.problems.push(Problem::warning(
                 site.join(&relative),
                 Position::START,
@@ -167,6 +200,62 @@ fn list_folder(root: &Path, site: &Path, dir: &Path, folder: &str, draft: bool, 
             draft,
         });
     }
+}
+
+/// Resolves a symbolic link met in a posts folder: its target's metadata when it stays inside
+/// the site and does not lead back to a folder above it, else the warning that skips it.
+fn follow(
+    root: &Path,
+    site: &Path,
+    link: &Path,
+    relative: &Path,
+) -> Result<std::fs::Metadata, Problem> {
+    let shown = site.join(relative);
+    let target = match link.canonicalize() {
+        Ok(target) => target,
+        Err(e) if e.raw_os_error() == Some(40) => {
+            return Err(Problem::warning(
+                shown,
+                Position::START,
+                "symbolic link loop: skipped",
+            ))
+        }
+        Err(e) => {
+            return Err(Problem::warning(
+                shown,
+                Position::START,
+                format!("broken symbolic link: {e}: skipped"),
+            ))
+        }
+    };
+    if !target.starts_with(root) {
+        return Err(Problem::warning(
+            shown,
+            Position::START,
+            format!(
+                "symbolic link to {} leaves the site folder: skipped",
+                target.display()
+            ),
+        ));
+    }
+    let meta = std::fs::metadata(&target)
+        .map_err(|e| Problem::error(shown.clone(), Position::START, format!("cannot read: {e}")))?;
+    let parent = link
+        .parent()
+        .and_then(|p| p.canonicalize().ok())
+        .unwrap_or_default();
+    if meta.is_dir() && parent.starts_with(&target) {
+        let ancestor = inside(root, &target).unwrap_or_default();
+        return Err(Problem::warning(
+            shown,
+            Position::START,
+            format!(
+                "symbolic link loop back to {}: skipped",
+                site.join(ancestor).display()
+            ),
+        ));
+    }
+    Ok(meta)
 }
 
 /// A symbolic link is followed only when it leads to a place inside the site.
@@ -195,6 +284,21 @@ fn stays_inside(root: &Path, site: &Path, entry: &walkdir::DirEntry) -> Result<(
 
 /// `path` relative to `root`, when it is below it.
 fn inside(root: &Path, path: &Path) -> Option<PathBuf> {
+    // Walked paths start with the root as it was given: compare bytes before components.
+    let (root_bytes, bytes) = (
+        root.as_os_str().as_encoded_bytes(),
+        path.as_os_str().as_encoded_bytes(),
+    );
+    if let Some(rest) = bytes
+        .strip_prefix(root_bytes)
+        .and_then(|r| r.strip_prefix(b"/"))
+    {
+        if !rest.is_empty() && !rest.starts_with(b"/") && cfg!(unix) {
+            // SAFETY: `rest` is a suffix of an `OsStr`'s bytes that starts right after an ASCII `/`.
+            let rest = unsafe { std::ffi::OsStr::from_encoded_bytes_unchecked(rest) };
+            return Some(PathBuf::from(rest));
+        }
+    }
     path.strip_prefix(root).ok().map(Path::to_path_buf)
 }
 

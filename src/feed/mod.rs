@@ -7,6 +7,7 @@
 //! newest post's, never the build's, so the same posts give the same bytes.
 
 pub mod atom;
+pub mod entry_cache;
 pub mod html;
 pub mod json;
 pub mod opml;
@@ -275,7 +276,7 @@ pub fn id_uri(id: &str, date: &DateTime<FixedOffset>, root: &Url) -> String {
 }
 
 /// A post made ready for feeds: plain-text title, safe HTML with absolute URLs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     pub title: String,
     /// The body; empty when the post has none (feeds then leave their content element out).
@@ -373,14 +374,54 @@ pub fn render(
     plans: &[Plan<'_>],
     ctx: &Context<'_>,
 ) -> Result<(Vec<Output>, Vec<Problem>), Problem> {
+    render_cached(site, plans, ctx, None)
+}
+
+/// [`render`], reusing the entries kept at `entry_cache` for posts that did not change, and
+/// keeping this build's entries there for the next one.
+pub fn render_cached(
+    site: &Path,
+    plans: &[Plan<'_>],
+    ctx: &Context<'_>,
+    entry_cache: Option<&Path>,
+) -> Result<(Vec<Output>, Vec<Problem>), Problem> {
     let mut wanted: Vec<&Post> = plans.iter().flat_map(|p| p.posts.iter().copied()).collect();
-    wanted.sort_by(|a, b| a.source.cmp(&b.source));
-    wanted.dedup_by(|a, b| a.source == b.source);
+    wanted.sort_by(|a, b| a.source.as_os_str().cmp(b.source.as_os_str()));
+    wanted.dedup_by(|a, b| a.source.as_os_str() == b.source.as_os_str());
+    let cache = entry_cache
+        .map(|path| entry_cache::EntryCache::load(path, crate::collect::cache::settings_key(site)));
     let entries: HashMap<&Path, Entry> = wanted
         .par_iter()
-        .map(|post| entry(site, post).map(|e| (post.source.as_path(), e)))
+        .map(|post| {
+            let kept = cache.as_ref().and_then(|c| c.get(&post.source, post.stamp));
+            match kept {
+                Some(e) => Ok((post.source.as_path(), e.clone())),
+                None => entry(site, post).map(|e| (post.source.as_path(), e)),
+            }
+        })
         .collect::<Result<_, _>>()?;
+    let mut problems = Vec::new();
+    if let (Some(cache), Some(path)) = (&cache, entry_cache) {
+        let stamped = || {
+            wanted
+                .iter()
+                .filter_map(|p| Some((p.source.as_path(), p.stamp?)))
+        };
+        if !cache.holds_exactly(stamped().collect::<Vec<_>>().into_iter()) {
+            let keep = stamped()
+                .map(|(path, stamp)| (path, stamp, &entries[path]))
+                .collect();
+            if let Err(e) = cache.save(path, keep) {
+                problems.push(Problem::warning(
+                    path,
+                    Position::START,
+                    format!("cannot write the entry cache (the next build renders every entry again): {e}"),
+                ));
+            }
+        }
+    }
 
+    crate::timing::mark("render entries");
     let settings = &ctx.config.gazette;
     let mut formats = vec![Format::Rss, Format::Atom];
     if settings.json_feed {
@@ -405,7 +446,6 @@ pub fn render(
                 .collect::<Vec<_>>()
         })
         .collect();
-    let mut problems = Vec::new();
     if let Some(lang) = ctx.config.lang.as_deref() {
         if ctx.language().is_none() {
             let (path, position) = setting_position(site, "lang");

@@ -1,0 +1,139 @@
+//! Feed entries kept from the last build, so that a rebuild renders only the posts that changed.
+//!
+//! Rendering an entry (reading the body again, Markdown, sanitising, making links absolute) is
+//! most of what a rebuild does once the post cache has spared it the front matter. An entry is
+//! reused only for the same post file with the same size and modification time, written for the
+//! same settings and version of gazette; the file carries a checksum, and anything damaged or
+//! foreign is ignored and rebuilt. It lives beside the post cache (`.gazette/entries.cache`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::Entry;
+use crate::collect::cache::{checksum, Stamp};
+
+const MAGIC: &[u8; 16] = b"gazette-entry-v1";
+
+#[derive(Serialize, Deserialize)]
+struct Contents {
+    key: u64,
+    entries: Vec<(PathBuf, Stamp, Entry)>,
+}
+
+#[derive(Serialize)]
+struct ContentsRef<'a> {
+    key: u64,
+    entries: Vec<(&'a Path, Stamp, &'a Entry)>,
+}
+
+/// The entries of the last build, by post file.
+#[derive(Debug, Default)]
+pub struct EntryCache {
+    key: u64,
+    old: HashMap<PathBuf, (Stamp, Entry)>,
+}
+
+impl EntryCache {
+    /// Loads the cache at `path` for settings `key`; anything unusable gives an empty cache.
+    pub fn load(path: &Path, key: u64) -> EntryCache {
+        let parsed = std::fs::read(path).ok().and_then(|bytes| {
+            let rest = bytes.strip_prefix(MAGIC.as_slice())?;
+            let (sum, payload) = rest.split_at_checked(8)?;
+            (checksum(payload) == u64::from_le_bytes(sum.try_into().ok()?)).then_some(())?;
+            let contents: Contents = postcard::from_bytes(payload).ok()?;
+            (contents.key == key).then_some(contents.entries)
+        });
+        EntryCache {
+            key,
+            old: parsed
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(path, stamp, entry)| (path, (stamp, entry)))
+                .collect(),
+        }
+    }
+
+    /// The entry rendered for `source` when its file had `stamp`.
+    pub fn get(&self, source: &Path, stamp: Option<Stamp>) -> Option<&Entry> {
+        let (old_stamp, entry) = self.old.get(source)?;
+        (Some(*old_stamp) == stamp).then_some(entry)
+    }
+
+    /// Writes `entries` (the ones this build used) in place of the old ones: a temporary file,
+    /// then a rename.
+    pub fn save(&self, path: &Path, entries: Vec<(&Path, Stamp, &Entry)>) -> std::io::Result<()> {
+        let payload = postcard::to_allocvec(&ContentsRef {
+            key: self.key,
+            entries,
+        })
+        .map_err(std::io::Error::other)?;
+        let mut bytes = Vec::with_capacity(payload.len() + 24);
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&checksum(&payload).to_le_bytes());
+        bytes.extend_from_slice(&payload);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let temp = path.with_extension(format!("tmp-{}", std::process::id()));
+        std::fs::write(&temp, &bytes)?;
+        std::fs::rename(&temp, path)
+    }
+
+    /// Whether the cache holds exactly these entries already (then there is nothing to save).
+    pub fn holds_exactly<'a>(
+        &self,
+        used: impl ExactSizeIterator<Item = (&'a Path, Stamp)>,
+    ) -> bool {
+        let count = used.len();
+        count == self.old.len()
+            && used
+                .into_iter()
+                .all(|(path, stamp)| self.old.get(path).is_some_and(|(s, _)| *s == stamp))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_damage_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("entries.cache");
+        let stamp = Stamp {
+            size: 3,
+            modified_ns: 42,
+        };
+        let entry = Entry {
+            title: "T".into(),
+            content_html: "<p>x</p>".into(),
+            summary_html: "x".into(),
+        };
+        let cache = EntryCache::load(&path, 1);
+        assert!(cache.get(Path::new("a.md"), Some(stamp)).is_none());
+        cache
+            .save(&path, vec![(Path::new("a.md"), stamp, &entry)])
+            .unwrap();
+        let cache = EntryCache::load(&path, 1);
+        assert_eq!(
+            cache.get(Path::new("a.md"), Some(stamp)).map(|e| &e.title),
+            Some(&"T".to_string())
+        );
+        assert!(cache.holds_exactly([(Path::new("a.md"), stamp)].into_iter()));
+        let newer = Stamp {
+            modified_ns: 43,
+            ..stamp
+        };
+        assert!(cache.get(Path::new("a.md"), Some(newer)).is_none());
+        assert!(cache.get(Path::new("a.md"), None).is_none());
+        assert!(!cache.holds_exactly([(Path::new("a.md"), newer)].into_iter()));
+        assert!(EntryCache::load(&path, 2).old.is_empty());
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(EntryCache::load(&path, 1).old.is_empty());
+    }
+}
