@@ -7,6 +7,7 @@
 //! trusted. Losing the cache costs one full read, nothing else.
 
 use std::hash::Hasher;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -59,6 +60,8 @@ pub struct Cache {
     key: u64,
     old: Vec<(PathBuf, Stamp, Option<Outcome>)>,
     used: usize,
+    /// Set by [`Cache::release`] when some entries were never used.
+    released_unused: bool,
 }
 
 pub(crate) fn checksum(bytes: &[u8]) -> u64 {
@@ -115,6 +118,7 @@ impl Cache {
             .par_iter()
             .map(|payload| postcard::from_bytes::<Entries>(payload).ok())
             .collect();
+        drop(bytes); // the entries own their data: free the file's bytes before going on
         let Some(decoded) = decoded else {
             return empty;
         };
@@ -124,7 +128,11 @@ impl Cache {
             .map(|(p, stamp, outcome)| (p, stamp, Some(outcome)))
             .collect();
         old.par_sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
-        Cache { key, old, used: 0 }
+        Cache {
+            key,
+            old,
+            ..Cache::default()
+        }
     }
 
     /// Where the entry for `relative` is, if its file still has `stamp` (for [`Cache::take`]).
@@ -145,31 +153,52 @@ impl Cache {
 
     /// Writes this run's outcomes (a temporary file, then a rename).
     pub fn save(&self, path: &Path, entries: Vec<(&Path, Stamp, &Outcome)>) -> std::io::Result<()> {
-        let payloads = entries
-            .par_chunks(CHUNK)
-            .map(|chunk| postcard::to_allocvec(chunk).map_err(std::io::Error::other))
-            .collect::<std::io::Result<Vec<Vec<u8>>>>()?;
-        let total: usize = payloads.iter().map(|p| p.len() + 16).sum();
-        let mut bytes = Vec::with_capacity(total + 28);
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&self.key.to_le_bytes());
-        bytes.extend_from_slice(&(payloads.len() as u32).to_le_bytes());
-        for payload in &payloads {
-            bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-            bytes.extend_from_slice(&checksum(payload).to_le_bytes());
-            bytes.extend_from_slice(payload);
-        }
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
+        // Encoded a few chunks at a time (in parallel) and written as they come, never gathered
+        // in one buffer: the cache of 100,000 posts is tens of megabytes, and it counts in the
+        // run's peak memory.
         let temp = path.with_extension(format!("tmp-{}", std::process::id()));
-        std::fs::write(&temp, &bytes)?;
-        std::fs::rename(&temp, path)
+        let written = (|| {
+            let mut file = std::io::BufWriter::new(std::fs::File::create(&temp)?);
+            file.write_all(MAGIC)?;
+            file.write_all(&self.key.to_le_bytes())?;
+            file.write_all(&(entries.chunks(CHUNK).len() as u32).to_le_bytes())?;
+            for batch in entries.chunks(CHUNK * rayon::current_num_threads().max(1)) {
+                let payloads = batch
+                    .par_chunks(CHUNK)
+                    .map(|chunk| postcard::to_allocvec(chunk).map_err(std::io::Error::other))
+                    .collect::<std::io::Result<Vec<Vec<u8>>>>()?;
+                for payload in &payloads {
+                    file.write_all(&(payload.len() as u64).to_le_bytes())?;
+                    file.write_all(&checksum(payload).to_le_bytes())?;
+                    file.write_all(payload)?;
+                }
+            }
+            // Not synced: a cache cut short by a crash fails its checksum and is rebuilt.
+            file.flush()
+        })();
+        match written {
+            Ok(()) => std::fs::rename(&temp, path),
+            Err(e) => {
+                let _ = std::fs::remove_file(&temp);
+                Err(e)
+            }
+        }
     }
 
     /// Whether every loaded entry was used (or none was loaded).
     pub fn all_used(&self) -> bool {
-        self.used == self.old.len()
+        !self.released_unused && self.used == self.old.len()
+    }
+
+    /// Lets go of the entries that were not taken (their memory is needed for what comes next),
+    /// remembering whether all were used.
+    pub fn release(&mut self) {
+        self.released_unused = !self.all_used();
+        self.old = Vec::new();
+        self.used = 0;
     }
 
     /// Whether nothing was loaded.
@@ -217,6 +246,11 @@ mod tests {
             }
         }
         assert!(cache.all_used());
+        let mut partly = Cache::load(&path, 7);
+        let first = partly.find(p, stamp).unwrap();
+        partly.take(first);
+        partly.release();
+        assert!(!partly.all_used() && partly.is_empty());
         assert!(Cache::load(&path, 8).is_empty());
         let good = std::fs::read(&path).unwrap();
         for at in [good.len() - 1, good.len() / 2, 20] {

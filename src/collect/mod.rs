@@ -98,14 +98,14 @@ pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collectio
         problems: found.problems,
         ..Collection::default()
     };
-    let (drafts, posts): (Vec<_>, Vec<_>) = found.sources.into_iter().partition(|s| s.draft);
-    let sources = if options.drafts {
-        collection.stats.drafts_skipped = 0;
-        posts.into_iter().chain(drafts).collect::<Vec<_>>()
-    } else {
-        collection.stats.drafts_skipped = drafts.len();
-        posts
-    };
+    // Sources stay in path order (drafts among the posts): the sort below relies on it.
+    let drafts = found.sources.iter().filter(|s| s.draft).count();
+    collection.stats.drafts_skipped = if options.drafts { 0 } else { drafts };
+    let sources: Vec<walk::Source> = found
+        .sources
+        .into_iter()
+        .filter(|s| options.drafts || !s.draft)
+        .collect();
 
     let mut cache = options
         .cache
@@ -124,10 +124,12 @@ pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collectio
                     (stamp, stamp.and_then(|stamp| c.find(&s.relative, stamp)))
                 })
                 .collect();
-            found
+            let slots = found
                 .into_iter()
                 .map(|(stamp, at)| Some((c.take(at?)?, stamp)))
-                .collect()
+                .collect();
+            c.release();
+            slots
         }
         _ => (0..sources.len()).map(|_| None).collect(),
     };
@@ -165,6 +167,7 @@ pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collectio
     }
     crate::timing::mark("cache save");
     let future_allowed = options.future || config.future;
+    collection.posts.reserve_exact(outcomes.len());
     for outcome in outcomes {
         match outcome {
             Outcome::Post(post, problems) => {
@@ -212,28 +215,33 @@ pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collectio
     collection
 }
 
-/// Sorts posts newest first; ties by source path, last first. Paths compare as strings, as Ruby
-/// compares them (`-` before `/`). The order is found on small keys and the posts, hundreds of
-/// bytes each, are moved once.
-fn sort_newest_first(posts: &mut Vec<Post>) {
+/// Sorts posts newest first; ties by source path, last first (paths compare as strings, as Ruby
+/// compares them: `-` before `/`). `posts` must come in path order, so that a tie is decided by
+/// position: the keys are small numbers, and the posts (hundreds of bytes each) are swapped into
+/// place without a second list of them.
+fn sort_newest_first(posts: &mut [Post]) {
+    debug_assert!(posts
+        .windows(2)
+        .all(|w| w[0].source.as_os_str() <= w[1].source.as_os_str()));
     let mut order: Vec<(i64, u32, usize)> = posts
         .iter()
         .enumerate()
         .map(|(i, p)| (p.date.timestamp(), p.date.timestamp_subsec_nanos(), i))
         .collect();
-    order.par_sort_unstable_by(|a, b| {
-        (b.0, b.1).cmp(&(a.0, a.1)).then_with(|| {
-            posts[b.2]
-                .source
-                .as_os_str()
-                .cmp(posts[a.2].source.as_os_str())
-        })
-    });
-    let mut slots: Vec<Option<Post>> = std::mem::take(posts).into_iter().map(Some).collect();
-    *posts = order
-        .iter()
-        .map(|&(_, _, i)| slots[i].take().expect("each post once"))
-        .collect();
+    order.par_sort_unstable_by(|a, b| b.cmp(a));
+    // `order[k]` names the post that belongs at `k`: follow each cycle of that permutation,
+    // swapping, so that every post moves at most once.
+    let mut from: Vec<usize> = order.into_iter().map(|(_, _, i)| i).collect();
+    for start in 0..from.len() {
+        let mut k = start;
+        while from[k] != start {
+            let next = from[k];
+            posts.swap(k, next);
+            from[k] = k;
+            k = next;
+        }
+        from[k] = k;
+    }
 }
 
 /// A path as messages show it: without a leading `./`.
