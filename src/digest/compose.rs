@@ -200,7 +200,101 @@ pub struct VariantKey {
 }
 
 /// One variant's rendering (with markers in place of the personal values), shared.
-type Variant = std::sync::Arc<Result<Rendered, String>>;
+type Variant = std::sync::Arc<Result<Filled, String>>;
+
+/// A personal value that a marker stands for.
+#[derive(Debug, Clone, Copy)]
+enum Marker {
+    Name,
+    Address,
+    Unsubscribe,
+}
+
+/// A rendered text cut at its markers, so that one subscriber's copy is made in one pass.
+#[derive(Debug)]
+struct Template {
+    /// Text, then the marker that follows it (none after the last piece).
+    pieces: Vec<(String, Option<Marker>)>,
+}
+
+impl Template {
+    fn new(text: &str) -> Template {
+        let mut pieces = Vec::new();
+        let mut rest = text;
+        loop {
+            let next = [
+                (NAME, Marker::Name),
+                (ADDRESS, Marker::Address),
+                (UNSUBSCRIBE, Marker::Unsubscribe),
+            ]
+            .into_iter()
+            .filter_map(|(m, kind)| rest.find(m).map(|at| (at, m.len(), kind)))
+            .min_by_key(|&(at, _, _)| at);
+            match next {
+                Some((at, len, kind)) => {
+                    pieces.push((rest[..at].to_string(), Some(kind)));
+                    rest = &rest[at + len..];
+                }
+                None => {
+                    pieces.push((rest.to_string(), None));
+                    return Template { pieces };
+                }
+            }
+        }
+    }
+
+    /// The text with each marker replaced by its value (`name`, `address`, `unsubscribe`).
+    fn fill(&self, values: [&str; 3]) -> String {
+        let extra: usize = values.iter().map(|v| v.len()).sum::<usize>() * 4;
+        let size: usize = self.pieces.iter().map(|(t, _)| t.len()).sum();
+        let mut out = String::with_capacity(size + extra);
+        for (text, marker) in &self.pieces {
+            out.push_str(text);
+            match marker {
+                Some(Marker::Name) => out.push_str(values[0]),
+                Some(Marker::Address) => out.push_str(values[1]),
+                Some(Marker::Unsubscribe) => out.push_str(values[2]),
+                None => {}
+            }
+        }
+        out
+    }
+}
+
+/// A variant ready to be filled in. The bodies have CRLF line ends already: the mail library
+/// would otherwise insert a CR before every LF, moving the rest of a 400 KB body each time.
+#[derive(Debug)]
+struct Filled {
+    subject: Template,
+    html: Template,
+    text: Template,
+}
+
+impl Filled {
+    fn new(rendered: Rendered) -> Filled {
+        Filled {
+            subject: Template::new(&rendered.subject),
+            html: Template::new(&crlf(&rendered.html)),
+            text: Template::new(&crlf(&rendered.text)),
+        }
+    }
+}
+
+/// `text` with every line ending in CRLF.
+fn crlf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut last = 0;
+    for at in memchr::memchr_iter(b'\n', text.as_bytes()) {
+        out.push_str(&text[last..at]);
+        if !out.ends_with('\r') {
+            out.push('\r');
+        }
+        out.push('\n');
+        last = at + 1;
+    }
+    out.push_str(&text[last..]);
+    out
+}
 
 /// Renders variants on demand and personalises them.
 pub struct Composer<'a> {
@@ -253,7 +347,7 @@ impl<'a> Composer<'a> {
                     let data =
                         self.digest
                             .data(groups, key.has_name, self.has_url, self.mailto.clone());
-                    std::sync::Arc::new(self.renderer.render(&data))
+                    std::sync::Arc::new(self.renderer.render(&data).map(Filled::new))
                 });
                 self.cache
                     .lock()
@@ -269,22 +363,17 @@ impl<'a> Composer<'a> {
         let name = subscriber.name.as_deref().unwrap_or_default();
         let address = subscriber.address.to_string();
         let url = unsubscribe_url.unwrap_or_default();
-        let fill = |text: &str, escape: bool| {
-            let e = |v: &str| {
-                if escape {
-                    html_escape(v)
-                } else {
-                    v.to_string()
-                }
-            };
-            text.replace(NAME, &e(name))
-                .replace(ADDRESS, &e(&address))
-                .replace(UNSUBSCRIBE, &e(url))
-        };
+        let plain = [name, address.as_str(), url];
+        let escaped = plain.map(html_escape);
+        let escaped = [
+            escaped[0].as_str(),
+            escaped[1].as_str(),
+            escaped[2].as_str(),
+        ];
         Some(Ok(Rendered {
-            subject: super::render::one_line(&fill(&rendered.subject, false)),
-            html: fill(&rendered.html, true),
-            text: fill(&rendered.text, false),
+            subject: super::render::one_line(&rendered.subject.fill(plain)),
+            html: rendered.html.fill(escaped),
+            text: rendered.text.fill(plain),
         }))
     }
 }
