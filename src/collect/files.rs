@@ -7,7 +7,7 @@
 //! Unix the standard library does the same work by path.
 
 use std::collections::HashMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::Path;
 
@@ -28,14 +28,14 @@ impl Folders {
         let mut folders = Folders::default();
         #[cfg(unix)]
         for relative in relatives {
-            let parent = relative.parent().unwrap_or(Path::new(""));
-            if folders.open.contains_key(parent.as_os_str()) {
+            let parent = parent_of(relative);
+            if folders.open.contains_key(parent) {
                 continue;
             }
             use rustix::fs::{openat, Mode, OFlags, CWD};
             let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
             if let Ok(fd) = openat(CWD, site.join(parent), flags, Mode::empty()) {
-                folders.open.insert(parent.as_os_str().to_owned(), fd);
+                folders.open.insert(parent.to_owned(), fd);
             }
         }
         #[cfg(not(unix))]
@@ -92,9 +92,21 @@ impl Folders {
 
     #[cfg(unix)]
     fn folder_of(&self, relative: &Path) -> Option<&rustix::fd::OwnedFd> {
-        self.open
-            .get(relative.parent().unwrap_or(Path::new("")).as_os_str())
+        self.open.get(parent_of(relative))
     }
+}
+
+/// The folder part of a relative path: the bytes before the last `/` (what `Path::parent`
+/// gives for the walk's plain relative paths, without parsing components).
+#[cfg(unix)]
+fn parent_of(relative: &Path) -> &OsStr {
+    let bytes = relative.as_os_str().as_encoded_bytes();
+    let parent = match memchr::memrchr(b'/', bytes) {
+        Some(at) => &bytes[..at],
+        None => &[],
+    };
+    // SAFETY: cut right before an ASCII `/` of an `OsStr`'s bytes.
+    unsafe { OsStr::from_encoded_bytes_unchecked(parent) }
 }
 
 /// The stamp in a `stat` result: the same numbers [`Stamp::from_metadata`] reads.

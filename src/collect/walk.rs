@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use walkdir::WalkDir;
 
 use crate::problem::{Position, Problem};
@@ -95,7 +96,7 @@ pub fn find(site: &Path, drafts: bool) -> Found {
     // Byte order of the paths, as Ruby sorts them (and much cheaper than comparing components).
     found
         .sources
-        .sort_by(|a, b| a.relative.as_os_str().cmp(b.relative.as_os_str()));
+        .par_sort_unstable_by(|a, b| a.relative.as_os_str().cmp(b.relative.as_os_str()));
     found
         .sources
         .dedup_by(|a, b| a.relative.as_os_str() == b.relative.as_os_str());

@@ -321,15 +321,21 @@ pub fn plan<'a>(posts: &'a [Post], config: &SiteConfig) -> Vec<Plan<'a>> {
                       folder: &str,
                       names_of: fn(&Post) -> &[String],
                       display: &BTreeMap<String, String>| {
-        let mut by_name: BTreeMap<&str, Vec<&Post>> = BTreeMap::new();
+        // Hashed while every post is visited (a tree of names costs a string comparison per
+        // level for each of them), ordered by name afterwards.
+        let mut hashed: rustc_hash::FxHashMap<&str, Vec<&Post>> = Default::default();
         for post in &eligible {
             for name in names_of(post) {
-                let list = by_name.entry(name.as_str()).or_default();
-                if list.len() < limit {
-                    list.push(post);
+                match hashed.get_mut(name.as_str()) {
+                    Some(list) if list.len() >= limit => {}
+                    Some(list) => list.push(post),
+                    None => {
+                        hashed.insert(name.as_str(), vec![post]);
+                    }
                 }
             }
         }
+        let by_name: BTreeMap<&str, Vec<&Post>> = hashed.into_iter().collect();
         let names: BTreeSet<&str> = by_name.keys().copied().collect();
         let fallback = if scope == Scope::Tag {
             "tag"
