@@ -77,6 +77,61 @@ fn sync_staged(dir: &Path, staged: &[(PathBuf, PathBuf)]) -> io::Result<()> {
     Ok(())
 }
 
+/// What staging one output did.
+enum Staged {
+    /// The file holds these bytes already.
+    Unchanged,
+    /// Written to `temp`, to be renamed over `target` (`replaces`: an older file is there).
+    Written {
+        temp: PathBuf,
+        target: PathBuf,
+        replaces: bool,
+    },
+}
+
+/// Compares one output with the file in place and, when they differ, writes it to a temporary
+/// file beside it. On failure nothing of it is left behind.
+fn stage(dir: &Path, output: &Output) -> Result<Staged, WriteError> {
+    let target = dir.join(&output.path);
+    // Only a regular file is read back or replaced (a FIFO would block the read).
+    if fs::symlink_metadata(&target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return Err(WriteError {
+            path: target,
+            error: io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "something that is not a regular file stands where the feed goes",
+            ),
+        });
+    }
+    let replaces = match fs::read(&target) {
+        Ok(old) if old == output.bytes => return Ok(Staged::Unchanged),
+        Ok(_) => true,
+        Err(_) => false,
+    };
+    if let Some(parent) = target.parent() {
+        fs::create_dir_all(parent).map_err(err(parent))?;
+    }
+    if target.is_dir() {
+        return Err(WriteError {
+            path: target,
+            error: io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "a folder stands where the feed goes",
+            ),
+        });
+    }
+    let temp = temp_path(&target);
+    if let Err(e) = write_temp(&temp, &output.bytes) {
+        let _ = fs::remove_file(&temp);
+        return Err(err(&target)(e));
+    }
+    Ok(Staged::Written {
+        temp,
+        target,
+        replaces,
+    })
+}
+
 /// Writes `outputs` into `dir` (created if missing), as described in the module docs.
 pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
     if dir.exists() && !dir.is_dir() {
@@ -86,53 +141,35 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
         });
     }
     fs::create_dir_all(dir).map_err(err(dir))?;
+    // Every output is compared and staged on its own, in parallel (creating files is most of
+    // a cold build's writing); the results are then taken in order.
+    use rayon::prelude::*;
+    let results: Vec<Result<Staged, WriteError>> = outputs
+        .par_iter()
+        .map(|output| stage(dir, output))
+        .collect();
     let mut report = Report::default();
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
     let mut replaces = false;
-    let stage = |staged: &mut Vec<(PathBuf, PathBuf)>,
-                 report: &mut Report,
-                 replaces: &mut bool|
-     -> Result<(), WriteError> {
-        for output in outputs {
-            let target = dir.join(&output.path);
-            // Only a regular file is read back or replaced (a FIFO would block the read).
-            if fs::symlink_metadata(&target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-                return Err(WriteError {
-                    path: target,
-                    error: io::Error::new(
-                        io::ErrorKind::AlreadyExists,
-                        "something that is not a regular file stands where the feed goes",
-                    ),
-                });
+    let mut first_error = None;
+    for (result, output) in results.into_iter().zip(outputs) {
+        match result {
+            Ok(Staged::Unchanged) => report.unchanged.push(output.path.clone()),
+            Ok(Staged::Written {
+                temp,
+                target,
+                replaces: r,
+            }) => {
+                staged.push((temp, target));
+                replaces |= r;
+                report.written.push(output.path.clone());
             }
-            match fs::read(&target) {
-                Ok(old) if old == output.bytes => {
-                    report.unchanged.push(output.path.clone());
-                    continue;
-                }
-                Ok(_) => *replaces = true,
-                Err(_) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
             }
-            if let Some(parent) = target.parent() {
-                fs::create_dir_all(parent).map_err(err(parent))?;
-            }
-            if target.is_dir() {
-                return Err(WriteError {
-                    path: target,
-                    error: io::Error::new(
-                        io::ErrorKind::AlreadyExists,
-                        "a folder stands where the feed goes",
-                    ),
-                });
-            }
-            let temp = temp_path(&target);
-            staged.push((temp.clone(), target.clone()));
-            write_temp(&temp, &output.bytes).map_err(err(&target))?;
-            report.written.push(output.path.clone());
         }
-        Ok(())
-    };
-    if let Err(e) = stage(&mut staged, &mut report, &mut replaces) {
+    }
+    if let Some(e) = first_error {
         for (temp, _) in &staged {
             let _ = fs::remove_file(temp);
         }
