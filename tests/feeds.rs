@@ -1539,7 +1539,10 @@ fn json_feed_hub_stylesheet_and_size_warnings() {
     let mut over = 0;
     for rel in written.iter().filter(|f| is_feed(f)) {
         let size = fs::metadata(site.out().join(rel)).unwrap().len();
-        let warning = format!("{rel}:1:1: warning: feed is {size} bytes, over 1000");
+        let warning = format!(
+            "{}:1:1: warning: feed is {size} bytes, over 1000",
+            site.out().join(rel).display()
+        );
         assert_eq!(
             run.stderr.contains(&warning),
             size > 1000,

@@ -55,6 +55,16 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let report = write::write_all(&out, &outputs)
         .with_context(|| format!("no feed was changed in {}", out.display()))?;
     gazette::timing::mark("write");
+    // Warnings about a feed name it where it was written.
+    let warnings: Vec<Problem> = warnings
+        .into_iter()
+        .map(|mut w| {
+            if outputs.iter().any(|o| o.path == w.path) {
+                w.path = out.join(&w.path);
+            }
+            w
+        })
+        .collect();
     print_problems(collection.problems.iter().chain(&warnings));
     if !args.quiet {
         println!(

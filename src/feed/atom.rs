@@ -11,7 +11,7 @@ use atom_syndication::{
 use regex::Regex;
 
 use super::html::{escape_text, xml_safe};
-use super::{entry_id, rss::finish, terms, updated, Context, Entry, Format, Plan};
+use super::{entry_id, rss::finish, term_text, terms, updated, Context, Entry, Format, Plan};
 use crate::collect::body::plain_text;
 use crate::config::Author;
 
@@ -71,8 +71,8 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
                 links: vec![link(post.url.clone(), "alternate", "text/html")],
                 categories: terms(post, config)
                     .map(|(term, label)| Category {
-                        term: xml_safe(term),
-                        label: (label != term).then(|| xml_safe(label)),
+                        term: term_text(term),
+                        label: (label != term).then(|| term_text(label)),
                         ..Category::default()
                     })
                     .collect(),
@@ -137,6 +137,31 @@ mod tests {
             text("why </div> matters"),
             Text::html("why &lt;/div&gt; matters")
         );
+    }
+
+    #[test]
+    fn terms_show_one_line_of_text_or_nothing() {
+        let text = post(
+            "title: A\ncategories: [\"a\\tb\", \"\\x01\\x02\"]\ntags: [\"x\\ny\"]",
+            "a",
+        );
+        let (files, _) = render_site(
+            "url: https://finews.example.com\ntimezone: UTC\n",
+            &[("2022-02-01-a.md", text.as_str())],
+        );
+        let atom = &files["feed.atom.xml"];
+        let rss = &files["feed.rss.xml"];
+        assert!(
+            atom.contains("term=\"a b\"") && atom.contains("term=\"x y\""),
+            "{atom}"
+        );
+        assert!(!atom.contains("term=\"\""), "{atom}");
+        assert!(
+            rss.contains("<category>a b</category>") && rss.contains("<category>x y</category>"),
+            "{rss}"
+        );
+        assert!(!rss.contains("<category></category>"), "{rss}");
+        assert_eq!(rss.matches("<category>").count(), 2, "{rss}");
     }
 
     #[test]

@@ -569,6 +569,17 @@ pub fn terms<'p>(
                 g.tag_names.get(t).map_or(t.as_str(), String::as_str),
             )
         }))
+        // A name of nothing but control characters has no text to show.
+        .filter(|(term, _)| !term_text(term).is_empty())
+}
+
+/// A category or tag name as feeds show it: characters XML forbids dropped, and runs of white
+/// space (a tab, a line break) made one space, as XML attributes would read them anyway.
+pub fn term_text(name: &str) -> String {
+    html::xml_safe(name)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Building a small site in a temporary folder and rendering its feeds, for the tests of every

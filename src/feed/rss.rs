@@ -10,7 +10,7 @@ use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Guid, Item};
 
-use super::{html::xml_safe, rfc822, terms, Context, Entry, Format, Plan};
+use super::{html::xml_safe, rfc822, term_text, terms, Context, Entry, Format, Plan};
 use crate::collect::body::plain_text;
 
 /// Writes one feed as RSS 2.0.
@@ -40,7 +40,7 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
                 pub_date: Some(rfc822(&post.date)),
                 categories: terms(post, config)
                     .map(|(term, _)| Category {
-                        name: xml_safe(term),
+                        name: term_text(term),
                         domain: None,
                     })
                     .collect(),
