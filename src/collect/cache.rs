@@ -82,6 +82,31 @@ pub fn settings_key(site: &Path) -> u64 {
     checksum(&bytes)
 }
 
+/// Writes a cache file through `write`: into a temporary file beside it, renamed over it when
+/// whole (its folder created if needed); on failure the temporary file is removed. Not synced:
+/// a cache cut short by a crash fails its checksum and is rebuilt.
+pub(crate) fn replace_file(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let temp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let written = std::fs::File::create(&temp).and_then(|file| {
+        let mut file = std::io::BufWriter::new(file);
+        write(&mut file)?;
+        file.flush()
+    });
+    match written {
+        Ok(()) => std::fs::rename(&temp, path),
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(e)
+        }
+    }
+}
+
 /// Splits the file into its chunks' payloads, checking the header and every checksum.
 fn chunks(bytes: &[u8], key: u64) -> Option<Vec<&[u8]>> {
     let rest = bytes.strip_prefix(MAGIC.as_slice())?;
@@ -153,15 +178,10 @@ impl Cache {
 
     /// Writes this run's outcomes (a temporary file, then a rename).
     pub fn save(&self, path: &Path, entries: Vec<(&Path, Stamp, &Outcome)>) -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
         // Encoded a few chunks at a time (in parallel) and written as they come, never gathered
         // in one buffer: the cache of 100,000 posts is tens of megabytes, and it counts in the
         // run's peak memory.
-        let temp = path.with_extension(format!("tmp-{}", std::process::id()));
-        let written = (|| {
-            let mut file = std::io::BufWriter::new(std::fs::File::create(&temp)?);
+        replace_file(path, |file| {
             file.write_all(MAGIC)?;
             file.write_all(&self.key.to_le_bytes())?;
             file.write_all(&(entries.chunks(CHUNK).len() as u32).to_le_bytes())?;
@@ -176,16 +196,8 @@ impl Cache {
                     file.write_all(payload)?;
                 }
             }
-            // Not synced: a cache cut short by a crash fails its checksum and is rebuilt.
-            file.flush()
-        })();
-        match written {
-            Ok(()) => std::fs::rename(&temp, path),
-            Err(e) => {
-                let _ = std::fs::remove_file(&temp);
-                Err(e)
-            }
-        }
+            Ok(())
+        })
     }
 
     /// Whether every loaded entry was used (or none was loaded).

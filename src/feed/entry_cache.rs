@@ -7,12 +7,13 @@
 //! foreign is ignored and rebuilt. It lives beside the post cache (`.gazette/entries.cache`).
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::Entry;
-use crate::collect::cache::{checksum, Stamp};
+use crate::collect::cache::{checksum, replace_file, Stamp};
 
 const MAGIC: &[u8; 16] = b"gazette-entry-v1";
 
@@ -69,16 +70,11 @@ impl EntryCache {
             entries,
         })
         .map_err(std::io::Error::other)?;
-        let mut bytes = Vec::with_capacity(payload.len() + 24);
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&checksum(&payload).to_le_bytes());
-        bytes.extend_from_slice(&payload);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let temp = path.with_extension(format!("tmp-{}", std::process::id()));
-        std::fs::write(&temp, &bytes)?;
-        std::fs::rename(&temp, path)
+        replace_file(path, |file| {
+            file.write_all(MAGIC)?;
+            file.write_all(&checksum(&payload).to_le_bytes())?;
+            file.write_all(&payload)
+        })
     }
 
     /// Whether the cache holds exactly these entries already (then there is nothing to save).
