@@ -843,6 +843,8 @@ def main(argv=None):
                     "$GAZETTE_BENCH_CACHE or <tmp>/gazette-bench)")
     ap.add_argument("--no-build", action="store_true",
                     help="use the existing release binary instead of running cargo first")
+    ap.add_argument("--gazette", help="run this gazette binary (no build); `cargo test` uses it "
+                    "to keep this script working with the test binary")
     args = ap.parse_args(argv)
     if args.quick:
         args.sizes, args.runs = "200", 1
@@ -860,7 +862,9 @@ def main(argv=None):
                  or Path(tempfile.gettempdir()) / "gazette-bench")
     cache.mkdir(parents=True, exist_ok=True)
 
-    if args.no_build:
+    if args.gazette:
+        gazette = Path(args.gazette).resolve()
+    elif args.no_build:
         gazette = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target")) / "release" / "gazette"
         if not gazette.is_absolute():
             gazette = REPO / gazette

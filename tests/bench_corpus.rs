@@ -80,3 +80,44 @@ fn a_tiny_benchmark_corpus_checks_clean_and_builds() {
         );
     }
 }
+
+/// The benchmark script itself, at a tiny size with this test's binary (nothing is timed: the
+/// figures are thrown away): it must run every scenario and write a report with a floor ratio
+/// on every row and the targets table.
+#[test]
+fn the_benchmark_script_runs_end_to_end_at_a_tiny_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.md");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/run.py");
+    let run = Command::new("python3")
+        .arg(&script)
+        .args([
+            "--quick",
+            "--sizes",
+            "40",
+            "--subscribers",
+            "12",
+            "--categories",
+            "5",
+        ])
+        .args(["--gazette", env!("CARGO_BIN_EXE_gazette"), "--cache"])
+        .arg(dir.path().join("cache"))
+        .arg("--out")
+        .arg(&report)
+        .output()
+        .expect("python3 runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    let text = std::fs::read_to_string(&report).unwrap();
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("| gazette "))
+        .collect();
+    assert_eq!(rows.len(), 6, "{text}");
+    for row in &rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert!(cells[5].ends_with('×'), "no floor ratio: {row}");
+        assert!(!row.contains("not yet implemented"), "{row}");
+    }
+    assert!(text.contains("## Targets"), "{text}");
+}
