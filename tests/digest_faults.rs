@@ -201,6 +201,103 @@ fn a_permanent_refusal_fails_that_address_only_and_is_retried_only_when_asked() 
     assert_eq!(server.record.by_rcpt(), each_once(&all));
 }
 
+/// Once a connection is known to offer 8BITMIME, the Chinese bodies go unencoded (`8bit`,
+/// declared with `BODY=8BITMIME`); the first message of a connection, and every message to a
+/// server that does not offer it, goes in base64. Either way the text reads back the same.
+#[test]
+fn eight_bit_bodies_go_only_where_the_server_offers_8bitmime() {
+    let all = addresses(3);
+    let raw = |m: &Mail| String::from_utf8_lossy(&m.data).into_owned();
+    let reads_back = |m: &Mail| {
+        let parsed = m.parsed();
+        let text = parsed.body_text(0).expect("a text body").into_owned();
+        let html = parsed.body_html(0).expect("an HTML body").into_owned();
+        for body in [&text, &html] {
+            assert!(
+                body.contains("一条新闻") && body.contains("另一条新闻"),
+                "{body}"
+            );
+            assert!(body.contains(&m.to[0]), "{body}");
+        }
+    };
+
+    let offers = ScriptServer::normal();
+    let site_a = site(offers.port, &["concurrency: 1"], &all);
+    let out = week(&site_a);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let mails = offers.record.mails();
+    assert_eq!(mails.len(), 3);
+    assert!(raw(&mails[0]).contains("Content-Transfer-Encoding: base64"));
+    assert_eq!(mails[0].params, "");
+    for m in &mails[1..] {
+        assert_eq!(
+            raw(m).matches("Content-Transfer-Encoding: 8bit").count(),
+            2,
+            "{}",
+            raw(m)
+        );
+        assert!(!raw(m).contains("Content-Transfer-Encoding: base64"));
+        assert!(raw(m).contains("一条新闻"));
+        assert_eq!(m.params, "BODY=8BITMIME");
+    }
+    mails.iter().for_each(reads_back);
+
+    let plain = ScriptServer::start(|c| match c.step {
+        Step::Ehlo => Act::Reply(250, "script.test"),
+        _ => Act::Normal,
+    });
+    let site_b = site(plain.port, &["concurrency: 1"], &all);
+    let out = week(&site_b);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let mails = plain.record.mails();
+    assert_eq!(mails.len(), 3);
+    for m in &mails {
+        assert_eq!(
+            raw(m).matches("Content-Transfer-Encoding: base64").count(),
+            2
+        );
+        assert!(
+            !raw(m).contains("8bit") && m.params.is_empty(),
+            "{}",
+            raw(m)
+        );
+    }
+    mails.iter().for_each(reads_back);
+}
+
+/// A message built with 8-bit bodies for a connection that offered 8BITMIME is never sent
+/// unencoded over a new connection that does not: it is built again, encoded, and delivered
+/// once.
+#[test]
+fn a_new_connection_without_8bitmime_gets_encoded_bodies() {
+    let all = addresses(3);
+    // The first connection offers 8BITMIME and closes after its second message; the next ones
+    // do not offer it.
+    let server = ScriptServer::start(|c| match c.step {
+        Step::Ehlo if c.conn > 0 => Act::Reply(250, "script.test"),
+        Step::DataEnd if c.on_conn == 1 => Act::ReplyClose(250, "2.0.0 queued, bye"),
+        _ => Act::Normal,
+    });
+    let site = site(
+        server.port,
+        &["concurrency: 1", "attempts: 3", "retry_delay_ms: 10"],
+        &all,
+    );
+    let out = week(&site);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(server.record.by_rcpt(), each_once(&all));
+    for m in server.record.mails() {
+        let raw = String::from_utf8_lossy(&m.data).into_owned();
+        let eight_bit = raw.contains("Content-Transfer-Encoding: 8bit");
+        assert_eq!(
+            eight_bit,
+            m.conn == 0 && m.to[0] == "s2@example.com",
+            "{raw}"
+        );
+        assert_eq!(m.params == "BODY=8BITMIME", eight_bit);
+    }
+}
+
 #[test]
 fn a_server_that_closes_after_two_messages_gets_every_message_once_over_new_connections() {
     let all = addresses(7);

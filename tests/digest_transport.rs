@@ -252,6 +252,7 @@ fn tls_session(
                     to: std::mem::take(&mut rcpts),
                     data,
                     conn,
+                    params: String::new(),
                 };
                 log.lock().unwrap().mails.push(mail);
                 say(&mut tls, "250 queued\r\n")?;

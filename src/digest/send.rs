@@ -17,7 +17,7 @@ use lettre::{FileTransport, Transport as _};
 
 use super::compose::Composer;
 use super::ledger::{Ledger, LedgerError};
-use super::message::{self, Envelope};
+use super::message::{self, Bodies, Envelope};
 use super::smtp::{Fatal, Outcome, Server, Session};
 use super::subscribers::Subscriber;
 
@@ -152,6 +152,16 @@ fn ledger_error(e: LedgerError) -> String {
     format!("the ledger failed, so nothing more is sent: {e}")
 }
 
+/// How a message's bodies travel: as they are once the session's connection is known to take
+/// them (8BITMIME), encoded before that (the first message of a session) and everywhere else.
+fn bodies_for(session: Option<&Session<'_>>) -> Bodies {
+    if session.is_some_and(Session::offers_8bitmime) {
+        Bodies::EightBit
+    } else {
+        Bodies::Encoded
+    }
+}
+
 /// One worker: its own ledger connection and SMTP session.
 fn worker(run: &Run<'_>, transport: &Transport) -> Result<(), String> {
     let ledger = Ledger::open(run.ledger_dir).map_err(ledger_error)?;
@@ -190,7 +200,8 @@ fn worker(run: &Run<'_>, transport: &Transport) -> Result<(), String> {
             unsubscribe_url: job.unsubscribe_url.clone(),
             ..run.envelope.clone()
         };
-        let message = match message::build(&envelope, &job.subscriber, &rendered) {
+        let mut built_with = bodies_for(session.as_ref());
+        let message = match message::build_with(&envelope, &job.subscriber, &rendered, built_with) {
             Ok(m) => m,
             Err(e) => {
                 ledger
@@ -227,13 +238,26 @@ fn worker(run: &Run<'_>, transport: &Transport) -> Result<(), String> {
                 Some(session),
                 _,
             ) => {
-                let bytes = message.formatted();
+                let mut message = message;
+                let mut bytes = message.formatted();
                 let mut delay = *retry_delay;
                 let mut attempt = 1;
                 loop {
+                    // A new connection may take other bodies than the one the message was
+                    // built for: build it again (the same text, so no new failure).
+                    let now = bodies_for(Some(session));
+                    if now != built_with {
+                        if let Ok(m) =
+                            message::build_with(&envelope, &job.subscriber, &rendered, now)
+                        {
+                            bytes = m.formatted();
+                            message = m;
+                            built_with = now;
+                        }
+                    }
                     wait_for_slot(run, *rate);
                     ledger.sending(run.digest, &key).map_err(ledger_error)?;
-                    match session.send(message.envelope(), &bytes) {
+                    match session.send(message.envelope(), &bytes, built_with == Bodies::EightBit) {
                         Err(Fatal(text)) => {
                             // Refused before anything was handed over: put the row back.
                             ledger

@@ -336,13 +336,26 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Sends one message.
-    pub fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Outcome, Fatal> {
+    /// Whether the open connection takes 8-bit bodies (false when none is open yet).
+    pub fn offers_8bitmime(&self) -> bool {
+        self.conn
+            .as_ref()
+            .is_some_and(|c| c.server_info().supports_feature(Extension::EightBitMime))
+    }
+
+    /// Sends one message; `eight_bit` says its bodies went unencoded for a server that offers
+    /// 8BITMIME (a connection without it refuses the message for now, to be built again).
+    pub fn send(
+        &mut self,
+        envelope: &Envelope,
+        message: &[u8],
+        eight_bit: bool,
+    ) -> Result<Outcome, Fatal> {
         // A connection the server closed since the last message fails at MAIL, before anything
         // was handed over: that is no attempt at all, so it is retried once on a new one.
         let reused = self.conn.is_some();
-        match self.try_send(envelope, message)? {
-            Attempt::Stale(_) if reused => match self.try_send(envelope, message)? {
+        match self.try_send(envelope, message, eight_bit)? {
+            Attempt::Stale(_) if reused => match self.try_send(envelope, message, eight_bit)? {
                 Attempt::Done(outcome) => Ok(outcome),
                 Attempt::Stale(error) => Ok(Outcome::Refused {
                     error,
@@ -357,7 +370,12 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn try_send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Attempt, Fatal> {
+    fn try_send(
+        &mut self,
+        envelope: &Envelope,
+        message: &[u8],
+        eight_bit: bool,
+    ) -> Result<Attempt, Fatal> {
         if self.conn.as_ref().is_some_and(|c| c.has_broken()) {
             self.drop_connection();
         }
@@ -375,6 +393,17 @@ impl<'a> Session<'a> {
             },
         };
         let server = self.server;
+        if eight_bit && !conn.server_info().supports_feature(Extension::EightBitMime) {
+            // Only after a reconnection to a server that stopped offering it: nothing was sent.
+            self.conn = Some(conn);
+            return Ok(Attempt::Done(Outcome::Refused {
+                error: format!(
+                    "{} no longer offers 8BITMIME: the message is built again with encoded bodies",
+                    server.address()
+                ),
+                permanent: false,
+            }));
+        }
         let mut options = Vec::new();
         if !message.is_ascii() && conn.server_info().supports_feature(Extension::EightBitMime) {
             options.push(MailParameter::Body(MailBodyParameter::EightBitMime));

@@ -39,6 +39,8 @@ pub struct Mail {
     pub data: Vec<u8>,
     /// The connection it came on (0 for the first).
     pub conn: usize,
+    /// The MAIL FROM parameters as sent (`BODY=8BITMIME`); the scripted server only.
+    pub params: String,
 }
 
 impl Mail {
@@ -252,6 +254,7 @@ impl mailin_embedded::Handler for MailinHandler {
             to: std::mem::take(&mut self.to),
             data: std::mem::take(&mut self.data),
             conn: 0,
+            params: String::new(),
         };
         self.record.with(|l| l.mails.push(mail));
         mailin_embedded::response::OK
@@ -529,6 +532,7 @@ fn session(stream: TcpStream, conn: usize, shared: &Shared) -> std::io::Result<(
     let mut reader = BufReader::new(stream);
     let mut on_conn = 0;
     let mut from = String::new();
+    let mut params = String::new();
     let mut rcpts: Vec<String> = Vec::new();
     let mut attempt = 0;
     let ctx = |step: Step, on_conn: usize, rcpts: &[String], attempt: usize| Ctx {
@@ -585,6 +589,7 @@ fn session(stream: TcpStream, conn: usize, shared: &Shared) -> std::io::Result<(
                     Flow::End => return Ok(()),
                     Flow::Go(code) if (200..300).contains(&code) => {
                         from = strip_brackets(text.split_once(':').map_or("", |x| x.1));
+                        params = text.split_once('>').map_or("", |x| x.1).trim().to_string();
                     }
                     Flow::Go(_) => {}
                 }
@@ -649,6 +654,7 @@ fn session(stream: TcpStream, conn: usize, shared: &Shared) -> std::io::Result<(
                     to: std::mem::take(&mut rcpts),
                     data,
                     conn,
+                    params: params.clone(),
                 };
                 let c = Ctx {
                     rcpts: mail.to.clone(),
