@@ -132,131 +132,150 @@ pub fn folder_categories(relative: &Path, folder: &str) -> Vec<String> {
 /// Links are not followed by the walk itself, so that a plain file costs no `stat` (the folder
 /// listing says what it is): each link is resolved here, checked, and followed by hand.
 fn list_folder(root: &Path, site: &Path, dir: &Path, folder: &str, draft: bool, found: &mut Found) {
-    list_below(root, site, dir, 0, folder, draft, found);
+    let mut listing = Listing {
+        root,
+        site,
+        folder,
+        draft,
+        found,
+        inside: Vec::new(),
+    };
+    listing.list(dir, 0);
 }
 
-/// Lists `dir`, which is `depth` levels below the `_posts` (or `_drafts`) folder.
-fn list_below(
-    root: &Path,
-    site: &Path,
-    dir: &Path,
-    depth: usize,
-    folder: &str,
+/// One posts folder being listed.
+struct Listing<'a> {
+    root: &'a Path,
+    site: &'a Path,
+    folder: &'a str,
     draft: bool,
-    found: &mut Found,
-) {
-    let walker = WalkDir::new(dir)
-        .min_depth(1)
-        .follow_links(false)
-        .into_iter()
-        .filter_entry(|e| {
-            let name = e.file_name().to_string_lossy();
-            if depth + e.depth() == 1 || !e.file_type().is_dir() {
-                !is_special_name(&name)
+    found: &'a mut Found,
+    /// The real folders of the links being followed, outermost first: a link back to one of
+    /// them (or above) is a loop, however many links lead there.
+    inside: Vec<PathBuf>,
+}
+
+impl Listing<'_> {
+    /// Lists `dir`, which is `depth` levels below the `_posts` (or `_drafts`) folder.
+    fn list(&mut self, dir: &Path, depth: usize) {
+        let walker = WalkDir::new(dir)
+            .min_depth(1)
+            .follow_links(false)
+            .into_iter()
+            .filter_entry(|e| {
+                let name = e.file_name().to_string_lossy();
+                if depth + e.depth() == 1 || !e.file_type().is_dir() {
+                    !is_special_name(&name)
+                } else {
+                    !name.starts_with('.')
+                }
+            });
+        for entry in walker {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    let problem = walk_problem(self.root, self.site, &e);
+                    self.found.problems.push(problem);
+                    continue;
+                }
+            };
+            let Some(relative) = inside(self.root, entry.path()) else {
+                continue;
+            };
+            let file_type = if entry.path_is_symlink() {
+                match self.follow(entry.path(), &relative) {
+                    Ok((meta, target)) if meta.is_dir() => {
+                        self.inside.push(target);
+                        self.list(entry.path(), depth + entry.depth());
+                        self.inside.pop();
+                        continue;
+                    }
+                    Ok((meta, _)) => meta.file_type(),
+                    Err(problem) => {
+                        self.found.problems.push(problem);
+                        continue;
+                    }
+                }
             } else {
-                !name.starts_with('.')
-            }
-        });
-    for entry in walker {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                found.problems.push(walk_problem(root, site, &e));
+                entry.file_type()
+            };
+            if file_type.is_dir() {
                 continue;
             }
-        };
-        let Some(relative) = inside(root, entry.path()) else {
-            continue;
-        };
-        let file_type = if entry.path_is_symlink() {
-            match follow(root, site, entry.path(), &relative) {
-                Ok(meta) if meta.is_dir() => {
-                    let depth = depth + entry.depth();
-                    list_below(root, site, entry.path(), depth, folder, draft, found);
-                    continue;
-                }
-                Ok(meta) => meta.file_type(),
-                Err(problem) => {
-                    found.problems.push(problem);
-                    continue;
-                }
+            if !file_type.is_file() {
+                self.found.problems.push(Problem::warning(
+                    self.site.join(&relative),
+                    Position::START,
+                    "not a regular file (a FIFO, socket or device): skipped",
+                ));
+                continue;
             }
-        } else {
-            entry.file_type()
-        };
-        if file_type.is_dir() {
-            continue;
+            self.found.sources.push(Source {
+                folder_categories: folder_categories(&relative, self.folder),
+                relative,
+                draft: self.draft,
+            });
         }
-        if !file_type.is_file() {
-            found.problems.push(Problem::warning(
-                site.join(&relative),
-                Position::START,
-                "not a regular file (a FIFO, socket or device): skipped",
-            ));
-            continue;
-        }
-        found.sources.push(Source {
-            folder_categories: folder_categories(&relative, folder),
-            relative,
-            draft,
-        });
     }
-}
 
-/// Resolves a symbolic link met in a posts folder: its target's metadata when it stays inside
-/// the site and does not lead back to a folder above it, else the warning that skips it.
-fn follow(
-    root: &Path,
-    site: &Path,
-    link: &Path,
-    relative: &Path,
-) -> Result<std::fs::Metadata, Problem> {
-    let shown = site.join(relative);
-    let target = match link.canonicalize() {
-        Ok(target) => target,
-        Err(e) if e.raw_os_error() == Some(40) => {
+    /// Resolves a symbolic link met in a posts folder: its target's metadata and real path when
+    /// it stays inside the site and does not lead back to a folder it is in, else the warning
+    /// that skips it.
+    fn follow(
+        &self,
+        link: &Path,
+        relative: &Path,
+    ) -> Result<(std::fs::Metadata, PathBuf), Problem> {
+        let shown = self.site.join(relative);
+        let target = match link.canonicalize() {
+            Ok(target) => target,
+            Err(e) if e.raw_os_error() == Some(40) => {
+                return Err(Problem::warning(
+                    shown,
+                    Position::START,
+                    "symbolic link loop: skipped",
+                ))
+            }
+            Err(e) => {
+                return Err(Problem::warning(
+                    shown,
+                    Position::START,
+                    format!("broken symbolic link: {e}: skipped"),
+                ))
+            }
+        };
+        if !target.starts_with(self.root) {
             return Err(Problem::warning(
                 shown,
                 Position::START,
-                "symbolic link loop: skipped",
-            ))
+                format!(
+                    "symbolic link to {} leaves the site folder: skipped",
+                    target.display()
+                ),
+            ));
         }
-        Err(e) => {
+        let meta = std::fs::metadata(&target).map_err(|e| {
+            Problem::error(shown.clone(), Position::START, format!("cannot read: {e}"))
+        })?;
+        let parent = link
+            .parent()
+            .and_then(|p| p.canonicalize().ok())
+            .unwrap_or_default();
+        let loops =
+            parent.starts_with(&target) || self.inside.iter().any(|d| d.starts_with(&target));
+        if meta.is_dir() && loops {
+            let ancestor = inside(self.root, &target).unwrap_or_default();
             return Err(Problem::warning(
                 shown,
                 Position::START,
-                format!("broken symbolic link: {e}: skipped"),
-            ))
+                format!(
+                    "symbolic link loop back to {}: skipped",
+                    self.site.join(ancestor).display()
+                ),
+            ));
         }
-    };
-    if !target.starts_with(root) {
-        return Err(Problem::warning(
-            shown,
-            Position::START,
-            format!(
-                "symbolic link to {} leaves the site folder: skipped",
-                target.display()
-            ),
-        ));
+        Ok((meta, target))
     }
-    let meta = std::fs::metadata(&target)
-        .map_err(|e| Problem::error(shown.clone(), Position::START, format!("cannot read: {e}")))?;
-    let parent = link
-        .parent()
-        .and_then(|p| p.canonicalize().ok())
-        .unwrap_or_default();
-    if meta.is_dir() && parent.starts_with(&target) {
-        let ancestor = inside(root, &target).unwrap_or_default();
-        return Err(Problem::warning(
-            shown,
-            Position::START,
-            format!(
-                "symbolic link loop back to {}: skipped",
-                site.join(ancestor).display()
-            ),
-        ));
-    }
-    Ok(meta)
 }
 
 /// A symbolic link is followed only when it leads to a place inside the site.
@@ -406,6 +425,32 @@ mod tests {
             .map(|x| x.relative.to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["_posts/sub/_hidden/2020-01-10-x.md"]);
+    }
+
+    /// Two folders linking to each other: each link is followed once, then the walk sees it
+    /// is going round and stops with a warning (it once recursed until the stack overflowed).
+    #[cfg(unix)]
+    #[test]
+    fn folders_linking_to_each_other_end_with_a_loop_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = dir.path();
+        fs::create_dir_all(s.join("_posts/a")).unwrap();
+        fs::create_dir_all(s.join("_posts/b")).unwrap();
+        fs::write(s.join("_posts/a/2022-01-01-x.md"), "x").unwrap();
+        std::os::unix::fs::symlink(s.join("_posts/b"), s.join("_posts/a/to-b")).unwrap();
+        std::os::unix::fs::symlink(s.join("_posts/a"), s.join("_posts/b/to-a")).unwrap();
+        let found = find(s, false);
+        let loops = found
+            .problems
+            .iter()
+            .filter(|p| p.message.contains("symbolic link loop back to"))
+            .count();
+        assert!(loops >= 2, "{:?}", found.problems);
+        assert!(found.sources.len() <= 3, "{:?}", found.sources);
+        assert!(found
+            .sources
+            .iter()
+            .any(|x| x.relative == Path::new("_posts/a/2022-01-01-x.md")));
     }
 
     #[cfg(unix)]
