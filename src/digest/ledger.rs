@@ -349,12 +349,23 @@ impl Ledger {
         permanent: bool,
         attempt: bool,
     ) -> Result<(), LedgerError> {
+        // Prepared once per connection: two of these run for every message sent.
         self.conn
-            .execute(
+            .prepare_cached(
                 "UPDATE sends SET state = ?3, error = ?4, permanent = ?5, attempts = attempts + ?6, updated = ?7
                  WHERE digest = ?1 AND address = ?2",
-                params![digest, address, state.as_str(), error, permanent as i64, attempt as i64, now()],
             )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    digest,
+                    address,
+                    state.as_str(),
+                    error,
+                    permanent as i64,
+                    attempt as i64,
+                    now()
+                ])
+            })
             .map_err(self.sql())?;
         Ok(())
     }
