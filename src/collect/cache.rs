@@ -3,8 +3,9 @@
 //! An entry is reused only when its file has the same path, size and modification time (to the
 //! nanosecond) as when it was read, and the whole cache only when it was written by this version
 //! of gazette for the same settings (`_config.yml` and `gazette.yml`, byte for byte). The file
-//! carries a checksum: a damaged, truncated or foreign cache is ignored and rebuilt, never
-//! trusted. Losing the cache costs one full read, nothing else.
+//! is a header and chunks of 4,096 entries, each with its checksum, so that 100,000 posts are
+//! written and read on every core: a damaged, truncated or foreign cache (any chunk) is ignored
+//! and rebuilt, never trusted. Losing the cache costs one full read, nothing else.
 
 use std::hash::Hasher;
 use std::io::Write;
