@@ -7,7 +7,7 @@
 //! ETag) stays. Files that gazette wrote before and no longer writes (a category that is gone)
 //! are removed; gazette never removes a file it did not write (it keeps a list in
 //! `.gazette-files`). A file that replaces an older one is on disk before the renames (see
-//! [`sync_staged`]); a file where there was none is not synced, as there is nothing to lose.
+//! `sync_staged`); a file where there was none is not synced, as there is nothing to lose.
 
 use std::collections::BTreeSet;
 use std::fs;
