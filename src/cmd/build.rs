@@ -42,7 +42,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .site
         .cache_path(&loaded.config)
         .map(|posts| posts.with_file_name("entries.cache"));
-    let rendered = feed::render_cached(&args.site.site, &plans, &ctx, entry_cache.as_deref());
+    let rendered = feed::render_cached(
+        &args.site.site,
+        &plans,
+        &ctx,
+        entry_cache
+            .as_deref()
+            .map(|path| (path, collection.settings_key)),
+    );
     let (outputs, warnings) = match rendered {
         Ok(rendered) => rendered,
         Err(problem) => return Ok(fail(&[problem])),

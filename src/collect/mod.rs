@@ -81,6 +81,9 @@ pub struct Collection {
     /// Problems in file order.
     pub problems: Vec<Problem>,
     pub stats: Stats,
+    /// The key of the settings the posts were read with (`cache::settings_key`), for caches of
+    /// what later stages make of them; 0 when no cache was asked for.
+    pub settings_key: u64,
 }
 
 impl Collection {
@@ -108,10 +111,13 @@ pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collectio
         .filter(|s| options.drafts || !s.draft)
         .collect();
 
+    if options.cache.is_some() {
+        collection.settings_key = cache::settings_key(site);
+    }
     let mut cache = options
         .cache
         .as_ref()
-        .map(|path| cache::Cache::load(path, cache::settings_key(site)));
+        .map(|path| cache::Cache::load(path, collection.settings_key));
     let folders = files::Folders::open(site, sources.iter().map(|s| s.relative.as_path()));
     // Stat the files first only when there are cached entries to check them against; a file
     // that is read gets its stamp from the open file.

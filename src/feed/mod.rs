@@ -383,19 +383,20 @@ pub fn render(
     render_cached(site, plans, ctx, None)
 }
 
-/// [`render`], reusing the entries kept at `entry_cache` for posts that did not change, and
-/// keeping this build's entries there for the next one.
+/// [`render`], reusing the entries kept in the file `entry_cache` (with the settings key the
+/// posts were read with, `Collection::settings_key`) for posts that did not change, and keeping
+/// this build's entries there for the next one.
 pub fn render_cached(
     site: &Path,
     plans: &[Plan<'_>],
     ctx: &Context<'_>,
-    entry_cache: Option<&Path>,
+    entry_cache: Option<(&Path, u64)>,
 ) -> Result<(Vec<Output>, Vec<Problem>), Problem> {
     let mut wanted: Vec<&Post> = plans.iter().flat_map(|p| p.posts.iter().copied()).collect();
     wanted.sort_by(|a, b| a.source.as_os_str().cmp(b.source.as_os_str()));
     wanted.dedup_by(|a, b| a.source.as_os_str() == b.source.as_os_str());
-    let cache = entry_cache
-        .map(|path| entry_cache::EntryCache::load(path, crate::collect::cache::settings_key(site)));
+    let cache = entry_cache.map(|(path, key)| entry_cache::EntryCache::load(path, key));
+    let entry_cache = entry_cache.map(|(path, _)| path);
     let entries: HashMap<&Path, Entry> = wanted
         .par_iter()
         .map(|post| {
