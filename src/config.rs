@@ -184,6 +184,12 @@ pub struct SiteConfig {
     /// Extensions (without the dot) read as Markdown.
     pub markdown_ext: Vec<String>,
     pub gazette: GazetteSettings,
+    /// `_config.yml` as it was read, for the stages that read Jekyll's own sections of it
+    /// (Liquid's `site`, `kramdown:`, jekyll-feed's `feed:`).
+    pub raw: Mapping,
+    /// The file the configuration was read from (`_config.yml`, or `_config.yaml` when only that
+    /// exists), for problems that point at a setting.
+    pub path: PathBuf,
 }
 
 impl Default for SiteConfig {
@@ -203,6 +209,8 @@ impl Default for SiteConfig {
                 .map(String::from)
                 .to_vec(),
             gazette: GazetteSettings::default(),
+            raw: Mapping::new(),
+            path: PathBuf::from("_config.yml"),
         }
     }
 }
@@ -437,6 +445,8 @@ impl SiteConfig {
                 format!("unknown gazette setting `{key}` is ignored"),
             ));
         }
+        config.path = config_path;
+        config.raw = map;
         Ok(Loaded { config, problems })
     }
 
