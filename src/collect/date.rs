@@ -23,6 +23,19 @@ pub struct ReadDate {
     pub warning: Option<String>,
 }
 
+/// Why a date could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    /// A date that does not exist or that feeds cannot carry (`2022-02-30`, year 0): refused,
+    /// where Jekyll would roll it over.
+    #[error("{0}")]
+    Invalid(String),
+    /// Text that neither gazette's forms nor its reading of Ruby's `Time.parse` make a date of:
+    /// the caller may fall back on the file name's date.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
 /// What a date value looks like in the front matter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
@@ -51,16 +64,19 @@ static LOOSE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Reads a front-matter `date` (or a file name's date) as Jekyll 4.3 does. Fractions of a second
 /// are dropped, as Jekyll drops them.
-pub fn parse(raw: &str, written: Written, zone: Tz) -> Result<ReadDate, String> {
-    let mut read = parse_exact(raw, written, zone)?;
+pub fn parse(raw: &str, written: Written, zone: Tz) -> Result<ReadDate, DateError> {
+    let mut read = match parse_exact(raw, written, zone).map_err(DateError::Invalid)? {
+        Some(read) => read,
+        None => like_ruby(raw.trim(), zone)?,
+    };
     read.at = displayable(read.at.with_nanosecond(0).unwrap_or(read.at));
     // Feeds must be able to write the instant both as written and in UTC.
     for year in [read.at.year(), read.at.naive_utc().year()] {
         if !(1..=9999).contains(&year) {
-            return Err(format!(
+            return Err(DateError::Invalid(format!(
                 "`{}` falls in year {year}, out of range: feeds carry years 0001 to 9999",
                 raw.trim()
-            ));
+            )));
         }
     }
     Ok(read)
@@ -76,16 +92,38 @@ fn displayable(at: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
     }
 }
 
-fn parse_exact(raw: &str, written: Written, zone: Tz) -> Result<ReadDate, String> {
+/// A date in none of the forms above, read as Ruby's `Time.parse` reads it (Jekyll forgives
+/// such dates), with a warning that it is malformed.
+fn like_ruby(text: &str, zone: Tz) -> Result<ReadDate, DateError> {
+    match super::ruby_date::parse(text, zone) {
+        Ok(Some(at)) => Ok(ReadDate {
+            at,
+            warning: Some(format!(
+                "malformed date `{text}`: read as Jekyll reads it (Ruby's `Time.parse`), as {}; \
+                 write it as `{}` to say so plainly",
+                at.format("%Y-%m-%d %H:%M:%S %z"),
+                at.format("%Y-%m-%d %H:%M:%S %z")
+            )),
+        }),
+        Ok(None) => Err(DateError::Unreadable(format!(
+            "`{text}` is not a date gazette can read as Jekyll would: write it as \
+             `2022-01-12 14:18:25 +0800`, `2022-01-12` or RFC 3339"
+        ))),
+        Err(message) => Err(DateError::Invalid(message)),
+    }
+}
+
+/// The forms gazette reads itself; `Ok(None)` for any other text.
+fn parse_exact(raw: &str, written: Written, zone: Tz) -> Result<Option<ReadDate>, String> {
     let text = raw.trim();
     if written == Written::Plain {
         if let Some([y, mo, d, h, mi, sec, zone_text]) = everyday_timestamp(text) {
-            return fixed(naive(y, mo, d, h, mi, Some(sec), None)?, zone_text);
+            return fixed(naive(y, mo, d, h, mi, Some(sec), None)?, zone_text).map(Some);
         }
         if let Some(c) = YAML_TIMESTAMP.captures(text) {
             let naive = naive(&c[1], &c[2], &c[3], &c[4], &c[5], Some(&c[6]), c.get(7))?;
             return match c.get(8).map(|m| m.as_str()) {
-                Some(zone_text) => fixed(naive, zone_text),
+                Some(zone_text) => fixed(naive, zone_text).map(Some),
                 None => {
                     let at = zone.from_utc_datetime(&naive).fixed_offset();
                     let warning = (at.offset().local_minus_utc() != 0).then(|| {
@@ -96,7 +134,7 @@ fn parse_exact(raw: &str, written: Written, zone: Tz) -> Result<ReadDate, String
                             at.offset()
                         )
                     });
-                    Ok(ReadDate { at, warning })
+                    Ok(Some(ReadDate { at, warning }))
                 }
             };
         }
@@ -109,11 +147,9 @@ fn parse_exact(raw: &str, written: Written, zone: Tz) -> Result<ReadDate, String
                     at.year()
                 ));
             }
-            return Ok(ReadDate { at, warning: None });
+            return Ok(Some(ReadDate { at, warning: None }));
         }
-        return Err(format!(
-            "`{text}` is not a date: write it as `2022-01-12 14:18:25 +0800`, `2022-01-12` or RFC 3339"
-        ));
+        return Ok(None);
     };
     let (hour, minute) = (
         c.get(4).map_or("0", |m| m.as_str()),
@@ -130,20 +166,20 @@ fn parse_exact(raw: &str, written: Written, zone: Tz) -> Result<ReadDate, String
     )?;
     if c.get(4).is_none() && c.get(8).is_some() {
         // Ruby's `Time.parse` ignores a zone after a date without a time.
-        return Ok(ReadDate {
+        return Ok(Some(ReadDate {
             at: local(naive, zone),
             warning: Some(format!(
                 "the offset in `{text}` is ignored, as Jekyll ignores an offset after a date without a time; add a time (`00:00:00`) to use it"
             )),
-        });
+        }));
     }
     match c.get(8).map(|m| m.as_str()) {
-        Some("Z" | "UTC" | "GMT") => fixed(naive, "Z"),
-        Some(zone_text) => fixed(naive, zone_text),
-        None => Ok(ReadDate {
+        Some("Z" | "UTC" | "GMT") => fixed(naive, "Z").map(Some),
+        Some(zone_text) => fixed(naive, zone_text).map(Some),
+        None => Ok(Some(ReadDate {
             at: local(naive, zone),
             warning: None,
-        }),
+        })),
     }
 }
 
@@ -364,20 +400,25 @@ mod tests {
         assert!(
             parse("2022-01-12 10:00:00 +24:00", Written::Plain, SHANGHAI)
                 .unwrap_err()
+                .to_string()
                 .contains("out of range")
         );
     }
 
     #[test]
     fn impossible_dates_are_errors() {
-        let err = |raw| parse(raw, Written::Plain, SHANGHAI).unwrap_err();
+        let err = |raw| {
+            parse(raw, Written::Plain, SHANGHAI)
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(err("2022-13-45"), "month 13 is out of range (1 to 12)");
         assert_eq!(err("2022-02-30"), "day 30 does not exist in 2022-02");
         assert_eq!(
             err("0000-01-01"),
             "year 0 is out of range: feeds carry years 0001 to 9999"
         );
-        assert!(err("10000-01-01").contains("is not a date"));
+        assert!(err("10000-01-01").contains("year 10000, out of range"));
         assert!(err("16:30-:00+16:30").contains("is not a date"));
         assert!(err("yesterday").contains("is not a date"));
         assert_eq!(err("2022-01-12 25:00"), "time 25:00:00 is out of range");

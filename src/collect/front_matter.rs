@@ -95,6 +95,8 @@ pub struct FrontMatter<'a> {
     yaml: &'a str,
     /// The file line on which the YAML text starts (1-based).
     first_line: usize,
+    /// Keys repeated in one mapping, as [`super::last_wins`] lists them.
+    repeated: Vec<String>,
 }
 
 impl<'a> FrontMatter<'a> {
@@ -104,6 +106,7 @@ impl<'a> FrontMatter<'a> {
             data: Mapping::new(),
             yaml: "",
             first_line: 1,
+            repeated: Vec::new(),
         }
     }
 
@@ -116,30 +119,16 @@ impl<'a> FrontMatter<'a> {
                 data,
                 yaml,
                 first_line,
+                repeated: Vec::new(),
             });
         }
-        let value: Value = serde_yaml::from_str(yaml).map_err(|e| {
-            let mut message = yaml_message(&e.to_string(), first_line);
+        let (value, repeated) = super::last_wins::from_str(yaml).map_err(|e| {
+            let message = yaml_message(&e.to_string(), first_line);
             // The library also breaks lines at a lone CR: place the error by its byte offset,
             // counted as every other position here is.
-            let mut position = e.location().map_or(Position::new(first_line, 1), |l| {
+            let position = e.location().map_or(Position::new(first_line, 1), |l| {
                 Position::of_offset(text, yaml_start + l.index().min(yaml.len()))
             });
-            if let Some(key) = message
-                .strip_prefix("duplicate entry with key \"")
-                .and_then(|m| m.strip_suffix('"'))
-            {
-                // The library points at the mapping, not the repeated key: find it ourselves.
-                let fm = FrontMatter {
-                    data: Mapping::new(),
-                    yaml,
-                    first_line,
-                };
-                if let Some(p) = fm.key_positions(key).nth(1) {
-                    position = p;
-                }
-                message = format!("the key `{key}` appears twice in the front matter");
-            }
             YamlError {
                 position,
                 message: format!("invalid YAML in front matter: {message}"),
@@ -162,6 +151,45 @@ impl<'a> FrontMatter<'a> {
             data,
             yaml,
             first_line,
+            repeated,
+        })
+    }
+
+    /// Each key written twice in one mapping (Jekyll keeps the last value, and so does gazette):
+    /// where the kept value is, and a message naming the lines of both.
+    pub fn repeated_keys(&self) -> Vec<(Position, String)> {
+        let mut seen = std::collections::HashSet::new();
+        self.repeated
+            .iter()
+            .filter(|key| seen.insert(key.as_str()))
+            .map(|key| {
+                let lines: Vec<Position> = self.key_positions_nested(key).collect();
+                let at = lines.last().copied().unwrap_or(Position::new(self.first_line, 1));
+                let listed = lines
+                    .iter()
+                    .map(|p| p.line.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" and ");
+                let message = if lines.len() >= 2 {
+                    format!("the key `{key}` appears on lines {listed}: the last value is used, as Jekyll uses it")
+                } else {
+                    format!("the key `{key}` appears twice in one mapping: the last value is used, as Jekyll uses it")
+                };
+                (at, message)
+            })
+            .collect()
+    }
+
+    /// The positions of `key:` at any indentation (or after a list's `- `).
+    fn key_positions_nested<'s>(&'s self, key: &'s str) -> impl Iterator<Item = Position> + 's {
+        self.yaml.lines().enumerate().filter_map(move |(i, line)| {
+            let trimmed = line.trim_start_matches([' ', '\t']);
+            let trimmed = trimmed.strip_prefix("- ").unwrap_or(trimmed).trim_start();
+            strip_key(trimmed, key)?;
+            Some(Position::new(
+                self.first_line + i,
+                line[..line.len() - trimmed.len()].chars().count() + 1,
+            ))
         })
     }
 
@@ -386,14 +414,24 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_keys_point_at_the_second() {
-        let text = "---\ntitle: a\ndate: 2022-01-01\ntitle: b\n---\n";
-        let err = FrontMatter::parse(text, 4, text.len() - 4).unwrap_err();
-        assert_eq!(err.position, Position::new(4, 8));
+    fn repeated_keys_keep_the_last_value_and_name_both_lines() {
+        let text =
+            "---\ntitle: a\ndate: 2022-01-01\ntitle: b\nmedia:\n  video: x\n  video: y\n---\n";
+        let fm = FrontMatter::parse(text, 4, text.len() - 4).unwrap();
+        assert_eq!(fm.get("title"), Some(&Value::String("b".into())));
+        let repeated = fm.repeated_keys();
+        assert_eq!(repeated.len(), 2, "{repeated:?}");
+        assert_eq!(repeated[0].0, Position::new(4, 1));
         assert!(
-            err.message.contains("`title` appears twice"),
+            repeated[0].1.contains("`title` appears on lines 2 and 4"),
             "{}",
-            err.message
+            repeated[0].1
+        );
+        assert_eq!(repeated[1].0, Position::new(7, 3));
+        assert!(
+            repeated[1].1.contains("`video` appears on lines 6 and 7"),
+            "{}",
+            repeated[1].1
         );
     }
 

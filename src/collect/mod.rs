@@ -8,8 +8,10 @@ pub mod cache;
 pub mod date;
 pub mod files;
 pub mod front_matter;
+pub mod last_wins;
 pub mod permalink;
 pub mod post;
+pub mod ruby_date;
 pub mod simple_yaml;
 pub mod taxonomy;
 pub mod walk;
@@ -202,13 +204,8 @@ pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collectio
             }
         }
     }
-    let (mut permalinks, mut ids) = (Vec::new(), Vec::new());
-    rayon::join(
-        || duplicate_permalinks(site, &collection.posts, &mut permalinks),
-        || duplicate_ids(site, &collection.posts, &mut ids),
-    );
-    collection.problems.append(&mut permalinks);
-    collection.problems.append(&mut ids);
+    resolve_url_conflicts(site, &mut collection.posts, &mut collection.problems);
+    duplicate_ids(site, &mut collection.posts, &mut collection.problems);
 
     sort_newest_first(&mut collection.posts);
     collection.stats.posts = collection.posts.len();
@@ -263,39 +260,72 @@ pub fn shown(path: &Path) -> &Path {
     path.strip_prefix(".").unwrap_or(path)
 }
 
-/// Two posts published at the same address: Jekyll writes one over the other, and a feed would
-/// point both entries at one page. Each later file (by path) is an error naming the first.
-fn duplicate_permalinks(site: &Path, posts: &[Post], problems: &mut Vec<Problem>) {
+/// Two posts published at the same address: Jekyll writes each over the one before, in its
+/// order of posts (oldest first; the same date by path), and warns "Conflict". The page that
+/// stays is the last one written, so the feeds carry that post alone: the others are taken out
+/// of `posts`, each with a warning naming the file that is published instead.
+fn resolve_url_conflicts(site: &Path, posts: &mut Vec<Post>, problems: &mut Vec<Problem>) {
     // A fast hash for these local names: there is no one to attack the table.
-    let mut first: FxHashMap<&str, &PathBuf> =
+    let mut survivor: FxHashMap<&str, usize> =
         FxHashMap::with_capacity_and_hasher(posts.len(), Default::default());
-    let mut sorted: Vec<&Post> = posts.iter().collect();
-    sorted.sort_by(|a, b| a.source.as_os_str().cmp(b.source.as_os_str()));
-    for post in sorted {
-        if let Some(other) = first.get(post.url.as_str()) {
-            problems.push(Problem::error(
-                site.join(&post.source),
-                Position::START,
-                format!(
-                    "duplicate permalink {}: {} is published at the same address",
-                    post.path,
-                    shown(&site.join(other)).display()
-                ),
-            ));
-        } else {
-            first.insert(&post.url, &post.source);
+    let mut conflicts = false;
+    for (i, post) in posts.iter().enumerate() {
+        match survivor.get_mut(post.url.as_str()) {
+            Some(kept) => {
+                conflicts = true;
+                if written_after(post, &posts[*kept]) {
+                    *kept = i;
+                }
+            }
+            None => {
+                survivor.insert(&post.url, i);
+            }
         }
     }
+    if !conflicts {
+        return;
+    }
+    let keep: Vec<bool> = posts
+        .iter()
+        .enumerate()
+        .map(|(i, post)| survivor.get(post.url.as_str()) == Some(&i))
+        .collect();
+    for (i, post) in posts.iter().enumerate() {
+        if keep[i] {
+            continue;
+        }
+        let winner = &posts[survivor[post.url.as_str()]];
+        problems.push(Problem::warning(
+            site.join(&post.source),
+            Position::START,
+            format!(
+                "conflict: {} is published at {} too, and Jekyll writes it last, so the page \
+                 there is that post's: this one is left out of the feeds (give one of them \
+                 another `permalink`)",
+                shown(&site.join(&winner.source)).display(),
+                post.path,
+            ),
+        ));
+    }
+    let mut index = 0;
+    posts.retain(|_| {
+        index += 1;
+        keep[index - 1]
+    });
+}
+
+/// Whether Jekyll writes `a` after `b`: posts are written in date order, the same date by path.
+fn written_after(a: &Post, b: &Post) -> bool {
+    (a.date, a.source.as_os_str()) > (b.date, b.source.as_os_str())
 }
 
 /// Two posts with the same front-matter `id` (or `guid`): feeds would give two entries one
 /// identity, and readers show only one of them. Each later file (by path) is an error naming the
-/// first.
-fn duplicate_ids(site: &Path, posts: &[Post], problems: &mut Vec<Problem>) {
-    let mut first: FxHashMap<&str, &PathBuf> = FxHashMap::default();
-    let mut sorted: Vec<&Post> = posts.iter().filter(|p| p.id.is_some()).collect();
-    sorted.sort_by(|a, b| a.source.as_os_str().cmp(b.source.as_os_str()));
-    for post in sorted {
+/// first, and loses its `id` (its feed entries are identified by its URL), so that a build that
+/// goes on past errors still writes valid feeds. Posts come in path order.
+fn duplicate_ids(site: &Path, posts: &mut [Post], problems: &mut Vec<Problem>) {
+    let mut first: FxHashMap<String, PathBuf> = FxHashMap::default();
+    for post in posts.iter_mut() {
         let Some(id) = post.id.as_deref() else {
             continue;
         };
@@ -308,8 +338,9 @@ fn duplicate_ids(site: &Path, posts: &[Post], problems: &mut Vec<Problem>) {
                     shown(&site.join(other)).display()
                 ),
             ));
+            post.id = None;
         } else {
-            first.insert(id, &post.source);
+            first.insert(id.to_string(), post.source.clone());
         }
     }
 }

@@ -10,7 +10,7 @@ use serde_yaml::Value;
 
 use super::body::{self, ExcerptSource, Format};
 use super::cache::Stamp;
-use super::date::{self, Written};
+use super::date::{self, DateError, Written};
 use super::files::Folders;
 use super::front_matter::{self, scalar_string, yaml11_bool, FrontMatter, Split};
 use super::permalink;
@@ -422,6 +422,9 @@ fn parse(
         },
     };
 
+    for (position, message) in fm.repeated_keys() {
+        problems.push(Problem::warning(&shown, position, message));
+    }
     // Jekyll reads the date (and stops on a bad one) before it looks at `published`.
     let unpublished = is_false(&fm, "published");
 
@@ -449,6 +452,32 @@ fn parse(
                             problems.push(Problem::warning(&shown, fm.position_of("date"), w));
                         }
                         Some(d.at)
+                    }
+                    Err(DateError::Unreadable(m)) if name_date.is_some() => {
+                        // Jekyll forgives more than gazette can reproduce: the post is still
+                        // published, on the date its file name gives.
+                        let named = name_date
+                            .as_deref()
+                            .map(four_digit_year)
+                            .unwrap_or_default();
+                        match date::parse(&named, Written::Quoted, zone) {
+                            Ok(d) => {
+                                problems.push(Problem::warning(
+                                    &shown,
+                                    fm.position_of("date"),
+                                    format!("bad date: {m}; the file name's date ({named}) is used instead"),
+                                ));
+                                Some(d.at)
+                            }
+                            Err(e) => {
+                                errors.push(Problem::error(
+                                    &shown,
+                                    fm.position_of("date"),
+                                    format!("bad date: {m}; nor is the file name's date one: {e}"),
+                                ));
+                                None
+                            }
+                        }
                     }
                     Err(m) => {
                         errors.push(Problem::error(
@@ -533,7 +562,7 @@ fn parse(
                 Written::Plain
             };
             match scalar_string(v)
-                .ok_or_else(|| "it is not a date".to_string())
+                .ok_or_else(|| DateError::Invalid("it is not a date".to_string()))
                 .and_then(|raw| date::parse(&raw, written, zone))
             {
                 Ok(d) => Some(d.at),

@@ -342,6 +342,17 @@ fn walk_problem(root: &Path, site: &Path, e: &walkdir::Error) -> Problem {
     if e.io_error().and_then(|io| io.raw_os_error()) == Some(40) {
         return Problem::warning(path, Position::START, "symbolic link loop: skipped");
     }
+    // A link that points nowhere (an asset or an include whose target went away) is no post:
+    // skipped with a warning, wherever it is, and never a failed build.
+    let dangling = e.io_error().map(std::io::Error::kind) == Some(std::io::ErrorKind::NotFound)
+        && std::fs::symlink_metadata(e.path().unwrap_or(root)).is_ok_and(|m| m.is_symlink());
+    if dangling {
+        return Problem::warning(
+            path,
+            Position::START,
+            "broken symbolic link (it points to nothing): skipped",
+        );
+    }
     let message = match e.io_error() {
         Some(io) => io.to_string(),
         None => e.to_string(),
