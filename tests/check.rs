@@ -1007,13 +1007,20 @@ fn invalid_yaml_tab_indentation() {
 }
 
 #[test]
-fn invalid_yaml_duplicate_key() {
-    assert_invalid(
+fn a_repeated_key_keeps_its_last_value_with_a_warning_naming_both_lines() {
+    let site = Site::new(SHANGHAI);
+    site.write(
         "_posts/2022-01-12-x.md",
         "---\ntitle: X\ndate: 2022-01-12\ntitle: Y\n---\nBody.\n",
-        "_posts/2022-01-12-x.md:4:8: error: invalid YAML in front matter: the key `title` \
-         appears twice in the front matter\n",
     );
+    let (plain, json) = site.check_both(&[]);
+    assert_eq!(
+        plain.stderr,
+        "_posts/2022-01-12-x.md:4:1: warning: the key `title` appears on lines 2 and 4: the last \
+         value is used, as Jekyll uses it\n"
+    );
+    assert_eq!(plain.code, 0);
+    assert_eq!(json.posts[0]["title"], "Y");
 }
 
 #[test]
@@ -1127,12 +1134,43 @@ fn bad_date_year_zero() {
 }
 
 #[test]
-fn bad_date_garbage() {
-    bad_date(
-        "date: 16:30-:00+16:30",
-        "3:7: error: bad date: `16:30-:00+16:30` is not a date: write it as `2022-01-12 14:18:25 \
-         +0800`, `2022-01-12` or RFC 3339",
+fn a_date_not_even_ruby_reads_takes_the_file_names_date_with_a_warning() {
+    let site = Site::new(SHANGHAI);
+    site.write(
+        "_posts/2022-01-12-x.md",
+        "---\ntitle: X\ndate: 16:30-:00+16:30\n---\nBody.\n",
     );
+    let (plain, json) = site.check_both(&[]);
+    assert_eq!(
+        plain.stderr,
+        "_posts/2022-01-12-x.md:3:7: warning: bad date: `16:30-:00+16:30` is not a date gazette \
+         can read as Jekyll would: write it as `2022-01-12 14:18:25 +0800`, `2022-01-12` or RFC \
+         3339; the file name's date (2022-01-12) is used instead\n"
+    );
+    assert_eq!(plain.code, 0);
+    assert_eq!(json.posts.len(), 1);
+    assert_eq!(json.posts[0]["date"], "2022-01-12T00:00:00+08:00");
+}
+
+#[test]
+fn a_malformed_date_is_read_as_ruby_reads_it_with_a_warning() {
+    let site = Site::new(SHANGHAI);
+    site.write(
+        "_posts/2017-11-09-x.md",
+        "---\ntitle: X\ndate: 11-9-2017\n---\nBody.\n",
+    );
+    let (plain, json) = site.check_both(&[]);
+    assert!(
+        plain
+            .stderr
+            .starts_with("_posts/2017-11-09-x.md:3:7: warning: malformed date `11-9-2017`"),
+        "{}",
+        plain.stderr
+    );
+    assert_eq!(plain.code, 0);
+    // Ruby reads day first here, and Jekyll's URL follows the front matter's date.
+    assert_eq!(json.posts[0]["date"], "2017-09-11T00:00:00+08:00");
+    assert_eq!(json.posts[0]["url"], "/2017/09/11/x.html");
 }
 
 #[test]
@@ -1226,7 +1264,7 @@ fn duplicate_site() -> Site {
 }
 
 #[test]
-fn duplicate_permalink_is_an_error_on_the_second_file_naming_the_first() {
+fn a_shared_url_goes_to_the_post_jekyll_writes_last_with_a_warning_naming_it() {
     let site = duplicate_site();
     // With an absolute --site, the place and the message both show absolute paths.
     let dir = site.path().display().to_string();
@@ -1234,30 +1272,34 @@ fn duplicate_permalink_is_an_error_on_the_second_file_naming_the_first() {
     assert_eq!(
         run.stderr,
         format!(
-            "{dir}/_posts/2022-01-13-other.md:1:1: error: duplicate permalink \
-             /2022/01/12/same.html: {dir}/_posts/2022-01-12-same.md is published at the same \
-             address\n"
+            "{dir}/_posts/2022-01-12-same.md:1:1: warning: conflict: {dir}/_posts/2022-01-13-other.md \
+             is published at /2022/01/12/same.html too, and Jekyll writes it last, so the page \
+             there is that post's: this one is left out of the feeds (give one of them another \
+             `permalink`)\n"
         )
     );
     assert_eq!(
         run.stdout,
         format!(
-            "{}1 error, 0 warnings and notes\n",
-            counts_line(2, 0, 0, 0, 0, 0, 0)
+            "{}0 errors, 1 warning or note\n",
+            counts_line(1, 0, 0, 0, 0, 0, 0)
         )
     );
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 0);
 }
 
 #[test]
-fn duplicate_permalink_names_the_first_file_as_locations_do() {
-    let (plain, _) = duplicate_site().check_both(&[]);
+fn a_shared_url_names_the_other_file_as_locations_do() {
+    let (plain, json) = duplicate_site().check_both(&[]);
     assert_eq!(
         plain.stderr,
-        "_posts/2022-01-13-other.md:1:1: error: duplicate permalink /2022/01/12/same.html: \
-         _posts/2022-01-12-same.md is published at the same address\n"
+        "_posts/2022-01-12-same.md:1:1: warning: conflict: _posts/2022-01-13-other.md is \
+         published at /2022/01/12/same.html too, and Jekyll writes it last, so the page there is \
+         that post's: this one is left out of the feeds (give one of them another `permalink`)\n"
     );
-    assert_eq!(plain.code, 1);
+    assert_eq!(plain.code, 0);
+    assert_eq!(json.posts.len(), 1);
+    assert_eq!(json.posts[0]["title"], "B");
 }
 
 /// A site whose `_config.yml` holds `config`, with one good post; asserts the exact stderr, an

@@ -114,7 +114,8 @@ impl<'a> FrontMatter<'a> {
     pub fn parse(text: &'a str, yaml_start: usize, yaml_end: usize) -> Result<Self, YamlError> {
         let yaml = &text[yaml_start..yaml_end];
         let first_line = Position::of_offset(text, yaml_start).line;
-        if let Some(data) = super::simple_yaml::parse(yaml) {
+        if let Some(mut data) = super::simple_yaml::parse(yaml) {
+            super::yaml11::apply(yaml, &mut data);
             return Ok(FrontMatter {
                 data,
                 yaml,
@@ -135,7 +136,10 @@ impl<'a> FrontMatter<'a> {
             }
         })?;
         let data = match untag(value) {
-            Value::Mapping(m) => m,
+            Value::Mapping(mut m) => {
+                super::yaml11::apply(yaml, &mut m);
+                m
+            }
             Value::Null => Mapping::new(),
             other => {
                 return Err(YamlError {
@@ -320,6 +324,11 @@ pub fn describe(value: &Value) -> String {
 pub fn scalar_string(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
+        // As Ruby's `to_s` writes them.
+        Value::Number(n) if n.as_f64().is_some_and(f64::is_infinite) => Some(
+            if n.as_f64().is_some_and(f64::is_sign_negative) { "-Infinity" } else { "Infinity" }.to_string(),
+        ),
+        Value::Number(n) if n.is_nan() => Some("NaN".to_string()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         Value::Tagged(t) => scalar_string(&t.value),

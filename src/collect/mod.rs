@@ -15,6 +15,7 @@ pub mod ruby_date;
 pub mod simple_yaml;
 pub mod taxonomy;
 pub mod walk;
+pub mod yaml11;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -525,7 +525,12 @@ fn parse(
     };
 
     let slug = slug.trim_end_matches('.').to_string();
-    let title = match fm.get("title").and_then(scalar_string) {
+    // Jekyll's `data["title"] ||= …`: a false title is replaced as a missing one is.
+    let title = match fm
+        .get("title")
+        .filter(|v| !matches!(v, Value::Bool(false)))
+        .and_then(scalar_string)
+    {
         Some(t) => {
             if t.trim().is_empty() {
                 problems.push(Problem::warning(
