@@ -130,6 +130,10 @@ pub struct GazetteSettings {
     pub site_feed: bool,
     /// Whether to write a JSON Feed 1.1 beside each RSS and Atom feed.
     pub json_feed: bool,
+    /// Whether to write, in Jekyll's destination, the Atom feeds the jekyll-feed plugin would
+    /// write (its paths, ids and links), so that a site moving from it keeps every subscriber
+    /// (`src/feed/jekyll_feed.rs`).
+    pub jekyll_feed: bool,
     /// A WebSub hub to announce in every feed.
     pub hub: Option<String>,
     /// An XSL stylesheet for browsers (`<?xml-stylesheet?>`), as a URL.
@@ -139,6 +143,9 @@ pub struct GazetteSettings {
     pub max_feed_bytes: u64,
     /// Where to keep what was read from each post, relative to the site (empty: no cache).
     pub cache: PathBuf,
+    /// Whether `gazette build` refuses to write any feed when a post cannot be read (by default
+    /// such a post is left out and reported, as Jekyll does, and every other post is published).
+    pub strict: bool,
     /// The weekly email digest.
     pub digest: crate::digest::settings::DigestSettings,
 }
@@ -155,10 +162,12 @@ impl Default for GazetteSettings {
             path: "/feeds".to_string(),
             site_feed: true,
             json_feed: false,
+            jekyll_feed: false,
             hub: None,
             stylesheet: None,
             max_feed_bytes: 5 * 1024 * 1024,
             cache: PathBuf::from(".gazette/posts.cache"),
+            strict: false,
             digest: Default::default(),
         }
     }

@@ -919,7 +919,16 @@ fn a_failed_build_leaves_every_feed_as_it_was() {
         "_posts/2022-03-02-two.md",
         post("title: Two, changed\ncategories: [beta]\n", "Changed.\n"),
     );
-    let run = build(&site.path(), &site.out());
+    // `--strict`: one unreadable post fails the whole build (without it, the post is left out
+    // and the others are written, as `every_post_jekyll_publishes_is_in_the_feeds` checks).
+    let run = gazette([
+        OsStr::new("build"),
+        OsStr::new("--strict"),
+        OsStr::new("--site"),
+        site.path().as_os_str(),
+        OsStr::new("--out"),
+        site.out().as_os_str(),
+    ]);
     assert_eq!(run.code, Some(1), "{run:#?}");
     let place = format!("{}:4:1: error: invalid YAML", bad.display());
     assert!(

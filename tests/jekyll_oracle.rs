@@ -597,3 +597,296 @@ fn gazette_reads_posts_as_jekyll_does() {
         "gazette reported errors on a site Jekyll builds: {gazette_errors:#?}"
     );
 }
+
+// --- Real sites' quirks: every post Jekyll publishes is in gazette's feeds ---------------------
+
+/// A site of the quirks found on real Jekyll sites, each of which Jekyll forgives. Every body
+/// carries a marker naming its file, so that the page Jekyll writes tells which post it is.
+const QUIRKS_CONFIG: &str = "\
+title: Quirks
+url: https://quirks.example.org
+timezone: Asia/Shanghai
+plugins: []
+";
+
+const QUIRKS: &[(&str, &str)] = &[
+    // A key written twice: the last value wins.
+    ("_posts/2021-03-01-repeated-title.md", "---\ntitle: English title\ndate: 2021-03-01 09:00:00 +0800\ntitle: 中文标题\nvideo: a\nvideo: b\n---\n"),
+    ("_posts/2021-03-02-repeated-nested.md", "---\ntitle: Nested\nauthor:\n  name: A\n  name: B\n---\n"),
+    // Dates only Ruby's `Time.parse` reads.
+    ("_posts/2021-09-03-cest.md", "---\ntitle: CEST\ndate: Fri Sep  3 11:21:31 CEST 2021\n---\n"),
+    ("_posts/2017-02-10-double-colon.md", "---\ntitle: Double colon\ndate: 2017-02-10 00:10::00 -03:00\n---\n"),
+    ("_posts/2021-02-08-broken-offset.md", "---\ntitle: Broken offset\ndate: 2021-02-08 16:30-:00+16:30\n---\n"),
+    ("_posts/2017-11-09-day-first.md", "---\ntitle: Day first\ndate: 11-9-2017\n---\n"),
+    ("_posts/2020-05-05-words-after.md", "---\ntitle: Words after\ndate: 2020-05-05 10:00 and some words\n---\n"),
+    ("_posts/2020-05-06-month-name.md", "---\ntitle: Month name\ndate: May 6, 2020\n---\n"),
+    ("_posts/2020-05-07-iso-then-words.md", "---\ntitle: ISO then words\ndate: 2020-05-07T10:00:00.123+02:00 extra\n---\n"),
+    ("_posts/2020-05-08-digits.md", "---\ntitle: Digits\ndate: 20200508\n---\n"),
+    ("_posts/2020-05-09-eu-with-zone.md", "---\ntitle: EU with zone\ndate: 9 May 2020 18:30 EST\n---\n"),
+    ("_posts/2020-05-10-weekday-only.md", "---\ntitle: Weekday\ndate: \"Sunday, 10 May 2020\"\n---\n"),
+    ("_posts/2020-05-11-dots.md", "---\ntitle: Dots\ndate: 2020.05.11 08:00\n---\n"),
+    ("_posts/2020-05-12-pm.md", "---\ntitle: PM\ndate: 2020/5/12 3pm\n---\n"),
+    // Three posts at one URL: Jekyll writes the newest last, and its page stays.
+    ("_posts/2020-01-02-same-a.md", "---\ntitle: Same A\npermalink: /same.html\n---\n"),
+    ("_posts/2020-01-03-same-b.md", "---\ntitle: Same B\npermalink: /same.html\n---\n"),
+    ("news/_posts/2019-01-03-same-c.md", "---\ntitle: Same C\npermalink: /same.html\n---\n"),
+    // Two at one URL on the same date: the later path is written last.
+    ("_posts/2020-02-02-tie-a.md", "---\ntitle: Tie A\ndate: 2020-02-02 10:00:00 +0800\npermalink: /tie/\n---\n"),
+    ("_posts/2020-02-02-tie-b.md", "---\ntitle: Tie B\ndate: 2020-02-02 10:00:00 +0800\npermalink: /tie/\n---\n"),
+    // Liquid in a body and a plain post beside the quirks.
+    ("_posts/2022-01-12-plain.md", "---\ntitle: 普通新闻\ndate: 2022-01-12 14:18:25 +0800\ncategories: zhongguolaodongbaozhangbao\ntags: 中国劳动保障报新闻\n---\n"),
+    // An include whose link points nowhere: Jekyll ignores it, and so must gazette.
+];
+
+/// Front matter that is not YAML: Jekyll reports it and still publishes the file, without its
+/// front matter, dated when the build ran; gazette leaves it out (a deliberate difference).
+const UNREADABLE: (&str, &str) = (
+    "_posts/2020-03-03-not-yaml.md",
+    "---\ntitle: [unclosed\n---\nMarker.\n",
+);
+
+/// What Jekyll published: path → (URL, date, title).
+fn jekyll_quirks(
+    site: &Path,
+    scratch: &Path,
+) -> (BTreeMap<String, (String, String, String)>, PathBuf) {
+    let out = scratch.join("jekyll-out");
+    let home = scratch.join("home");
+    fs::create_dir_all(&home).unwrap();
+    let mut command = Command::new("jekyll");
+    command
+        .arg("build")
+        .arg("--source")
+        .arg(site)
+        .arg("--destination")
+        .arg(&out)
+        .args(["--safe", "--disable-disk-cache"])
+        .current_dir(scratch)
+        .env("HOME", &home)
+        .env("LANG", "C.UTF-8")
+        .env("LC_ALL", "C.UTF-8")
+        .env_remove("TZ")
+        .env_remove("BUNDLE_GEMFILE")
+        .env_remove("RUBYOPT");
+    let (ok, stdout, stderr) = run(command, Duration::from_secs(60), scratch, "jekyll-quirks");
+    assert!(ok, "jekyll build failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Conflict") || stderr.contains("Conflict"),
+        "Jekyll did not warn about the shared URL:\n{stdout}\n{stderr}"
+    );
+    let dump = fs::read_to_string(out.join("dump.json")).unwrap();
+    let records: Vec<Value> = serde_json::from_str(&dump).unwrap();
+    let posts = records
+        .iter()
+        .map(|r| {
+            (
+                text(&r["path"]),
+                (
+                    text(&r["url"])
+                        .replace("https://example.com/base", "https://quirks.example.org"),
+                    text(&r["date"]),
+                    text(&r["title"]),
+                ),
+            )
+        })
+        .collect();
+    (posts, out)
+}
+
+#[test]
+fn every_post_jekyll_publishes_is_in_the_feeds() {
+    if !on_path("jekyll") {
+        if std::env::var("GAZETTE_REQUIRE_JEKYLL").as_deref() == Ok("1") {
+            panic!("GAZETTE_REQUIRE_JEKYLL=1 but `jekyll` is not on PATH (apt-get install jekyll)");
+        }
+        let _ = std::io::stderr()
+            .write_all(b"\n*** jekyll_oracle quirks skipped: jekyll not installed ***\n");
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let site = scratch.path().join("site");
+    fs::create_dir_all(site.join("_includes")).unwrap();
+    fs::write(site.join("_config.yml"), QUIRKS_CONFIG).unwrap();
+    fs::write(
+        site.join("dump.json"),
+        DUMP.replace("https://example.com/base", "https://example.com/base"),
+    )
+    .unwrap();
+    for (path, front) in QUIRKS.iter().chain([&UNREADABLE]) {
+        let full = site.join(path);
+        fs::create_dir_all(full.parent().unwrap()).unwrap();
+        fs::write(&full, format!("{front}Marker: {path}.\n")).unwrap();
+    }
+    std::os::unix::fs::symlink("gone.html", site.join("_includes/broken.html")).unwrap();
+
+    let (jekyll, out) = jekyll_quirks(&site, scratch.path());
+    assert!(
+        jekyll.len() >= QUIRKS.len(),
+        "Jekyll listed {} posts",
+        jekyll.len()
+    );
+
+    // Which post's page Jekyll left at each URL.
+    let mut by_url: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (path, (url, _, _)) in &jekyll {
+        if path != UNREADABLE.0 {
+            by_url.entry(url.as_str()).or_default().push(path.as_str());
+        }
+    }
+    let mut expected: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for (url, paths) in &by_url {
+        let path = if paths.len() == 1 {
+            paths[0]
+        } else {
+            let mut file = out.join(url.trim_start_matches("https://quirks.example.org/"));
+            if url.ends_with('/') {
+                file = file.join("index.html");
+            }
+            let page =
+                fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            let found: Vec<&str> = paths
+                .iter()
+                .copied()
+                .filter(|p| page.contains(&format!("Marker: {p}.")))
+                .collect();
+            assert_eq!(found.len(), 1, "which post is at {url}? {page}");
+            found[0]
+        };
+        let (_, date, title) = &jekyll[path];
+        expected.insert(url.to_string(), (title.clone(), date.clone()));
+    }
+    assert!(
+        by_url.values().any(|p| p.len() == 3),
+        "the conflict did not happen: {by_url:?}"
+    );
+
+    // Links that point nowhere, which Jekyll itself stumbles on: gazette only warns.
+    std::os::unix::fs::symlink("/nonexistent/gazette", site.join("assets-link")).unwrap();
+    fs::create_dir_all(site.join("assets")).unwrap();
+    std::os::unix::fs::symlink("../nope.png", site.join("assets/img.png")).unwrap();
+    std::os::unix::fs::symlink("nowhere.md", site.join("_posts/2020-04-04-dangling.md")).unwrap();
+    fs::write(site.join("gazette.yml"), "items: 1000\n").unwrap();
+
+    let feeds = scratch.path().join("feeds");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gazette"));
+    command
+        .arg("build")
+        .arg("--site")
+        .arg(&site)
+        .arg("--out")
+        .arg(&feeds)
+        .env_remove("TZ");
+    let (ok, stdout, stderr) = run(
+        command,
+        Duration::from_secs(60),
+        scratch.path(),
+        "gazette-quirks",
+    );
+    assert!(
+        ok,
+        "gazette build failed on a site Jekyll builds:\n{stdout}\n{stderr}"
+    );
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains(": error: ")).collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "only the unreadable post is an error:\n{stderr}"
+    );
+    assert!(errors[0].contains(UNREADABLE.0), "{stderr}");
+    assert!(
+        stderr.contains("1 post was left out of every feed"),
+        "{stderr}"
+    );
+    for expected_warning in [
+        "the key `title` appears on lines 2 and 4",
+        "the key `name` appears on lines 4 and 5",
+        "malformed date `Fri Sep  3 11:21:31 CEST 2021`",
+        "_posts/2020-01-03-same-b.md is published at /same.html too",
+        "assets-link:1:1: warning: broken symbolic link",
+        "assets/img.png:1:1: warning: broken symbolic link",
+        "2020-04-04-dangling.md:1:1: warning: broken symbolic link",
+    ] {
+        assert!(
+            stderr.contains(expected_warning),
+            "no warning `{expected_warning}`:\n{stderr}"
+        );
+    }
+
+    let bytes = fs::read(feeds.join("feed.atom.xml")).unwrap();
+    let feed = feed_rs::parser::parse(bytes.as_slice()).unwrap();
+    let mut seen: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for entry in &feed.entries {
+        let link = entry
+            .links
+            .first()
+            .map(|l| l.href.clone())
+            .unwrap_or_default();
+        let title = entry
+            .title
+            .as_ref()
+            .map(|t| t.content.clone())
+            .unwrap_or_default();
+        let published = entry
+            .published
+            .map(|d| {
+                d.with_timezone(&SITE_ZONE)
+                    .format("%Y-%m-%dT%H:%M:%S%:z")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        assert!(
+            seen.insert(link.clone(), (title, published)).is_none(),
+            "{link} twice in the feed"
+        );
+    }
+    let mut rows = Vec::new();
+    for (url, (title, date)) in &expected {
+        match seen.get(url) {
+            None => rows.push(format!(
+                "{url}: missing from the feed (Jekyll: {title} at {date})"
+            )),
+            Some((t, d)) if (t, d) != (title, date) => rows.push(format!(
+                "{url}: Jekyll {title:?} at {date}, gazette {t:?} at {d}"
+            )),
+            Some(_) => {}
+        }
+    }
+    for url in seen.keys().filter(|u| !expected.contains_key(*u)) {
+        rows.push(format!(
+            "{url}: in the feed, but Jekyll published nothing there"
+        ));
+    }
+    assert!(
+        rows.is_empty(),
+        "feeds and Jekyll disagree:\n{}",
+        rows.join("\n")
+    );
+
+    // `--strict`: the same site writes nothing at all.
+    let strict_out = scratch.path().join("strict");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gazette"));
+    command
+        .args(["build", "--strict", "--no-cache", "--site"])
+        .arg(&site)
+        .arg("--out")
+        .arg(&strict_out);
+    let (ok, _, stderr) = run(
+        command,
+        Duration::from_secs(60),
+        scratch.path(),
+        "gazette-strict",
+    );
+    assert!(
+        !ok,
+        "--strict built a site with an unreadable post:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("no feed was written or changed"),
+        "{stderr}"
+    );
+    assert!(
+        !strict_out.exists(),
+        "--strict wrote {}",
+        strict_out.display()
+    );
+}

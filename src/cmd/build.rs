@@ -19,6 +19,11 @@ pub struct Args {
     /// Print nothing but problems.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Write no feed at all when any post has an error (the default leaves such posts out and
+    /// writes the feeds of all the others, as Jekyll publishes all the others); also
+    /// `strict: true` in the settings.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
@@ -27,7 +32,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Err(problem) => return Ok(fail(&[problem])),
     };
     let collection = &loaded.collection;
-    if collection.has_errors() {
+    if collection.has_errors() && (args.strict || loaded.config.gazette.strict) {
         return Ok(fail(&collection.problems));
     }
     let config_path = args.site.site.join("_config.yml");
@@ -59,8 +64,34 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| args.site.site.join(&loaded.config.gazette.out));
+    // jekyll-feed's place (`jekyll_feed: true`): its feeds are staged in Jekyll's destination
+    // before gazette's own are written and committed only after, so a failed build changes no
+    // file (dropping the staged files removes them). See src/feed/jekyll_feed.rs.
+    let jekyll = if loaded.config.gazette.jekyll_feed {
+        let cache = entry_cache
+            .as_deref()
+            .map(|path| (path, collection.settings_key));
+        let site = &args.site.site;
+        match feed::jekyll_feed::prepare(site, &collection.posts, &ctx, cache, &out, &outputs) {
+            Ok(staged) => Some(staged),
+            Err(problem) => return Ok(fail(&[problem])),
+        }
+    } else {
+        None
+    };
     let report = write::write_all(&out, &outputs)
         .with_context(|| format!("no feed was changed in {}", out.display()))?;
+    let (jekyll_report, jekyll_problems) = match jekyll {
+        Some((staged, problems)) => (
+            Some(
+                staged
+                    .commit()
+                    .context("jekyll-feed's feeds were not all written")?,
+            ),
+            problems,
+        ),
+        None => (None, Vec::new()),
+    };
     gazette::timing::mark("write");
     // Warnings about a feed name it where it was written.
     let warnings: Vec<Problem> = warnings
@@ -72,7 +103,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             w
         })
         .collect();
-    print_problems(collection.problems.iter().chain(&warnings));
+    print_problems(
+        collection
+            .problems
+            .iter()
+            .chain(&warnings)
+            .chain(&jekyll_problems),
+    );
     if !args.quiet {
         println!(
             "{} feeds from {} posts into {}: {} files written, {} unchanged, {} removed",
@@ -82,6 +119,29 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             report.written.len(),
             report.unchanged.len(),
             report.removed.len()
+        );
+        if let Some(r) = &jekyll_report {
+            println!(
+                "jekyll-feed's feeds into {}: {} files written, {} unchanged, {} removed",
+                feed::jekyll_feed::destination(&args.site.site, &loaded.config).display(),
+                r.written.len(),
+                r.unchanged.len(),
+                r.removed.len()
+            );
+        }
+    }
+    let left_out = collection.stats.invalid;
+    if left_out > 0 {
+        // Said even with --quiet: a post that readers will not see is news for the site's owner.
+        eprintln!(
+            "gazette: {left_out} post{} left out of every feed: {} (see the errors above; \
+             `--strict` refuses to write any feed instead)",
+            if left_out == 1 { " was" } else { "s were" },
+            if left_out == 1 {
+                "it cannot be read"
+            } else {
+                "they cannot be read"
+            },
         );
     }
     drop((plans, outputs, ctx));

@@ -9,6 +9,8 @@
 pub mod atom;
 pub mod entry_cache;
 pub mod html;
+/// jekyll-feed's feeds, at its paths, in its place (`jekyll_feed: true`).
+pub mod jekyll_feed;
 pub mod json;
 pub mod opml;
 pub mod rss;
