@@ -1,7 +1,8 @@
-//! Post bodies: Markdown rendered with pulldown-cmark (raw HTML passed through, since real posts
-//! mix HTML paragraphs with Markdown links), `.html` bodies kept as they are, and excerpts.
+//! Post bodies: Markdown rendered as Jekyll's kramdown renders it ([`super::markdown`]; raw
+//! HTML passed through, since real posts mix HTML paragraphs with Markdown links), `.html`
+//! bodies kept as they are, and excerpts.
 
-use pulldown_cmark::{html, Options, Parser};
+use super::markdown::{self, KramdownOptions};
 
 /// How a post's body is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -36,29 +37,43 @@ impl ExcerptSource {
     }
 }
 
-/// Renders a body to HTML.
+/// Renders a body to HTML with Jekyll's default kramdown options.
 pub fn render(text: &str, format: Format) -> String {
+    render_with(text, format, KramdownOptions::jekyll_default())
+}
+
+/// Renders a body to HTML with the site's kramdown options (`_config.yml`'s `kramdown:`).
+pub fn render_with(text: &str, format: Format, options: &KramdownOptions) -> String {
     match format {
         Format::Html => text.to_string(),
-        Format::Markdown => {
-            let options = Options::ENABLE_TABLES
-                | Options::ENABLE_FOOTNOTES
-                | Options::ENABLE_STRIKETHROUGH
-                | Options::ENABLE_TASKLISTS;
-            let mut out = String::with_capacity(text.len() + text.len() / 4);
-            html::push_html(&mut out, Parser::new_ext(text, options));
-            out
-        }
+        Format::Markdown => markdown::render(text, options),
     }
 }
 
 /// The excerpt's HTML, from the source chosen at collection time and the body.
 pub fn excerpt(source: &ExcerptSource, body: &str, body_html: &str, format: Format) -> String {
+    excerpt_with(
+        source,
+        body,
+        body_html,
+        format,
+        KramdownOptions::jekyll_default(),
+    )
+}
+
+/// [`excerpt`] with the site's kramdown options.
+pub fn excerpt_with(
+    source: &ExcerptSource,
+    body: &str,
+    body_html: &str,
+    format: Format,
+    options: &KramdownOptions,
+) -> String {
     match source {
-        ExcerptSource::FrontMatter(text) => render(text, format),
+        ExcerptSource::FrontMatter(text) => render_with(text, format, options),
         ExcerptSource::Separator(sep) => {
             let head = body.split(sep.as_str()).next().unwrap_or(body);
-            render(&with_link_definitions(head, body, format), format)
+            render_with(&with_link_definitions(head, body, format), format, options)
         }
         ExcerptSource::FirstParagraph => first_paragraph(body_html).to_string(),
         ExcerptSource::None => String::new(),
@@ -209,7 +224,8 @@ mod tests {
     fn markdown_keeps_raw_html_and_renders_links() {
         let body = "<p>第一段。</p>\n <p>第二段</p>\n\n<http://a.example/x>\n\n[返回](//b.example/c.html)｜[首页](//b.example/)\n";
         let html = render(body, Format::Markdown);
-        assert!(html.contains("<p>第一段。</p>\n <p>第二段</p>"), "{html}");
+        // As Jekyll 4.3.1 (kramdown) writes it: each block HTML element on its own line.
+        assert!(html.contains("<p>第一段。</p>\n<p>第二段</p>"), "{html}");
         assert!(html.contains(r#"<a href="http://a.example/x">http://a.example/x</a>"#));
         assert!(html.contains(r#"<a href="//b.example/c.html">返回</a>"#));
     }

@@ -9,6 +9,7 @@ pub mod date;
 pub mod files;
 pub mod front_matter;
 pub mod last_wins;
+pub mod markdown;
 pub mod permalink;
 pub mod post;
 pub mod ruby_date;
