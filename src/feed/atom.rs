@@ -62,8 +62,13 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
         .map(|post| {
             let entry = &entries[post.source.as_path()];
             let author = post.author.as_ref().unwrap_or(&site_author);
+            let mut extensions = atom_syndication::extension::ExtensionMap::default();
+            if let Some(image) = super::image_url(post) {
+                extensions.insert("media".to_string(), super::media_elements(&image));
+            }
             AtomEntry {
                 id: entry_id(post, &ctx.root),
+                extensions,
                 title: text(&entry.title),
                 updated: updated(post),
                 published: Some(post.date),
@@ -116,6 +121,11 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
             ..Generator::default()
         }),
         lang: ctx.language(),
+        namespaces: if atom_entries.iter().any(|e| !e.extensions.is_empty()) {
+            [("media".to_string(), super::MEDIA_NS.to_string())].into()
+        } else {
+            Default::default()
+        },
         entries: atom_entries,
         ..Feed::default()
     };

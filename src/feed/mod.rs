@@ -514,6 +514,45 @@ fn setting_position(site: &Path, key: &str) -> (PathBuf, Position) {
     (path, position)
 }
 
+/// Media RSS's namespace, for a post's `image` (`media:thumbnail`, `media:content`), as
+/// jekyll-feed writes it.
+pub const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
+
+/// The absolute URL of a post's `image` (a path or a URL, relative to the post's page), for
+/// feed readers' thumbnails; `None` without one, or when it cannot be made a URL.
+pub fn image_url(post: &Post) -> Option<String> {
+    let image = post.image.as_deref().map(str::trim).filter(|i| !i.is_empty())?;
+    let base = Url::parse(&post.url).ok()?;
+    let url = base.join(image).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+}
+
+/// A post's `image` as Media RSS elements: `media:thumbnail` and `media:content`, keyed as the
+/// feed crates keep extensions (prefix, then name).
+pub fn media_elements(
+    image: &str,
+) -> std::collections::BTreeMap<String, Vec<atom_syndication::extension::Extension>> {
+    use atom_syndication::extension::Extension;
+    let element = |name: &str, attrs: &[(&str, &str)]| Extension {
+        name: name.into(),
+        attrs: attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), html::xml_safe(v)))
+            .collect(),
+        ..Extension::default()
+    };
+    let mut media = std::collections::BTreeMap::new();
+    media.insert(
+        "thumbnail".to_string(),
+        vec![element("media:thumbnail", &[("url", image)])],
+    );
+    media.insert(
+        "content".to_string(),
+        vec![element("media:content", &[("medium", "image"), ("url", image)])],
+    );
+    media
+}
+
 /// Reads and prepares one post for the feeds.
 fn entry(site: &Path, post: &Post) -> Result<Entry, Problem> {
     let content = post.content(site)?;

@@ -13,6 +13,25 @@ use rss::{Category, Channel, Guid, Item};
 use super::{html::xml_safe, rfc822, term_text, terms, Context, Entry, Format, Plan};
 use crate::collect::body::plain_text;
 
+/// [`super::media_elements`] as the `rss` crate keeps extensions.
+fn media(image: &str) -> std::collections::BTreeMap<String, Vec<rss::extension::Extension>> {
+    super::media_elements(image)
+        .into_iter()
+        .map(|(name, elements)| {
+            let elements = elements
+                .into_iter()
+                .map(|e| rss::extension::Extension {
+                    name: e.name,
+                    value: e.value,
+                    attrs: e.attrs,
+                    children: Default::default(),
+                })
+                .collect();
+            (name, elements)
+        })
+        .collect()
+}
+
 /// Writes one feed as RSS 2.0.
 pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>) -> Vec<u8> {
     let config = ctx.config;
@@ -38,6 +57,9 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
                     },
                 }),
                 pub_date: Some(rfc822(&post.date)),
+                extensions: super::image_url(post)
+                    .map(|image| [("media".to_string(), media(&image))].into())
+                    .unwrap_or_default(),
                 categories: terms(post, config)
                     .map(|(term, _)| Category {
                         name: term_text(term),
@@ -96,8 +118,13 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
         last_build_date: plan.posts.first().map(|p| rfc822(&p.date)),
         generator: Some("gazette".into()),
         docs: Some("https://www.rssboard.org/rss-specification".into()),
-        items,
         atom_ext: Some(AtomExtension { links }),
+        namespaces: if items.iter().any(|i| !i.extensions.is_empty()) {
+            [("media".to_string(), super::MEDIA_NS.to_string())].into()
+        } else {
+            Default::default()
+        },
+        items,
         ..Channel::default()
     };
     let bytes = channel
