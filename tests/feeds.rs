@@ -1900,3 +1900,62 @@ fn kept_entries_are_reused_only_for_unchanged_posts() {
     assert!(rss.contains("https://other.example/x.html"), "{rss}");
     assert!(!rss.contains("https://example.com"), "{rss}");
 }
+
+#[test]
+fn a_posts_image_reaches_readers_as_an_absolute_media_thumbnail() {
+    let site = Site::new("url: https://example.com\nbaseurl: /blog\ntimezone: UTC\n");
+    site.write(
+        "_posts/2022-01-01-path.md",
+        post("title: Path\nimage: /img/cover.png\n", "Body.\n"),
+    );
+    site.write(
+        "_posts/2022-01-02-mapping.md",
+        post(
+            "title: Mapping\nimage:\n  path: pics/c.jpg\n  alt: A cover\n",
+            "Body.\n",
+        ),
+    );
+    site.write(
+        "_posts/2022-01-03-none.md",
+        post("title: None\n", "Body.\n"),
+    );
+    site.build_ok();
+    for file in ["feed.atom.xml", "feed.rss.xml"] {
+        let feed = parse_file(&site.out().join(file));
+        let thumbnails: BTreeMap<String, Vec<String>> = feed
+            .entries
+            .iter()
+            .map(|e| {
+                let urls = e
+                    .media
+                    .iter()
+                    .flat_map(|m| m.thumbnails.iter().map(|t| t.image.uri.clone()))
+                    .collect();
+                (title(e), urls)
+            })
+            .collect();
+        assert_eq!(
+            thumbnails["Path"],
+            ["https://example.com/blog/img/cover.png"],
+            "{file}"
+        );
+        // A path is below the site's root, as jekyll-feed's `absolute_url` makes it.
+        assert_eq!(
+            thumbnails["Mapping"],
+            ["https://example.com/blog/pics/c.jpg"],
+            "{file}"
+        );
+        assert!(thumbnails["None"].is_empty(), "{file}");
+        let xml = site.read(file);
+        assert!(
+            xml.contains(
+                r#"<media:content medium="image" url="https://example.com/blog/img/cover.png""#
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("xmlns:media=\"http://search.yahoo.com/mrss/\""),
+            "{xml}"
+        );
+    }
+}

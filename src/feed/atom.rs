@@ -63,7 +63,7 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
             let entry = &entries[post.source.as_path()];
             let author = post.author.as_ref().unwrap_or(&site_author);
             let mut extensions = atom_syndication::extension::ExtensionMap::default();
-            if let Some(image) = super::image_url(post) {
+            if let Some(image) = super::image_url(post, &ctx.root) {
                 extensions.insert("media".to_string(), super::media_elements(&image));
             }
             AtomEntry {

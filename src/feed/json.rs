@@ -46,10 +46,8 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
             if let Some(a) = post.author.as_ref().or(config.author.as_ref()) {
                 item["authors"] = json!([author(a)]);
             }
-            if let Some(image) = &post.image {
-                if let Ok(url) = url::Url::parse(&post.url).and_then(|b| b.join(image)) {
-                    item["image"] = json!(url.as_str());
-                }
+            if let Some(image) = super::image_url(post, &ctx.root) {
+                item["image"] = json!(image);
             }
             item
         })

@@ -518,12 +518,20 @@ fn setting_position(site: &Path, key: &str) -> (PathBuf, Position) {
 /// jekyll-feed writes it.
 pub const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
 
-/// The absolute URL of a post's `image` (a path or a URL, relative to the post's page), for
-/// feed readers' thumbnails; `None` without one, or when it cannot be made a URL.
-pub fn image_url(post: &Post) -> Option<String> {
-    let image = post.image.as_deref().map(str::trim).filter(|i| !i.is_empty())?;
-    let base = Url::parse(&post.url).ok()?;
-    let url = base.join(image).ok()?;
+/// The absolute URL of a post's `image`, as jekyll-feed's `absolute_url` makes it: a URL is
+/// kept, `//host/x` takes the site's scheme, and a path (with or without its leading `/`) is
+/// below the site's root (`url` + `baseurl`). `None` without one, or when it makes no URL.
+pub fn image_url(post: &Post, root: &Url) -> Option<String> {
+    let image = post
+        .image
+        .as_deref()
+        .map(str::trim)
+        .filter(|i| !i.is_empty())?;
+    let url = match Url::parse(image) {
+        Ok(url) => url,
+        Err(_) if image.starts_with("//") => root.join(image).ok()?,
+        Err(_) => root.join(image.trim_start_matches('/')).ok()?,
+    };
     matches!(url.scheme(), "http" | "https").then(|| url.to_string())
 }
 
@@ -548,7 +556,10 @@ pub fn media_elements(
     );
     media.insert(
         "content".to_string(),
-        vec![element("media:content", &[("medium", "image"), ("url", image)])],
+        vec![element(
+            "media:content",
+            &[("medium", "image"), ("url", image)],
+        )],
     );
     media
 }

@@ -57,7 +57,7 @@ pub fn write(plan: &Plan<'_>, entries: &HashMap<&Path, Entry>, ctx: &Context<'_>
                     },
                 }),
                 pub_date: Some(rfc822(&post.date)),
-                extensions: super::image_url(post)
+                extensions: super::image_url(post, &ctx.root)
                     .map(|image| [("media".to_string(), media(&image))].into())
                     .unwrap_or_default(),
                 categories: terms(post, config)
