@@ -17,10 +17,11 @@
 //! quote or typographic character).
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use comrak::nodes::{AstNode, ListType, NodeValue, TableAlignment};
+use comrak::nodes::{Ast, AstNode, ListType, NodeValue, TableAlignment};
 use comrak::{parse_document, Arena, Options};
 
 /// kramdown options from `_config.yml`'s `kramdown:` section that change the output.
@@ -271,6 +272,8 @@ pub fn render(text: &str, options: &KramdownOptions) -> String {
     };
     let mut comrak = Options::default();
     comrak.extension.strikethrough = options.input_gfm;
+    // Single tildes then make `Subscript` nodes, which `single_tildes` turns back into text.
+    comrak.extension.subscript = options.input_gfm;
     comrak.extension.tasklist = options.input_gfm;
     comrak.extension.table = true;
     comrak.extension.footnotes = true;
@@ -279,6 +282,7 @@ pub fn render(text: &str, options: &KramdownOptions) -> String {
     comrak.parse.escaped_char_spans = true;
     let arena = Arena::new();
     let root = parse_document(&arena, &prepared.source, &comrak);
+    single_tildes(&arena, root);
     merge_text(root);
     let mut writer = Writer::new(&options, &prepared);
     writer.attach_block_ials(root);
@@ -544,6 +548,9 @@ fn prepare(text: &str) -> Prepared {
 /// straight quotes (comrak would decode them into text that smart quotes then change).
 const APOS: char = '\u{e003}';
 const QUOT: char = '\u{e004}';
+/// Stands for `<<` in text, which kramdown reads as `«` even before a tag (`<<x>>`), where
+/// comrak would read `<x>` as inline HTML.
+const LAQUO: char = '\u{e005}';
 
 /// Is `c` punctuation (or a symbol) for CommonMark's flanking rules.
 fn is_flank_punct(c: char) -> bool {
@@ -555,12 +562,13 @@ fn is_flank_punct(c: char) -> bool {
 ///   CommonMark also looks at punctuation (`**"q"**x` is bold in kramdown only): a `SPAN_MARK`
 ///   between a `*` run and punctuation next to it lifts CommonMark's punctuation rules;
 /// * quote entities stay straight quotes;
+/// * `<<` is the guillemet, not the start of a tag (`LAQUO`);
 /// * `\\` at the end of a line is kramdown's line break (two spaces here).
 ///
 /// Cost: one scan of the line; lines without `*`, `&` or a trailing `\` are copied as they are.
 fn adjust_line(line: &str) -> Cow<'_, str> {
     let break_end = line.ends_with("\\\\") && !line.ends_with("\\\\\\");
-    if !line.contains(['*', '&']) && !break_end {
+    if !line.contains(['*', '&']) && !line.contains("<<") && !break_end {
         return Cow::Borrowed(line);
     }
     let mut out = String::with_capacity(line.len() + 8);
@@ -598,6 +606,11 @@ fn adjust_line(line: &str) -> Cow<'_, str> {
                 out.push(SPAN_MARK);
             }
             i += run;
+            continue;
+        }
+        if code.is_none() && c == '<' && chars.get(i + 1) == Some(&'<') {
+            out.push(LAQUO);
+            i += 2;
             continue;
         }
         if code.is_none() && c == '&' {
@@ -875,6 +888,30 @@ fn set_attr(attrs: &mut Vec<(String, String)>, key: &str, value: &str) {
     }
 }
 
+/// kramdown-parser-gfm strikes only `~~text~~`: what comrak struck between single tildes (read
+/// as subscript) goes back to text between `~`s.
+fn single_tildes<'a>(arena: &'a Arena<'a>, root: &'a AstNode<'a>) {
+    let subs: Vec<&AstNode> = root
+        .descendants()
+        .filter(|n| matches!(n.data().value, NodeValue::Subscript))
+        .collect();
+    for node in subs {
+        let start = node.data().sourcepos.start;
+        let tilde = || {
+            arena.alloc(AstNode::new(RefCell::new(Ast::new(
+                NodeValue::Text("~".into()),
+                start,
+            ))))
+        };
+        node.insert_before(tilde());
+        while let Some(child) = node.first_child() {
+            node.insert_before(child);
+        }
+        node.insert_before(tilde());
+        node.detach();
+    }
+}
+
 /// Joins adjacent text nodes, so that typography sees whole runs of text.
 fn merge_text<'a>(root: &'a AstNode<'a>) {
     let texts: Vec<&AstNode> = root
@@ -1001,8 +1038,8 @@ enum Q {
 /// rules look at.
 fn typography(text: &str, after: &str, o: &KramdownOptions, out: &mut String) {
     let stripped;
-    let text = if text.contains(SPAN_MARK) {
-        stripped = text.replace(SPAN_MARK, "");
+    let text = if text.contains([SPAN_MARK, LAQUO]) {
+        stripped = text.replace(SPAN_MARK, "").replace(LAQUO, "<<");
         stripped.as_str()
     } else {
         text
@@ -1013,7 +1050,13 @@ fn typography(text: &str, after: &str, o: &KramdownOptions, out: &mut String) {
     }
     let mut cs: Vec<char> = text.chars().collect();
     let len = cs.len();
-    cs.extend(after.chars());
+    for c in after.chars() {
+        if c == LAQUO {
+            cs.extend(['<', '<']);
+        } else {
+            cs.push(c);
+        }
+    }
     let mut prev: Option<char> = None;
     let mut i = 0;
     let at = |k: usize| cs.get(k).copied();
@@ -1083,6 +1126,7 @@ fn escape_text(text: &str, out: &mut String) {
             SPAN_MARK => {}
             APOS => out.push('\''),
             QUOT => out.push('"'),
+            LAQUO => out.push_str("&lt;&lt;"),
             _ => out.push(c),
         }
     }
@@ -1107,6 +1151,7 @@ fn escape_attr(text: &str, out: &mut String) {
             '>' => out.push_str("&gt;"),
             '"' | QUOT => out.push_str("&quot;"),
             APOS => out.push('\''),
+            LAQUO => out.push_str("&lt;&lt;"),
             SPAN_MARK => {}
             _ => out.push(c),
         }
@@ -1140,7 +1185,16 @@ struct Writer<'o, 'a> {
     definitions: HashMap<String, &'a AstNode<'a>>,
     /// Writing a TOC entry: no links, no footnotes.
     in_toc: bool,
+    /// An open raw inline HTML element whose content kramdown keeps as typed (`<code>`…), and
+    /// how deep it is nested in itself.
+    raw_html: Option<(String, usize)>,
 }
+
+/// Inline HTML elements whose content kramdown keeps as typed (its raw content model; `pre` is
+/// a block element and not read in text).
+const RAW_SPAN_ELEMENTS: &[&str] = &[
+    "code", "kbd", "samp", "var", "script", "style", "math", "option", "textarea",
+];
 
 fn is_block(v: &NodeValue) -> bool {
     matches!(
@@ -1175,6 +1229,39 @@ impl<'o, 'a> Writer<'o, 'a> {
             footnotes: Vec::new(),
             definitions: HashMap::new(),
             in_toc: false,
+            raw_html: None,
+        }
+    }
+
+    /// Follows raw inline HTML elements (`<code>`…) opened and closed by an inline HTML tag.
+    fn track_raw_html(&mut self, html: &str) {
+        let html = html.trim_start_matches(SPAN_MARK);
+        let (close, rest) = match html.strip_prefix("</") {
+            Some(rest) => (true, rest),
+            None => (false, html.strip_prefix('<').unwrap_or("")),
+        };
+        let name = tag_name(rest).to_ascii_lowercase();
+        if name.is_empty() {
+            return;
+        }
+        let self_closed = html.trim_end().ends_with("/>");
+        match &mut self.raw_html {
+            Some((open, depth)) if *open == name => {
+                if close {
+                    *depth -= 1;
+                    if *depth == 0 {
+                        self.raw_html = None;
+                    }
+                } else if !self_closed {
+                    *depth += 1;
+                }
+            }
+            Some(_) => {}
+            None => {
+                if !close && !self_closed && RAW_SPAN_ELEMENTS.contains(&name.as_str()) {
+                    self.raw_html = Some((name, 1));
+                }
+            }
         }
     }
 
@@ -1525,6 +1612,17 @@ impl<'o, 'a> Writer<'o, 'a> {
     /// Inline children: runs of text (with soft breaks) get typography; a span IAL right after
     /// an element gives it attributes.
     fn inlines(&mut self, node: &'a AstNode<'a>) {
+        // A raw HTML element left open ends with its block, as in kramdown.
+        if node.data().value.block() {
+            let outer = self.raw_html.take();
+            self.inline_children(node);
+            self.raw_html = outer;
+        } else {
+            self.inline_children(node);
+        }
+    }
+
+    fn inline_children(&mut self, node: &'a AstNode<'a>) {
         let children: Vec<&'a AstNode<'a>> = node.children().collect();
         let mut i = 0;
         while i < children.len() {
@@ -1595,7 +1693,11 @@ impl<'o, 'a> Writer<'o, 'a> {
                 escape_code(&code.literal, &mut self.out);
                 self.out.push_str("</code>");
             }
-            NodeValue::HtmlInline(html) => self.out.push_str(&html.replace(SPAN_MARK, "")),
+            NodeValue::HtmlInline(html) => {
+                self.track_raw_html(&html);
+                self.out
+                    .push_str(&html.replace(SPAN_MARK, "").replace(LAQUO, "<<"));
+            }
             NodeValue::Raw(raw) => self.out.push_str(&raw),
             NodeValue::Emph => self.wrap("em", node, extra),
             NodeValue::Strong => self.wrap("strong", node, extra),
@@ -1713,6 +1815,11 @@ impl<'o, 'a> Writer<'o, 'a> {
 
     fn text(&mut self, text: &str, after: &str) {
         if text.is_empty() {
+            return;
+        }
+        if self.raw_html.is_some() {
+            // Inside `<code>`…: as typed, no typography, no abbreviations.
+            escape_text(text, &mut self.out);
             return;
         }
         let mut typed = String::with_capacity(text.len() + 8);
@@ -2260,5 +2367,57 @@ mod tests {
             render("# 1. Über Café\n\n# 中文", &options),
             "<h1 id=\"ber-caf\">1. Über Café</h1>\n<h1 id=\"section\">中文</h1>\n"
         );
+    }
+    #[test]
+    fn only_double_tildes_strike() {
+        same(
+            "Not ~single~ tilde, and ~~two words~~ struck.",
+            "<p>Not ~single~ tilde, and <del>two words</del> struck.</p>",
+        );
+        same(
+            "~single *em ~x~* done~ and ~~*em*~~ and `~c~`",
+            "<p>~single <em>em ~x~</em> done~ and <del><em>em</em></del> and \
+             <code class=\"language-plaintext highlighter-rouge\">~c~</code></p>",
+        );
+    }
+
+    #[test]
+    fn guillemets_before_a_word() {
+        same(
+            "and <<guillemets>> or << spaced >> ones",
+            "<p>and «guillemets» or «\u{a0}spaced\u{a0}» ones</p>",
+        );
+        same(
+            "<<a b>> and <<div>> and `<<code>>` and *<<em>>*",
+            "<p>«a b» and «div» and \
+             <code class=\"language-plaintext highlighter-rouge\">&lt;&lt;code&gt;&gt;</code> \
+             and <em>«em»</em></p>",
+        );
+        same(
+            "    <<indented>>",
+            "<div class=\"language-plaintext highlighter-rouge\"><div class=\"highlight\">\
+             <pre class=\"highlight\"><code>&lt;&lt;indented&gt;&gt;\n</code></pre></div></div>",
+        );
+    }
+
+    #[test]
+    fn no_typography_in_raw_html_code() {
+        same(
+            "html <code>it's \"quoted\" -- ...</code> and back to \"smart\" text.",
+            "<p>html <code>it's \"quoted\" -- ...</code> and back to “smart” text.</p>",
+        );
+        same(
+            "k <kbd>it's \"q\" --</kbd> v <var>it's</var> tt <tt>it's</tt> s <span>it's</span>",
+            "<p>k <kbd>it's \"q\" --</kbd> v <var>it's</var> tt <tt>it’s</tt> s <span>it’s</span></p>",
+        );
+        same(
+            "e <code>x <code>y</code> it's</code> \"w\"",
+            "<p>e <code>x <code>y</code> it's</code> “w”</p>",
+        );
+        // Jekyll: `<p>c <code>open it's</code></p>` (kramdown closes the element at the end of
+        // its paragraph; gazette leaves that to the sanitiser); the next paragraph is typeset.
+        let html = md("c <code>open it's\n\nd \"next\"");
+        assert!(html.contains("<code>open it's"), "{html}");
+        assert!(html.contains("<p>d “next”</p>"), "{html}");
     }
 }
