@@ -269,6 +269,12 @@ fn read_mapping(path: &Path) -> Result<Option<(Mapping, String)>, Problem> {
     }
 }
 
+/// The position of the first `key:` in the file at `path`, for problems about a setting found
+/// after loading (the file's start when it cannot be read or the key found).
+pub fn key_position_in(path: &Path, key: &str) -> Position {
+    std::fs::read_to_string(path).map_or(Position::START, |text| key_position(&text, key, 0))
+}
+
 /// The line of the first `key:` at any indentation after line `after` (for pointing at settings).
 fn key_position(text: &str, key: &str, after: usize) -> Position {
     text.lines()

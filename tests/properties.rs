@@ -527,7 +527,8 @@ fn check_feeds(site_title: &str, specs: &[PostSpec]) -> Result<(), TestCaseError
 
     let ctx = Context::new(&config, &site.join("_config.yml")).expect("a context");
     let plans = feed::plan(&posts, &config);
-    let (outputs, _warnings) = feed::render(&site, &plans, &ctx).expect("rendered");
+    let (renderer, _) = gazette::collect::render::Renderer::new(&site, &config, &posts);
+    let (outputs, _warnings) = feed::render(&site, &plans, &ctx, &renderer).expect("rendered");
 
     // Every category and tag of a post has exactly one feed.
     for (scope, names) in [

@@ -47,18 +47,22 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .site
         .cache_path(&loaded.config)
         .map(|posts| posts.with_file_name("entries.cache"));
+    let (renderer, mut render_problems) =
+        gazette::collect::render::Renderer::new(&args.site.site, &loaded.config, &collection.posts);
     let rendered = feed::render_cached(
         &args.site.site,
         &plans,
         &ctx,
+        &renderer,
         entry_cache
             .as_deref()
             .map(|path| (path, collection.settings_key)),
     );
-    let (outputs, warnings) = match rendered {
+    let (outputs, mut warnings) = match rendered {
         Ok(rendered) => rendered,
         Err(problem) => return Ok(fail(&[problem])),
     };
+    warnings.append(&mut render_problems);
     gazette::timing::mark("plan + render");
     let out = args
         .out
@@ -72,7 +76,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .as_deref()
             .map(|path| (path, collection.settings_key));
         let site = &args.site.site;
-        match feed::jekyll_feed::prepare(site, &collection.posts, &ctx, cache, &out, &outputs) {
+        let posts = &collection.posts;
+        match feed::jekyll_feed::prepare(site, posts, &ctx, &renderer, cache, &out, &outputs) {
             Ok(staged) => Some(staged),
             Err(problem) => return Ok(fail(&[problem])),
         }

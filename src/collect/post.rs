@@ -109,6 +109,8 @@ mod compact_date {
 pub struct Content {
     pub html: String,
     pub excerpt_html: String,
+    /// Whether the body ran Liquid, so that what it shows depends on more than its own file.
+    pub liquid: bool,
 }
 
 /// What reading one file gave.
@@ -130,8 +132,13 @@ static DATED_NAME: LazyLock<Regex> =
 static DATELESS_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(.+)(\.[^.]+)$").unwrap());
 
 impl Post {
-    /// Reads the body again and renders it with its excerpt.
-    pub fn content(&self, site: &Path) -> Result<Content, Problem> {
+    /// Reads the body again and renders it with its excerpt, as Jekyll renders it (Liquid, then
+    /// Markdown); the problems are warnings about the body's Liquid.
+    pub fn content(
+        &self,
+        site: &Path,
+        renderer: &super::render::Renderer,
+    ) -> Result<(Content, Vec<Problem>), Problem> {
         let path = site.join(&self.source);
         let bytes = std::fs::read(&path)
             .map_err(|e| Problem::error(&path, Position::START, format!("cannot read: {e}")))?;
@@ -142,12 +149,23 @@ impl Post {
                 "file changed while gazette ran: no longer UTF-8",
             )
         })?;
-        let body = text.get(self.body_start..).ok_or_else(|| {
-            Problem::error(&path, Position::START, "file changed while gazette ran")
-        })?;
-        let html = body::render(body, self.format);
-        let excerpt_html = body::excerpt(&self.excerpt, body, &html, self.format);
-        Ok(Content { html, excerpt_html })
+        if text.get(self.body_start..).is_none() {
+            return Err(Problem::error(
+                &path,
+                Position::START,
+                "file changed while gazette ran",
+            ));
+        }
+        let (body, problems, liquid) = renderer.liquid(self, &text, self.body_start);
+        let options = renderer.markdown();
+        let html = body::render_with(&body, self.format, options);
+        let excerpt_html = body::excerpt_with(&self.excerpt, &body, &html, self.format, options);
+        let content = Content {
+            html,
+            excerpt_html,
+            liquid,
+        };
+        Ok((content, problems))
     }
 
     /// The post's categories and tags, for `category` elements.

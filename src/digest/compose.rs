@@ -54,6 +54,8 @@ pub fn select(
         .iter()
         .filter(|p| !p.draft && period.contains(&p.date))
         .collect();
+    // Liquid's warnings are the build's to report: the digest shows the same bodies.
+    let (renderer, _) = crate::collect::render::Renderer::new(site_dir, config, posts);
     // A post appears once, under the first of its categories in display order.
     let rank = |name: &str| {
         settings
@@ -79,7 +81,7 @@ pub fn select(
             .min_by_key(|c| (rank(c), display(c)))
             .cloned()
             .unwrap_or_default();
-        let content = post.content(site_dir)?;
+        let (content, _) = post.content(site_dir, &renderer)?;
         let source = post.description.clone().unwrap_or(content.excerpt_html);
         let data = PostData {
             title: plain_text(&post.title),

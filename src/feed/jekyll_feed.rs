@@ -26,6 +26,7 @@ use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::LazyLock;
 
+use crate::collect::render::Renderer;
 use atom_syndication::extension::{Extension, ExtensionMap};
 use atom_syndication::{
     Category, Content, Entry as AtomEntry, Feed, Generator, Link, Person, Text,
@@ -990,6 +991,7 @@ pub fn render(
     site: &Path,
     posts: &[Post],
     ctx: &Context<'_>,
+    renderer: &Renderer,
     entry_cache: Option<(&Path, u64)>,
 ) -> Result<(Vec<Output>, Vec<Problem>), Problem> {
     let config = ctx.config;
@@ -1020,7 +1022,7 @@ pub fn render(
             .cloned();
         let entry = match kept {
             Some(e) => e,
-            None => super::entry(site, post)?,
+            None => super::entry(site, post, renderer)?.0,
         };
         entries.insert(post.source.as_path(), entry);
     }
@@ -1059,11 +1061,12 @@ pub fn prepare(
     site: &Path,
     posts: &[Post],
     ctx: &Context<'_>,
+    renderer: &Renderer,
     entry_cache: Option<(&Path, u64)>,
     out: &Path,
     outputs: &[Output],
 ) -> Result<(Staged, Vec<Problem>), Problem> {
-    let (ours, mut problems) = render(site, posts, ctx, entry_cache)?;
+    let (ours, mut problems) = render(site, posts, ctx, renderer, entry_cache)?;
     let dest = destination(site, ctx.config);
     if let Some(path) = clash(&dest, &ours, out, outputs) {
         return Err(Problem::error(

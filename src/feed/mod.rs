@@ -27,6 +27,7 @@ use regex::Regex;
 use url::Url;
 
 use crate::collect::body::plain_text;
+use crate::collect::render::Renderer;
 use crate::collect::Post;
 use crate::config::{Author, SiteConfig};
 use crate::problem::{Position, Problem};
@@ -381,17 +382,22 @@ pub fn render(
     site: &Path,
     plans: &[Plan<'_>],
     ctx: &Context<'_>,
+    renderer: &Renderer,
 ) -> Result<(Vec<Output>, Vec<Problem>), Problem> {
-    render_cached(site, plans, ctx, None)
+    render_cached(site, plans, ctx, renderer, None)
 }
 
 /// [`render`], reusing the entries kept in the file `entry_cache` (with the settings key the
 /// posts were read with, `Collection::settings_key`) for posts that did not change, and keeping
 /// this build's entries there for the next one.
+///
+/// An entry whose body runs Liquid is never kept: what it shows depends on files the post's
+/// stamp does not cover (includes, `_data/`, other posts' URLs), so it is rendered every time.
 pub fn render_cached(
     site: &Path,
     plans: &[Plan<'_>],
     ctx: &Context<'_>,
+    renderer: &Renderer,
     entry_cache: Option<(&Path, u64)>,
 ) -> Result<(Vec<Output>, Vec<Problem>), Problem> {
     let mut wanted: Vec<&Post> = plans.iter().flat_map(|p| p.posts.iter().copied()).collect();
@@ -399,21 +405,31 @@ pub fn render_cached(
     wanted.dedup_by(|a, b| a.source.as_os_str() == b.source.as_os_str());
     let cache = entry_cache.map(|(path, key)| entry_cache::EntryCache::load(path, key));
     let entry_cache = entry_cache.map(|(path, _)| path);
-    let entries: HashMap<&Path, Entry> = wanted
+    let rendered: Vec<(&Path, Entry, Rendered)> = wanted
         .par_iter()
         .map(|post| {
             let kept = cache.as_ref().and_then(|c| c.get(&post.source, post.stamp));
             match kept {
-                Some(e) => Ok((post.source.as_path(), e.clone())),
-                None => entry(site, post).map(|e| (post.source.as_path(), e)),
+                Some(e) => Ok((post.source.as_path(), e.clone(), Rendered::default())),
+                None => entry(site, post, renderer).map(|(e, r)| (post.source.as_path(), e, r)),
             }
         })
         .collect::<Result<_, _>>()?;
     let mut problems = Vec::new();
+    let mut uncachable = std::collections::HashSet::new();
+    let mut entries: HashMap<&Path, Entry> = HashMap::with_capacity(rendered.len());
+    for (path, entry, mut how) in rendered {
+        if how.liquid {
+            uncachable.insert(path);
+        }
+        problems.append(&mut how.problems);
+        entries.insert(path, entry);
+    }
     if let (Some(cache), Some(path)) = (&cache, entry_cache) {
         let stamped = || {
             wanted
                 .iter()
+                .filter(|p| !uncachable.contains(p.source.as_path()))
                 .filter_map(|p| Some((p.source.as_path(), p.stamp?)))
         };
         if !cache.holds_exactly(stamped().collect::<Vec<_>>().into_iter()) {
@@ -564,9 +580,26 @@ pub fn media_elements(
     media
 }
 
+/// What rendering one entry met besides the entry itself.
+#[derive(Debug, Default)]
+pub(crate) struct Rendered {
+    /// The body ran Liquid (so the entry depends on more than the post's file).
+    pub liquid: bool,
+    /// Warnings about the body's Liquid.
+    pub problems: Vec<Problem>,
+}
+
 /// Reads and prepares one post for the feeds.
-fn entry(site: &Path, post: &Post) -> Result<Entry, Problem> {
-    let content = post.content(site)?;
+pub(crate) fn entry(
+    site: &Path,
+    post: &Post,
+    renderer: &Renderer,
+) -> Result<(Entry, Rendered), Problem> {
+    let (content, liquid_problems) = post.content(site, renderer)?;
+    let rendered = Rendered {
+        liquid: content.liquid,
+        problems: liquid_problems,
+    };
     let base = Url::parse(&post.url).map_err(|e| {
         Problem::error(
             site.join(&post.source),
@@ -591,7 +624,7 @@ fn entry(site: &Path, post: &Post) -> Result<Entry, Problem> {
     if summary_html.trim().is_empty() {
         summary_html = html::escape_text(&title);
     }
-    Ok(Entry {
+    let entry = Entry {
         content_html: if content_html.trim().is_empty() {
             String::new()
         } else {
@@ -599,7 +632,8 @@ fn entry(site: &Path, post: &Post) -> Result<Entry, Problem> {
         },
         summary_html,
         title,
-    })
+    };
+    Ok((entry, rendered))
 }
 
 /// The terms of a post in feeds: categories with their display names, then tags.
@@ -662,7 +696,9 @@ pub(crate) mod testing {
         assert!(!collection.has_errors(), "{:?}", collection.problems);
         let plans = super::plan(&collection.posts, &config);
         let ctx = super::Context::new(&config, &dir.path().join("_config.yml")).unwrap();
-        let (outputs, problems) = super::render(dir.path(), &plans, &ctx).unwrap();
+        let (renderer, _) =
+            crate::collect::render::Renderer::new(dir.path(), &config, &collection.posts);
+        let (outputs, problems) = super::render(dir.path(), &plans, &ctx, &renderer).unwrap();
         let files = outputs
             .into_iter()
             .map(|o| {

@@ -1,0 +1,68 @@
+//! A post's body as Jekyll renders it: Liquid first, then Markdown as kramdown writes it.
+//!
+//! One [`Renderer`] is made per run, from the site's settings and every post collected (for
+//! `{% post_url %}`, `{% link %}` and `site.posts`), and bodies are rendered through it only for
+//! the posts a feed or the digest shows.
+
+use std::path::Path;
+
+use super::liquid::LiquidSite;
+use super::markdown::KramdownOptions;
+use super::Post;
+use crate::config::SiteConfig;
+use crate::problem::{Position, Problem};
+
+/// What rendering a body needs that is the same for every post.
+pub struct Renderer {
+    liquid: LiquidSite,
+    markdown: KramdownOptions,
+}
+
+impl Renderer {
+    /// Reads what the site's Liquid can see (`_config.yml`, `_data/`, `_includes/` on demand)
+    /// and the `kramdown:` options; problems are warnings about settings gazette cannot follow.
+    pub fn new(site: &Path, config: &SiteConfig, posts: &[Post]) -> (Renderer, Vec<Problem>) {
+        let (liquid, mut problems) = LiquidSite::new(site, config, posts);
+        let (markdown, warnings) = KramdownOptions::from_yaml(config.raw.get("kramdown"));
+        let at = crate::config::key_position_in(&config.path, "kramdown");
+        problems.extend(
+            warnings
+                .into_iter()
+                .map(|w| Problem::warning(&config.path, at, w)),
+        );
+        (Renderer { liquid, markdown }, problems)
+    }
+
+    /// The kramdown options in force.
+    pub fn markdown(&self) -> &KramdownOptions {
+        &self.markdown
+    }
+
+    /// Runs a post's Liquid (when its body has any): the text to convert, what went wrong, and
+    /// whether Liquid ran. `text` is the whole file; the body starts at `body_start`.
+    pub(crate) fn liquid(
+        &self,
+        post: &Post,
+        text: &str,
+        body_start: usize,
+    ) -> (String, Vec<Problem>, bool) {
+        let body = &text[body_start..];
+        if !body.contains("{{") && !body.contains("{%") {
+            return (body.to_string(), Vec::new(), false);
+        }
+        // The front matter is read again only for the few posts whose bodies hold Liquid.
+        let front = match super::front_matter::split(text) {
+            super::front_matter::Split::Found {
+                yaml_start,
+                yaml_end,
+                ..
+            } => super::front_matter::FrontMatter::parse(text, yaml_start, yaml_end)
+                .map(|fm| fm.data)
+                .unwrap_or_default(),
+            _ => Default::default(),
+        };
+        let line = Position::of_offset(text, body_start).line;
+        let (out, problems) = self.liquid.render(post, &front, body, line);
+        (out, problems, true)
+    }
+}
