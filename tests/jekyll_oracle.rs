@@ -707,11 +707,7 @@ fn every_post_jekyll_publishes_is_in_the_feeds() {
     let site = scratch.path().join("site");
     fs::create_dir_all(site.join("_includes")).unwrap();
     fs::write(site.join("_config.yml"), QUIRKS_CONFIG).unwrap();
-    fs::write(
-        site.join("dump.json"),
-        DUMP.replace("https://example.com/base", "https://example.com/base"),
-    )
-    .unwrap();
+    fs::write(site.join("dump.json"), DUMP).unwrap();
     for (path, front) in QUIRKS.iter().chain([&UNREADABLE]) {
         let full = site.join(path);
         fs::create_dir_all(full.parent().unwrap()).unwrap();
