@@ -326,7 +326,12 @@ pub fn scalar_string(value: &Value) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         // As Ruby's `to_s` writes them.
         Value::Number(n) if n.as_f64().is_some_and(f64::is_infinite) => Some(
-            if n.as_f64().is_some_and(f64::is_sign_negative) { "-Infinity" } else { "Infinity" }.to_string(),
+            if n.as_f64().is_some_and(f64::is_sign_negative) {
+                "-Infinity"
+            } else {
+                "Infinity"
+            }
+            .to_string(),
         ),
         Value::Number(n) if n.is_nan() => Some("NaN".to_string()),
         Value::Number(n) => Some(n.to_string()),
