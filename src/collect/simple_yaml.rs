@@ -6,7 +6,7 @@
 //! reads exactly that shape and gives the same [`Value`] the parser would. Anything else (other
 //! indentation, anchors, tags, block scalars, escapes, comments after values, duplicate keys,
 //! numbers, characters YAML forbids) makes it answer `None`, and the caller uses the full parser:
-//! this is a shortcut, never a second dialect. `tests/properties.rs` checks both give the same
+//! this is a shortcut, never a second dialect. `tests/it/properties.rs` checks both give the same
 //! mapping on generated front matter.
 
 use serde_yaml::{Mapping, Value};

@@ -1,4 +1,4 @@
-//! Shared by tests/digest.rs and tests/digest_faults.rs: SMTP servers that listen on 127.0.0.1
+//! Shared by tests/it/digest.rs, digest_faults.rs and digest_transport.rs: SMTP servers that listen on 127.0.0.1
 //! inside the test process, a test PKI, sites in temporary folders, and runs of the real
 //! `gazette` binary with a deadline (a run that hangs is killed and fails the test).
 //!

@@ -4,7 +4,7 @@
 //!
 //! Every run of the binary has a deadline, and no run may print the SMTP password.
 
-mod smtp_server;
+use crate::support::smtp as smtp_server;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};

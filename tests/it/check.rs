@@ -4,7 +4,7 @@
 //! Tests marked `#[ignore = "…"]` describe the behaviour the reference (Jekyll 4.3, or plain
 //! good sense about messages) calls for, where gazette currently does something else.
 
-mod common;
+use crate::support::site as common;
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};

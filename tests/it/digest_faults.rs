@@ -6,7 +6,7 @@
 //! `tls: none`); the TLS and AUTH ones use mailin-embedded. Every run of the binary has a
 //! deadline, and no run may print the SMTP password.
 
-mod smtp_server;
+use crate::support::smtp as smtp_server;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! server on 127.0.0.1 in this process (mailin-embedded, with STARTTLS and AUTH where it matters).
 //! Faults (4xx, 5xx, dropped connections, stalls, kills) are in tests/digest_faults.rs.
 
-mod smtp_server;
+use crate::support::smtp as smtp_server;
 
 use std::collections::BTreeMap;
 use std::net::ToSocketAddrs;

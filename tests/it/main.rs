@@ -1,0 +1,18 @@
+//! The integration tests, one binary: each module talks to the real `gazette` binary, to real
+//! servers (SMTP over TCP, TLS), to the real `jekyll`, and reads what gazette wrote back with real
+//! parsers (feed-rs, mail-parser). One binary links the test dependencies once.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod bench_corpus;
+mod check;
+mod digest;
+mod digest_faults;
+mod digest_transport;
+mod feeds;
+mod hostile;
+mod jekyll_content;
+mod jekyll_feed;
+mod jekyll_oracle;
+mod properties;
