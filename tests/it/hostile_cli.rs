@@ -1,0 +1,1 @@
+//! Hostile input and faults, round two: what a user sees on the command line: file names that are not UTF-8, standard output that cannot be written, a folder that is not a site, and paths in check --json.

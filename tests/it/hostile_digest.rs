@@ -1,0 +1,1 @@
+//! Hostile input and faults, round two: the digest's traps: an SMTP server that is not there, broken subscriber files, settings split between files, templates, empty weeks, and what the ledger and the summary say.

@@ -1,0 +1,1 @@
+//! Hostile input and faults, round two: the output and state folders: stale temporaries after a kill, folders left by a failed write, links inside the output folder, feed URLs that never move, OPML types, slugs, and the caches' keys.
