@@ -12,7 +12,7 @@
 //!
 //! Entry ids are Jekyll's `post.id | absolute_url`: the folder of the post's URL joined with its
 //! `slug` (the front matter's, else the file name's), normalised as Addressable does it
-//! (percent-escapes decoded and re-encoded, NFKC for the common compatibility characters, dot
+//! (percent-escapes decoded and re-encoded, NFKC, dot
 //! segments removed). The content follows gazette's rules (sanitised HTML, absolute URLs).
 //!
 //! Files go into the destination folder through [`stage`] and [`Staged::commit`], so that the
@@ -294,65 +294,14 @@ fn is_pchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b)
 }
 
-/// NFKC for the compatibility characters that turn up in titles and slugs (full-width forms,
-/// the ideographic space, ellipses, ligatures, ℃…), as Addressable applies NFKC to every
-/// component it normalises. Other compatibility characters are kept (a documented difference).
-fn nfkc_common(text: &str) -> Cow<'_, str> {
-    fn map(c: char) -> Option<&'static str> {
-        const FULL: &str = "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
-        let u = c as u32;
-        if (0xFF01..=0xFF5E).contains(&u) {
-            let i = (u - 0xFF01) as usize;
-            return FULL.get(i..i + 1);
-        }
-        if (0x2460..=0x2473).contains(&u) {
-            const CIRCLED: [&str; 20] = [
-                "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15",
-                "16", "17", "18", "19", "20",
-            ];
-            return Some(CIRCLED[(u - 0x2460) as usize]);
-        }
-        Some(match c {
-            '\u{3000}' | '\u{A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' => " ",
-            '\u{2024}' => ".",
-            '\u{2025}' => "..",
-            '\u{2026}' => "...",
-            '\u{FB00}' => "ff",
-            '\u{FB01}' => "fi",
-            '\u{FB02}' => "fl",
-            '\u{FB03}' => "ffi",
-            '\u{FB04}' => "ffl",
-            '\u{FB05}' | '\u{FB06}' => "st",
-            '\u{B2}' => "2",
-            '\u{B3}' => "3",
-            '\u{B9}' => "1",
-            '\u{BC}' => "1\u{2044}4",
-            '\u{BD}' => "1\u{2044}2",
-            '\u{BE}' => "3\u{2044}4",
-            '\u{2122}' => "TM",
-            '\u{2116}' => "No",
-            '\u{2103}' => "\u{B0}C",
-            '\u{2109}' => "\u{B0}F",
-            '\u{FFE0}' => "\u{A2}",
-            '\u{FFE1}' => "\u{A3}",
-            '\u{FFE2}' => "\u{AC}",
-            '\u{FFE4}' => "\u{A6}",
-            '\u{FFE5}' => "\u{A5}",
-            '\u{FFE6}' => "\u{20A9}",
-            _ => return None,
-        })
-    }
-    if !text.chars().any(|c| map(c).is_some()) {
+/// NFKC, as Addressable applies it to every component it normalises (full-width forms, the
+/// ideographic space, ellipses, ligatures, decomposed accents from macOS file names…).
+fn nfkc(text: &str) -> Cow<'_, str> {
+    use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
+    if is_nfkc_quick(text.chars()) == IsNormalized::Yes {
         return Cow::Borrowed(text);
     }
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match map(c) {
-            Some(s) => out.push_str(s),
-            None => out.push(c),
-        }
-    }
-    Cow::Owned(out)
+    Cow::Owned(text.nfkc().collect())
 }
 
 /// Addressable's `normalize_component`: escapes decoded, NFKC, then every byte outside `keep`
@@ -360,7 +309,7 @@ fn nfkc_common(text: &str) -> Cow<'_, str> {
 fn normalize_component(component: &str, keep: impl Fn(u8) -> bool) -> String {
     let decoded = percent_decode(component);
     let text = String::from_utf8_lossy(&decoded);
-    let normal = nfkc_common(&text);
+    let normal = nfkc(&text);
     let mut out = String::with_capacity(normal.len());
     for b in normal.bytes() {
         if keep(b) {
@@ -1337,6 +1286,10 @@ mod tests {
             "https://example.com/a/%E4%BD%A0%E5%A5%BD,%E4%B8%96%E7%95%8C"
         );
         assert_eq!(abs("", "/a/./b/../c"), "https://example.com/a/c");
+        // Decomposed accents (macOS file names) and a CJK compatibility ideograph, as NFKC
+        // composes and maps them.
+        assert_eq!(abs("", "/cafe\u{301}"), "https://example.com/caf%C3%A9");
+        assert_eq!(abs("", "/\u{F900}"), "https://example.com/%E8%B1%88");
         assert_eq!(abs("", "/"), "https://example.com/");
         assert_eq!(
             abs("", "/a?x=1 2&y#f g"),
