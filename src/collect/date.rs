@@ -207,11 +207,13 @@ fn everyday_timestamp(text: &str) -> Option<[&str; 7]> {
     })
 }
 
-/// The first instant of a local date-time in `zone`, as Ruby's `Time.local` gives it: in a
-/// daylight-saving gap the clock is moved forward, and an ambiguous time takes the earlier one.
+/// The instant of a local date-time in `zone`, as Ruby's `Time.local` gives it: in a
+/// daylight-saving gap the clock is moved forward, and a time that happens twice when the
+/// clocks go back is the second one, in standard time (Ruby 3.1: `2020-11-01 01:30` in New York
+/// is `-05:00`, `2020-10-25 02:30` in Berlin `+01:00`).
 pub fn local(naive: NaiveDateTime, zone: Tz) -> DateTime<FixedOffset> {
     let at = match zone.from_local_datetime(&naive) {
-        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.fixed_offset(),
+        LocalResult::Single(t) | LocalResult::Ambiguous(_, t) => t.fixed_offset(),
         LocalResult::None => {
             let later = naive + chrono::Duration::hours(1);
             zone.from_local_datetime(&later)
@@ -403,6 +405,20 @@ mod tests {
                 .to_string()
                 .contains("out of range")
         );
+    }
+
+    /// What Ruby 3.1's `Time.local` gave for each (Jekyll reads local times with it).
+    #[test]
+    fn times_that_happen_twice_are_the_second_and_gaps_move_forward() {
+        let at = |zone: Tz, text: &str| {
+            let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap();
+            local(naive, zone).to_rfc3339()
+        };
+        use chrono_tz::{America, Australia, Europe};
+        assert_eq!(at(America::New_York, "2020-11-01 01:30"), "2020-11-01T01:30:00-05:00");
+        assert_eq!(at(Europe::Berlin, "2020-10-25 02:30"), "2020-10-25T02:30:00+01:00");
+        assert_eq!(at(Australia::Sydney, "2020-04-05 02:30"), "2020-04-05T02:30:00+10:00");
+        assert_eq!(at(America::New_York, "2020-03-08 02:30"), "2020-03-08T03:30:00-04:00");
     }
 
     #[test]
