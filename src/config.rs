@@ -107,6 +107,9 @@ fn split_address(text: &str) -> Option<(Option<String>, String)> {
     ))
 }
 
+/// The default of `max_post_bytes`: 16 MiB, far above any real post.
+pub const DEFAULT_MAX_POST_BYTES: u64 = 16 * 1024 * 1024;
+
 /// gazette's own settings (the `gazette:` section of `_config.yml`, or `gazette.yml`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default)]
@@ -141,6 +144,12 @@ pub struct GazetteSettings {
     /// Feeds larger than this many bytes are reported (5 MiB: the smallest cap among common
     /// readers).
     pub max_feed_bytes: u64,
+    /// Posts larger than this many bytes are left out with an error, before they are read
+    /// (reading and rendering a post takes memory in proportion to its size).
+    pub max_post_bytes: u64,
+    /// How many categories, and how many tags, one post keeps (the first ones written); more
+    /// are dropped with a warning (every term is a feed that lists them all).
+    pub max_terms: usize,
     /// Where to keep what was read from each post, relative to the site (empty: no cache).
     pub cache: PathBuf,
     /// Whether `gazette build` refuses to write any feed when a post cannot be read (by default
@@ -166,6 +175,8 @@ impl Default for GazetteSettings {
             hub: None,
             stylesheet: None,
             max_feed_bytes: 5 * 1024 * 1024,
+            max_post_bytes: DEFAULT_MAX_POST_BYTES,
+            max_terms: 100,
             cache: PathBuf::from(".gazette/posts.cache"),
             strict: false,
             digest: Default::default(),
@@ -290,6 +301,58 @@ fn key_position(text: &str, key: &str, after: usize) -> Position {
         })
 }
 
+/// The section of gazette's settings that `gazette.yml` merges key by key at every level (the
+/// others are replaced whole when `gazette.yml` sets them).
+const DEEP_MERGED: &str = "digest";
+
+/// `over` merged into `base` key by key: a mapping into a mapping recursively, anything else
+/// replacing what was there.
+fn merge_deep(base: &mut Mapping, over: Mapping) {
+    for (k, v) in over {
+        if let (Some(Value::Mapping(inner)), Value::Mapping(more)) = (base.get_mut(&k), &v) {
+            merge_deep(inner, more.clone());
+            continue;
+        }
+        base.insert(k, v);
+    }
+}
+
+/// Where each of gazette's settings was read: file and place, by dotted path (`items`,
+/// `digest.smtp.port`); the later file's entry wins.
+#[derive(Debug, Default)]
+struct Sources(BTreeMap<String, (PathBuf, Position)>);
+
+impl Sources {
+    /// Notes the keys of `map` (found in `text` of `path` after line `after`) under `prefix`,
+    /// and those of the deep-merged section's mappings below them.
+    fn note(&mut self, map: &Mapping, prefix: &str, path: &Path, text: &str, after: usize) {
+        for (k, v) in map {
+            let Some(name) = k.as_str() else { continue };
+            let found = key_position(text, name, after);
+            // A key not found on a line of its own (a `{flow: mapping}`) points at its parent.
+            let position = match self.0.get(prefix) {
+                Some((p, parent)) if found == Position::START && p == path => *parent,
+                _ => found,
+            };
+            let full = if prefix.is_empty() {
+                name.to_string()
+            } else {
+                format!("{prefix}.{name}")
+            };
+            self.0.insert(full.clone(), (path.to_path_buf(), position));
+            let deep = full == DEEP_MERGED || full.starts_with(&format!("{DEEP_MERGED}."));
+            if let (true, Value::Mapping(inner)) = (deep, v) {
+                let below = if position == Position::START {
+                    after
+                } else {
+                    position.line
+                };
+                self.note(inner, &full, path, text, below);
+            }
+        }
+    }
+}
+
 impl SiteConfig {
     /// Reads `<site>/_config.yml` and `<site>/gazette.yml` (both optional).
     pub fn load(site: &Path) -> Result<Loaded, Problem> {
@@ -381,7 +444,9 @@ impl SiteConfig {
                 .collect();
         }
 
-        // gazette's own section, then gazette.yml over it key by key.
+        // gazette's own section, then gazette.yml over it key by key; inside `digest:` key by
+        // key at every level (`digest: smtp: port:` in gazette.yml changes the port alone). Each
+        // key's file and place are kept, for the errors and warnings about it.
         let mut ours = match map.get("gazette") {
             None | Some(Value::Null) => Mapping::new(),
             Some(Value::Mapping(m)) => m.clone(),
@@ -397,51 +462,65 @@ impl SiteConfig {
             }
         };
         let section_line = at("gazette").line.saturating_sub(1);
-        let mut sources: BTreeMap<String, (PathBuf, Position)> = ours
-            .keys()
-            .filter_map(|k| k.as_str())
-            .map(|k| {
-                (
-                    k.to_string(),
-                    (config_path.clone(), key_position(&text, k, section_line)),
-                )
-            })
-            .collect();
+        let mut sources = Sources::default();
+        sources.note(&ours, "", &config_path, &text, section_line);
         let own_path = site.join("gazette.yml");
-        if let Some((own, own_text)) = read_mapping(&own_path)? {
+        let mut own_text = String::new();
+        if let Some((own, read)) = read_mapping(&own_path)? {
+            sources.note(&own, "", &own_path, &read, 0);
+            own_text = read;
             for (k, v) in own {
-                if let Some(name) = k.as_str() {
-                    sources.insert(
-                        name.to_string(),
-                        (own_path.clone(), key_position(&own_text, name, 0)),
-                    );
+                if k.as_str() == Some(DEEP_MERGED) {
+                    if let (Some(Value::Mapping(base)), Value::Mapping(over)) =
+                        (ours.get_mut(&k), &v)
+                    {
+                        merge_deep(base, over.clone());
+                        continue;
+                    }
                 }
                 ours.insert(k, v);
             }
         }
+        // The file and place of a setting, by its path (`digest.smtp.port`,
+        // `category_order[2]`): its own key's when known, else its closest parent's (and then
+        // the key's first line below that parent, when there is one).
+        let place = |key: &str| -> (PathBuf, Position) {
+            let segments: Vec<&str> = key
+                .split('.')
+                .map(|seg| seg.split('[').next().unwrap_or(seg))
+                .collect();
+            let found = (1..=segments.len()).rev().find_map(|n| {
+                sources
+                    .0
+                    .get(&segments[..n].join("."))
+                    .map(|(path, position)| (n, path.clone(), *position))
+            });
+            let Some((n, path, position)) = found else {
+                return (config_path.clone(), at("gazette"));
+            };
+            let last = segments.last().copied().unwrap_or_default();
+            if n == segments.len() || last.is_empty() {
+                return (path, position);
+            }
+            let file_text = if path == config_path {
+                &text
+            } else {
+                &own_text
+            };
+            let inner = key_position(file_text, last, position.line.saturating_sub(1));
+            if inner == Position::START {
+                (path, position)
+            } else {
+                (path, inner)
+            }
+        };
         let mut unknown = Vec::new();
         let value = Value::Mapping(ours);
         let mut note_unknown = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
         let ignoring = serde_ignored::Deserializer::new(value, &mut note_unknown);
         config.gazette = serde_path_to_error::deserialize(ignoring).map_err(|e| {
             let key = e.path().to_string();
-            let top = key.split(['.', '[']).next().unwrap_or_default().to_string();
-            let (path, position) = sources
-                .get(&top)
-                .cloned()
-                .unwrap_or((config_path.clone(), at("gazette")));
-            // Point at the innermost key when it can be found below the section's.
-            let last = key.rsplit('.').next().unwrap_or(&key);
-            let position = if last != top && path == config_path {
-                let inner = key_position(&text, last, position.line.saturating_sub(1));
-                if inner == Position::START {
-                    position
-                } else {
-                    inner
-                }
-            } else {
-                position
-            };
+            let (path, position) = place(&key);
             Problem::error(
                 path,
                 position,
@@ -449,11 +528,13 @@ impl SiteConfig {
             )
         })?;
         for key in unknown {
-            let top = key.split('.').next().unwrap_or(&key).to_string();
-            let (path, position) = sources
-                .get(&top)
-                .cloned()
-                .unwrap_or((config_path.clone(), at("gazette")));
+            // serde_ignored writes `?` for the `Some` of an optional section (`digest.smtp.?.x`).
+            let key = key
+                .split('.')
+                .filter(|segment| *segment != "?")
+                .collect::<Vec<_>>()
+                .join(".");
+            let (path, position) = place(&key);
             problems.push(Problem::warning(
                 path,
                 position,

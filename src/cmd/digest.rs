@@ -16,6 +16,7 @@ use gazette::digest::subscribers;
 use gazette::digest::week::Period;
 use lettre::message::Mailbox;
 
+use super::output::{errln, outln};
 use super::site::{print_problems, IncludeArgs, SiteArgs};
 
 #[derive(clap::Args, Debug)]
@@ -31,7 +32,8 @@ pub struct Args {
     /// The last day of the period (YYYY-MM-DD), included.
     #[arg(long, value_name = "DATE", requires = "since")]
     pub until: Option<NaiveDate>,
-    /// Send even when the period has no posts.
+    /// Accepted for older scripts. An empty period still sends nothing: nobody gets an empty
+    /// digest (the run says so and ends with 0).
     #[arg(long)]
     pub force: bool,
     /// Render every message and report, but send nothing and record nothing.
@@ -63,7 +65,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let collection = &loaded.collection;
     if collection.has_errors() {
         print_problems(&collection.problems);
-        eprintln!("gazette: the site has errors; no digest was sent");
+        errln!("gazette: the site has errors; no digest was sent");
         return Ok(ExitCode::FAILURE);
     }
     let config = &loaded.config;
@@ -84,8 +86,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     loaded.collection.posts = Vec::new();
     super::site::give_back_memory();
     let config = &loaded.config;
-    if digest.post_count == 0 && !args.force {
-        println!("{period}: no posts, so no digest was sent (--force sends one anyway)");
+    if digest.post_count == 0 {
+        // Nobody gets an empty digest, not even with --force.
+        if args.force {
+            outln!("{period}: no posts, so no digest was sent (even with --force: nobody gets an empty digest)");
+        } else {
+            outln!("{period}: no posts, so no digest was sent");
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let templates = settings.templates.as_ref().map(|t| site_dir.join(t));
@@ -108,7 +115,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let from: Mailbox = settings
         .from
         .as_deref()
-        .ok_or_else(|| anyhow!("set `gazette: digest: from:` (the sender, e.g. `Site <digest@example.com>`) in _config.yml"))?
+        .ok_or_else(|| anyhow!("set the digest's sender, `from:` (e.g. `Site <digest@example.com>`), under `gazette: digest:` in _config.yml or under `digest:` in gazette.yml"))?
         .parse()
         .map_err(|e| anyhow!("gazette.digest.from: {e}"))?;
     let reply_to: Option<Mailbox> = settings
@@ -132,7 +139,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         );
     }
     if settings.unsubscribe_url.is_none() && settings.unsubscribe_mailto.is_none() {
-        eprintln!("gazette: warning: no digest.unsubscribe_url or unsubscribe_mailto: messages carry no List-Unsubscribe header, which large mailbox providers require");
+        errln!("gazette: warning: no digest.unsubscribe_url or unsubscribe_mailto: messages carry no List-Unsubscribe header, which large mailbox providers require");
     }
     let unsubscribe_url = |address: &str| {
         settings.unsubscribe_url.as_ref().map(|template| {
@@ -194,7 +201,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow!(e))?;
         std::fs::write(file, rendered.html)
             .with_context(|| format!("writing the preview {}", file.display()))?;
-        println!("preview written to {}", file.display());
+        outln!("preview written to {}", file.display());
     }
 
     let state_dir = gazette::collect::shown(&site_dir.join(&settings.state)).to_path_buf();
@@ -225,7 +232,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        println!("{period}: dry run: {would} messages would be sent ({} posts; {empty} subscribers have nothing in their categories); nothing was sent or recorded", digest.post_count);
+        outln!("{period}: dry run: {would} messages would be sent ({} posts; {empty} subscribers have nothing in their categories); nothing was sent or recorded", digest.post_count);
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -243,6 +250,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .collect();
     let rows = ledger.prepare(&period.label, &entries)?;
     let mut already = 0;
+    let mut empty_before = 0;
     let mut unknown_before: Vec<(String, String)> = Vec::new();
     let mut failed_before: Vec<(String, String)> = Vec::new();
     let to_send: Vec<Job> = jobs
@@ -252,6 +260,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             match row.map(|r| (r.state, r.permanent)) {
                 Some((State::Sent, _)) => {
                     already += 1;
+                    false
+                }
+                Some((State::Empty, _)) => {
+                    empty_before += 1;
                     false
                 }
                 Some((State::Unknown, _)) if !args.resend_unknown => {
@@ -298,14 +310,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         subs.subscribers.iter().map(|s| (s.key(), s)).collect();
     let line_of = |a: &str| by_address.get(a).map_or(0, |s| s.line);
     for (address, error) in report.failed.iter().chain(&failed_before) {
-        eprintln!(
+        errln!(
             "{}:{}:1: failed: {address}: {error}",
             subscribers_path.display(),
             line_of(address)
         );
     }
     for (address, error) in report.unknown.iter().chain(&unknown_before) {
-        eprintln!(
+        errln!(
             "{}:{}:1: unknown: {address}: {error} (check the server's log; --resend-unknown sends it again)",
             subscribers_path.display(),
             line_of(address)
@@ -315,18 +327,26 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Transport::Smtp { server, .. } => format!("via {}", server.address()),
         Transport::Outbox(dir) => format!("into {}", dir.display()),
     };
-    println!(
-        "{period}: {} sent {destination}, {} failed, {} unknown, {} already sent, {} unsubscribed, {} with nothing in their categories, {} invalid in the subscribers file",
+    outln!(
+        "{period}: {} sent {destination}, {} failed, {} unknown, {} already sent, {} unsubscribed, {} with nothing in their categories, {} invalid in the subscribers file{}",
         report.sent.len(),
         report.failed.len() + failed_before.len(),
         report.unknown.len() + unknown_before.len(),
         already,
         gone.len(),
-        report.empty.len(),
+        report.empty.len() + empty_before,
         subs.problems.iter().filter(|p| p.is_error()).count(),
+        match &report.stopped {
+            Some(stop) => format!(
+                "; the run stopped ({}): {} not sent, left pending for the next run",
+                stop.cause,
+                report.pending.len()
+            ),
+            None => String::new(),
+        },
     );
     if let Some(stop) = &report.stopped {
-        eprintln!("gazette: the run stopped: {stop}");
+        errln!("gazette: the run stopped: {}", stop.message);
         return Ok(ExitCode::from(2));
     }
     let all_out = report.failed.is_empty()

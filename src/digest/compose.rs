@@ -42,7 +42,10 @@ pub fn select(
 ) -> Result<Digest, Problem> {
     let settings = &config.gazette.digest;
     let root = config.site_root().map(String::from).unwrap_or_default();
-    let plans = feed::plan(posts, config);
+    // The feeds' file names as the build gave them: a name that collided keeps the file it was
+    // published under (the output folder remembers), so the digest links where the build wrote.
+    let published = feed::slug::Published::read(&site_dir.join(&config.gazette.out));
+    let plans = feed::plan_keeping(posts, config, &published);
     let ctx = feed::Context::new(config, &site_dir.join("_config.yml"))?;
     let feed_of = |name: &str, format: Format| {
         plans
@@ -341,10 +344,9 @@ impl<'a> Composer<'a> {
             Some(variant) => variant?,
             None => {
                 let groups = self.digest.groups_for(subscriber);
-                // Someone who chose categories gets nothing when none has posts (even in a forced
-                // empty digest); someone who chose none gets everything there is.
-                let nothing = groups.is_empty()
-                    && (!subscriber.categories.is_empty() || !self.digest.groups.is_empty());
+                // Someone who chose categories gets nothing when none has posts; someone who
+                // chose none gets everything there is. Nobody gets an empty digest.
+                let nothing = groups.is_empty();
                 let variant = (!nothing).then(|| {
                     let data =
                         self.digest

@@ -1,7 +1,9 @@
 //! The ledger: one SQLite row per (digest, subscriber), moved `pending` → `sending` → `sent` or
-//! `failed`, committed around every send. It is what makes a digest go out exactly once:
+//! `failed`, committed around every send; a subscriber none of whose categories has posts is
+//! `empty`, and a send the run stopped before it could be tried goes back to `pending`. It is
+//! what makes a digest go out exactly once:
 //!
-//! - a rerun sends only rows that are not `sent`;
+//! - a rerun sends only rows that are not `sent` (nor `empty`);
 //! - a row found in `sending` when a run starts belonged to a run that stopped mid-send: whether
 //!   the server got it is unknown, so it becomes `unknown` and is resent only when asked;
 //! - one run at a time holds `ledger.lock` (an OS lock, released even if the process is killed).
@@ -54,6 +56,8 @@ pub enum State {
     Sent,
     Failed,
     Unknown,
+    /// Nothing to send: none of the subscriber's categories had posts.
+    Empty,
 }
 
 impl State {
@@ -64,6 +68,7 @@ impl State {
             State::Sent => "sent",
             State::Failed => "failed",
             State::Unknown => "unknown",
+            State::Empty => "empty",
         }
     }
 
@@ -73,6 +78,7 @@ impl State {
             "sent" => State::Sent,
             "failed" => State::Failed,
             "unknown" => State::Unknown,
+            "empty" => State::Empty,
             _ => State::Pending,
         }
     }
@@ -335,6 +341,23 @@ impl Ledger {
         )
     }
 
+    /// Puts a row back to `pending`: not sent, and to be sent by the next run (the run stopped
+    /// before it could be tried, or it waits for another attempt). `error` says why.
+    pub fn pending(
+        &self,
+        digest: &str,
+        address: &str,
+        error: Option<&str>,
+    ) -> Result<(), LedgerError> {
+        self.set(digest, address, State::Pending, error, false, false)
+    }
+
+    /// Marks a row `empty`: none of the subscriber's categories had posts, so there is nothing
+    /// to send (a terminal state, like `sent`).
+    pub fn empty(&self, digest: &str, address: &str) -> Result<(), LedgerError> {
+        self.set(digest, address, State::Empty, None, false, false)
+    }
+
     /// Marks a row `unknown`: handed over, but the server's answer never came.
     pub fn unknown(&self, digest: &str, address: &str, error: &str) -> Result<(), LedgerError> {
         self.set(digest, address, State::Unknown, Some(error), false, false)
@@ -395,6 +418,26 @@ mod tests {
         assert_eq!(rows["a@x.org"].state, State::Sent);
         assert_eq!(rows["b@x.org"].state, State::Unknown);
         assert_eq!(rows["b@x.org"].attempts, 1);
+    }
+
+    #[test]
+    fn rows_go_back_to_pending_and_empty_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::open(dir.path()).unwrap();
+        let entries = vec![
+            ("a@x.org".to_string(), "<1@x>".to_string()),
+            ("b@x.org".to_string(), "<2@x>".to_string()),
+        ];
+        l.prepare("W1", &entries).unwrap();
+        l.sending("W1", "a@x.org").unwrap();
+        l.pending("W1", "a@x.org", Some("stopped")).unwrap();
+        l.empty("W1", "b@x.org").unwrap();
+        drop(l);
+        let mut l = Ledger::open(dir.path()).unwrap();
+        let rows = l.prepare("W1", &entries).unwrap();
+        assert_eq!(rows["a@x.org"].state, State::Pending);
+        assert_eq!(rows["a@x.org"].error.as_deref(), Some("stopped"));
+        assert_eq!(rows["b@x.org"].state, State::Empty);
     }
 
     #[test]

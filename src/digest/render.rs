@@ -197,6 +197,23 @@ pub fn weekday_name(day: Weekday, lang: &str) -> &'static str {
 pub struct Renderer {
     html: Handlebars<'static>,
     text: Handlebars<'static>,
+    /// Where each template came from, for errors: the HTML and text files, and the setting
+    /// that holds the subject.
+    html_source: String,
+    text_source: String,
+}
+
+/// Where the subject template comes from, for errors.
+const SUBJECT_SOURCE: &str = "the `digest: subject:` setting";
+
+/// A render error that names the template's file, and the line and column when Handlebars
+/// gives them (a helper that fails, a missing partial…).
+fn render_problem(source: &str, e: &handlebars::RenderError) -> String {
+    match (e.line_no, e.column_no) {
+        (Some(line), Some(column)) => format!("{source}:{line}:{column}: {}", e.reason()),
+        (Some(line), None) => format!("{source}:{line}: {}", e.reason()),
+        _ => format!("{source}: {}", e.reason()),
+    }
 }
 
 fn template_problem(path: &Path, e: &handlebars::TemplateError) -> Problem {
@@ -207,8 +224,29 @@ fn template_problem(path: &Path, e: &handlebars::TemplateError) -> Problem {
 }
 
 impl Renderer {
-    /// Loads the templates (a site's own folder overrides the bundled ones file by file).
+    /// Loads the templates (a site's own folder overrides the bundled ones file by file). A
+    /// folder that does not exist is an error: a mistyped `templates:` must not silently give the
+    /// bundled templates.
     pub fn new(folder: Option<&Path>, subject: &str, zone: Tz) -> Result<Renderer, Problem> {
+        if let Some(dir) = folder {
+            match std::fs::metadata(dir) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => {
+                    return Err(Problem::error(
+                        dir,
+                        Position::START,
+                        "the `digest: templates:` setting names this, which is not a folder",
+                    ))
+                }
+                Err(e) => {
+                    return Err(Problem::error(
+                        dir,
+                        Position::START,
+                        format!("the `digest: templates:` setting names this folder, which cannot be read: {e}"),
+                    ))
+                }
+            }
+        }
         let mut html = Handlebars::new();
         let mut text = Handlebars::new();
         text.register_escape_fn(handlebars::no_escape);
@@ -231,15 +269,21 @@ impl Renderer {
             }
             Ok((Path::new("templates").join(name), bundled.to_string()))
         };
-        let (path, body) = load("digest.html.hbs", HTML)?;
+        let (html_path, body) = load("digest.html.hbs", HTML)?;
         html.register_template_string("html", body)
-            .map_err(|e| template_problem(&path, &e))?;
-        let (path, body) = load("digest.txt.hbs", TEXT)?;
+            .map_err(|e| template_problem(&html_path, &e))?;
+        let (text_path, body) = load("digest.txt.hbs", TEXT)?;
         text.register_template_string("text", body)
-            .map_err(|e| template_problem(&path, &e))?;
+            .map_err(|e| template_problem(&text_path, &e))?;
         text.register_template_string("subject", subject)
-            .map_err(|e| template_problem(Path::new("_config.yml (gazette.digest.subject)"), &e))?;
-        Ok(Renderer { html, text })
+            .map_err(|e| template_problem(Path::new(SUBJECT_SOURCE), &e))?;
+        let shown = |p: &Path| crate::collect::shown(p).display().to_string();
+        Ok(Renderer {
+            html,
+            text,
+            html_source: shown(&html_path),
+            text_source: shown(&text_path),
+        })
     }
 
     /// Renders one email. The HTML's `<style>` rules are inlined into `style` attributes.
@@ -247,16 +291,16 @@ impl Renderer {
         let html = self
             .html
             .render("html", data)
-            .map_err(|e| format!("HTML template: {e}"))?;
+            .map_err(|e| render_problem(&self.html_source, &e))?;
         let html = css_inline::inline(&html).map_err(|e| format!("inlining CSS: {e}"))?;
         let text = self
             .text
             .render("text", data)
-            .map_err(|e| format!("text template: {e}"))?;
+            .map_err(|e| render_problem(&self.text_source, &e))?;
         let subject = self
             .text
             .render("subject", data)
-            .map_err(|e| format!("subject template: {e}"))?;
+            .map_err(|e| render_problem(SUBJECT_SOURCE, &e))?;
         Ok(Rendered {
             subject: one_line(&subject),
             html,
@@ -385,6 +429,32 @@ mod tests {
             .unwrap();
         assert!(e.path.ends_with("digest.html.hbs"));
         assert!(e.message.starts_with("template error:"), "{}", e.message);
+    }
+
+    #[test]
+    fn render_errors_name_the_template_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("digest.txt.hbs"),
+            "{{site.title}}\n\n{{date site.title \"%Y\"}}\n",
+        )
+        .unwrap();
+        let r = Renderer::new(Some(dir.path()), "s", chrono_tz::UTC).unwrap();
+        let e = r.render(&data()).unwrap_err();
+        let file = dir.path().join("digest.txt.hbs");
+        assert!(e.starts_with(&format!("{}:3:", file.display())), "{e}");
+        assert!(e.contains("is not an RFC 3339 date"), "{e}");
+    }
+
+    #[test]
+    fn a_templates_folder_that_does_not_exist_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("_digset");
+        let e = Renderer::new(Some(&missing), "s", chrono_tz::UTC)
+            .err()
+            .unwrap();
+        assert_eq!(e.path, missing);
+        assert!(e.message.contains("`digest: templates:`"), "{}", e.message);
     }
 
     #[test]

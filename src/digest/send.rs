@@ -2,12 +2,16 @@
 //!
 //! Workers (one per SMTP connection) take subscribers from a shared queue. For each: the message
 //! is composed, the ledger row is committed as `sending`, the message is sent, and the row is
-//! committed as `sent`, `failed` or `unknown`. A 4xx is retried with a doubling delay (the row is
-//! put back to `pending` while it waits, since the message certainly did not go); a 5xx fails
-//! that subscriber and the run goes on; an authentication or TLS failure stops every worker.
+//! committed as `sent`, `failed` or `unknown`; a subscriber with nothing to read is `empty`. A 4xx
+//! is retried with a doubling delay (the row is put back to `pending` while it waits, since the
+//! message certainly did not go); a 5xx fails that subscriber and the run goes on. A server that
+//! cannot be reached, a failed TLS handshake, refused credentials, a template that fails or a
+//! ledger that cannot be written stop every worker: the message being tried goes back to
+//! `pending`, as do those not yet tried, so that the next run sends them; none is `failed`.
 
 use std::collections::VecDeque;
 use std::io::IsTerminal;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -18,6 +22,7 @@ use lettre::{FileTransport, Transport as _};
 use super::compose::Composer;
 use super::ledger::{Ledger, LedgerError};
 use super::message::{self, Bodies, Envelope};
+pub use super::smtp::FatalKind;
 use super::smtp::{Fatal, Outcome, Server, Session};
 use super::subscribers::Subscriber;
 
@@ -51,8 +56,35 @@ pub struct Report {
     pub unknown: Vec<(String, String)>,
     /// Subscribers none of whose categories had posts.
     pub empty: Vec<String>,
-    /// The run was stopped by this (authentication, TLS, the ledger).
-    pub stopped: Option<String>,
+    /// Subscribers not sent to because the run stopped (their rows are `pending`).
+    pub pending: Vec<String>,
+    /// The run was stopped by this (the server cannot be reached, TLS, authentication, a
+    /// template, the ledger).
+    pub stopped: Option<Stop>,
+}
+
+/// Why a run stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stop {
+    /// What stopped it, in a few words (for the summary line).
+    pub cause: String,
+    /// The error in full.
+    pub message: String,
+}
+
+impl Stop {
+    fn new(cause: impl Into<String>, message: impl Into<String>) -> Stop {
+        Stop {
+            cause: cause.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Fatal> for Stop {
+    fn from(fatal: Fatal) -> Stop {
+        Stop::new(fatal.kind.to_string(), fatal.message)
+    }
 }
 
 /// Shared state of a run.
@@ -81,12 +113,11 @@ pub fn send_all(
     let total = jobs.len();
     let progress = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(total as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} sent, {per_sec}, {eta} left",
-            )
-            .expect("a valid template"),
-        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} sent, {per_sec}, {eta} left",
+        ) {
+            bar.set_style(style);
+        }
         bar
     } else {
         indicatif::ProgressBar::hidden()
@@ -112,24 +143,51 @@ pub fn send_all(
             scope.spawn(|| {
                 if let Err(stop) = worker(&run, transport) {
                     run.stop.store(true, Ordering::SeqCst);
-                    let mut report = run.report.lock().expect("report lock");
+                    let mut report = lock(&run.report);
                     report.stopped.get_or_insert(stop);
                 }
             });
         }
     });
     run.progress.finish_and_clear();
-    run.report.into_inner().expect("report lock")
+    let left: Vec<String> = lock(&run.queue)
+        .drain(..)
+        .map(|job| job.subscriber.key())
+        .collect();
+    let mut report = run
+        .report
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    report.pending.extend(left);
+    report
+}
+
+/// A lock's guard, even after a thread panicked while holding it (the data it guards, lists of
+/// outcomes and a queue, stay meaningful).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Notes a subscriber not sent to because the run stopped (its row is `pending`).
+fn put_back(run: &Run<'_>, key: String) {
+    lock(&run.report).pending.push(key);
 }
 
 fn record(run: &Run<'_>, f: impl FnOnce(&mut Report)) {
-    let mut report = run.report.lock().expect("report lock");
+    let mut report = lock(&run.report);
     f(&mut report);
     let done = report.sent.len() + report.failed.len() + report.unknown.len() + report.empty.len();
     drop(report);
     run.progress.inc(1);
     if run.progress.is_hidden() && (done.is_multiple_of(1000) || done == run.total) {
-        eprintln!("gazette: {done}/{} messages handled", run.total);
+        // Never `eprintln!`: a standard error that cannot be written must not stop a send.
+        let _ = writeln!(
+            std::io::stderr(),
+            "gazette: {done}/{} messages handled",
+            run.total
+        );
     }
 }
 
@@ -139,7 +197,7 @@ fn wait_for_slot(run: &Run<'_>, rate: f64) {
     }
     let interval = Duration::from_secs_f64(1.0 / rate);
     let wait = {
-        let mut next = run.next_slot.lock().expect("rate lock");
+        let mut next = lock(&run.next_slot);
         let now = Instant::now();
         let slot = (*next).max(now);
         *next = slot + interval;
@@ -148,8 +206,11 @@ fn wait_for_slot(run: &Run<'_>, rate: f64) {
     std::thread::sleep(wait);
 }
 
-fn ledger_error(e: LedgerError) -> String {
-    format!("the ledger failed, so nothing more is sent: {e}")
+fn ledger_error(e: LedgerError) -> Stop {
+    Stop::new(
+        "the ledger failed",
+        format!("the ledger failed, so nothing more is sent: {e}"),
+    )
 }
 
 /// How a message's bodies travel: as they are once the session's connection is known to take
@@ -163,7 +224,7 @@ fn bodies_for(session: Option<&Session<'_>>) -> Bodies {
 }
 
 /// One worker: its own ledger connection and SMTP session.
-fn worker(run: &Run<'_>, transport: &Transport) -> Result<(), String> {
+fn worker(run: &Run<'_>, transport: &Transport) -> Result<(), Stop> {
     let ledger = Ledger::open(run.ledger_dir).map_err(ledger_error)?;
     let mut session = match transport {
         Transport::Smtp { server, .. } => Some(Session::new(server)),
@@ -171,16 +232,30 @@ fn worker(run: &Run<'_>, transport: &Transport) -> Result<(), String> {
     };
     let outbox = match transport {
         Transport::Outbox(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Stop::new(
+                    "the outbox cannot be written",
+                    format!("{}: {e}", dir.display()),
+                )
+            })?;
             Some(FileTransport::new(dir))
         }
         Transport::Smtp { .. } => None,
+    };
+    let (rate, attempts, retry_delay) = match transport {
+        Transport::Smtp {
+            rate,
+            attempts,
+            retry_delay,
+            ..
+        } => (*rate, *attempts, *retry_delay),
+        Transport::Outbox(_) => (0.0, 1, Duration::ZERO),
     };
     loop {
         if run.stop.load(Ordering::SeqCst) {
             break;
         }
-        let Some(job) = run.queue.lock().expect("queue lock").pop_front() else {
+        let Some(job) = lock(&run.queue).pop_front() else {
             break;
         };
         let key = job.subscriber.key();
@@ -189,10 +264,18 @@ fn worker(run: &Run<'_>, transport: &Transport) -> Result<(), String> {
             .compose(&job.subscriber, job.unsubscribe_url.as_deref())
         {
             None => {
+                ledger.empty(run.digest, &key).map_err(ledger_error)?;
                 record(run, |r| r.empty.push(key));
                 continue;
             }
-            Some(Err(e)) => return Err(format!("rendering the digest failed: {e}")),
+            Some(Err(e)) => {
+                // Not tried: its row stays `pending`.
+                put_back(run, key);
+                return Err(Stop::new(
+                    "a template failed",
+                    format!("rendering the digest failed: {e}"),
+                ));
+            }
             Some(Ok(r)) => r,
         };
         let envelope = Envelope {
@@ -211,8 +294,8 @@ fn worker(run: &Run<'_>, transport: &Transport) -> Result<(), String> {
                 continue;
             }
         };
-        match (transport, &mut session, &outbox) {
-            (Transport::Outbox(_), _, Some(files)) => {
+        match (&mut session, &outbox) {
+            (None, Some(files)) => {
                 ledger.sending(run.digest, &key).map_err(ledger_error)?;
                 match files.send(&message) {
                     Ok(_) => {
@@ -228,19 +311,10 @@ fn worker(run: &Run<'_>, transport: &Transport) -> Result<(), String> {
                     }
                 }
             }
-            (
-                Transport::Smtp {
-                    rate,
-                    attempts,
-                    retry_delay,
-                    ..
-                },
-                Some(session),
-                _,
-            ) => {
+            (Some(session), _) => {
                 let mut message = message;
                 let mut bytes = message.formatted();
-                let mut delay = *retry_delay;
+                let mut delay = retry_delay;
                 let mut attempt = 1;
                 loop {
                     // A new connection may take other bodies than the one the message was
@@ -255,15 +329,17 @@ fn worker(run: &Run<'_>, transport: &Transport) -> Result<(), String> {
                             built_with = now;
                         }
                     }
-                    wait_for_slot(run, *rate);
+                    wait_for_slot(run, rate);
                     ledger.sending(run.digest, &key).map_err(ledger_error)?;
                     match session.send(message.envelope(), &bytes, built_with == Bodies::EightBit) {
-                        Err(Fatal(text)) => {
-                            // Refused before anything was handed over: put the row back.
+                        Err(fatal) => {
+                            // Stopped before anything was handed over: the row goes back to
+                            // `pending`, for the next run; no subscriber is to blame.
                             ledger
-                                .failed(run.digest, &key, &text, false)
+                                .pending(run.digest, &key, Some(&fatal.message))
                                 .map_err(ledger_error)?;
-                            return Err(text);
+                            put_back(run, key);
+                            return Err(fatal.into());
                         }
                         Ok(Outcome::Sent) => {
                             ledger.sent(run.digest, &key).map_err(ledger_error)?;
@@ -278,12 +354,20 @@ fn worker(run: &Run<'_>, transport: &Transport) -> Result<(), String> {
                             break;
                         }
                         Ok(Outcome::Refused { error, permanent }) => {
-                            ledger
-                                .failed(run.digest, &key, &error, permanent)
-                                .map_err(ledger_error)?;
-                            if permanent || attempt >= *attempts || run.stop.load(Ordering::SeqCst)
-                            {
+                            if permanent || attempt >= attempts {
+                                ledger
+                                    .failed(run.digest, &key, &error, permanent)
+                                    .map_err(ledger_error)?;
                                 record(run, |r| r.failed.push((key, error)));
+                                break;
+                            }
+                            // Certainly not sent: `pending` while it waits for its next attempt,
+                            // or for the next run when this one has been stopped meanwhile.
+                            ledger
+                                .pending(run.digest, &key, Some(&error))
+                                .map_err(ledger_error)?;
+                            if run.stop.load(Ordering::SeqCst) {
+                                put_back(run, key);
                                 break;
                             }
                             std::thread::sleep(delay);
@@ -293,7 +377,13 @@ fn worker(run: &Run<'_>, transport: &Transport) -> Result<(), String> {
                     }
                 }
             }
-            _ => unreachable!("each transport has its sender"),
+            (None, None) => {
+                put_back(run, key);
+                return Err(Stop::new(
+                    "nothing to send with",
+                    "neither an SMTP server nor an outbox is set up",
+                ));
+            }
         }
     }
     if let Some(session) = session {

@@ -7,10 +7,14 @@
 //! - the connection lost while the message was being handed over or its answer awaited: the
 //!   message may or may not have been delivered, so it is `unknown` and never retried silently.
 //!
-//! An authentication or TLS failure stops the whole run: retrying cannot help and every further
-//! attempt would fail the same way.
+//! A failure to reach the server at all (its name does not resolve, the connection is refused or
+//! the host unreachable, the TLS handshake fails) and an authentication failure stop the whole
+//! run: retrying cannot help, every further attempt would fail the same way, and no subscriber is
+//! to blame. Failures are told apart by their type (`std::io::ErrorKind`, lettre's error kinds)
+//! and by the step they happened at, never by their text.
 
-use std::net::IpAddr;
+use std::io::ErrorKind;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::Path;
 use std::time::Duration;
 
@@ -36,10 +40,51 @@ pub enum Outcome {
     Unknown(String),
 }
 
+/// Why a run had to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FatalKind {
+    /// The settings cannot work (a missing password, plain SMTP to a remote host…).
+    Settings,
+    /// The server cannot be reached: no address for its name, connection refused, host or
+    /// network unreachable, no answer to the connection.
+    Unreachable,
+    /// The TLS handshake with the server failed, or it does not offer STARTTLS.
+    Tls,
+    /// The server refused the credentials.
+    Authentication,
+}
+
+impl std::fmt::Display for FatalKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FatalKind::Settings => "the SMTP settings",
+            FatalKind::Unreachable => "the SMTP server cannot be reached",
+            FatalKind::Tls => "TLS with the SMTP server failed",
+            FatalKind::Authentication => "the SMTP server refused the credentials",
+        })
+    }
+}
+
 /// A failure that ends the run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Fatal(pub String);
+#[error("{message}")]
+pub struct Fatal {
+    pub kind: FatalKind,
+    pub message: String,
+}
+
+impl Fatal {
+    fn new(kind: FatalKind, message: impl Into<String>) -> Fatal {
+        Fatal {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    fn settings(message: impl Into<String>) -> Fatal {
+        Fatal::new(FatalKind::Settings, message)
+    }
+}
 
 /// Everything needed to open connections, checked once.
 #[derive(Clone)]
@@ -66,10 +111,10 @@ impl Server {
     /// credentials, never printed).
     pub fn new(settings: &SmtpSettings, site: &Path) -> Result<Server, Fatal> {
         if settings.host.trim().is_empty() {
-            return Err(Fatal("digest.smtp.host is empty".into()));
+            return Err(Fatal::settings("digest.smtp.host is empty"));
         }
         if settings.tls == TlsMode::None && !is_loopback(&settings.host) && !settings.allow_plain {
-            return Err(Fatal(format!(
+            return Err(Fatal::settings(format!(
                 "refusing to send without TLS to {}: plain SMTP is only for a loopback host, or with `allow_plain: true`",
                 settings.host
             )));
@@ -81,31 +126,32 @@ impl Server {
                 if let Some(ca) = &settings.ca_file {
                     let path = site.join(ca);
                     let pem = std::fs::read(&path).map_err(|e| {
-                        Fatal(format!(
+                        Fatal::settings(format!(
                             "{}: cannot read the CA certificate: {e}",
                             path.display()
                         ))
                     })?;
                     let cert = Certificate::from_pem(&pem).map_err(|e| {
-                        Fatal(format!("{}: not a PEM certificate: {e}", path.display()))
+                        Fatal::settings(format!("{}: not a PEM certificate: {e}", path.display()))
                     })?;
                     builder = builder.add_root_certificate(cert);
                 }
                 Some(
                     builder
                         .build_rustls()
-                        .map_err(|e| Fatal(format!("TLS setup: {e}")))?,
+                        .map_err(|e| Fatal::settings(format!("TLS setup: {e}")))?,
                 )
             }
         };
         let password = match (&settings.password_env, &settings.password_file) {
-            (Some(var), _) if std::env::var_os(var).is_some() => {
-                Some(std::env::var(var).map_err(|_| Fatal(format!("${var} is not valid UTF-8")))?)
-            }
+            (Some(var), _) if std::env::var_os(var).is_some() => Some(
+                std::env::var(var)
+                    .map_err(|_| Fatal::settings(format!("${var} is not valid UTF-8")))?,
+            ),
             (_, Some(file)) => {
                 let path = site.join(file);
                 let text = std::fs::read_to_string(&path).map_err(|e| {
-                    Fatal(format!(
+                    Fatal::settings(format!(
                         "{}: cannot read the password file: {e}",
                         path.display()
                     ))
@@ -113,7 +159,7 @@ impl Server {
                 Some(text.lines().next().unwrap_or_default().to_string())
             }
             (Some(var), None) => {
-                return Err(Fatal(format!(
+                return Err(Fatal::settings(format!(
                     "${var} (digest.smtp.password_env) is not set"
                 )))
             }
@@ -122,13 +168,13 @@ impl Server {
         let credentials = match (&settings.username, password) {
             (Some(user), Some(password)) => Some(Credentials::new(user.clone(), password)),
             (Some(_), None) => {
-                return Err(Fatal(
-                    "digest.smtp.username is set but no password_env or password_file".into(),
+                return Err(Fatal::settings(
+                    "digest.smtp.username is set but no password_env or password_file",
                 ))
             }
             (None, Some(_)) => {
-                return Err(Fatal(
-                    "a password is configured but no digest.smtp.username".into(),
+                return Err(Fatal::settings(
+                    "a password is configured but no digest.smtp.username",
                 ))
             }
             (None, None) => None,
@@ -169,27 +215,65 @@ fn chain(e: &Error) -> String {
     text
 }
 
-/// Whether an error is the server not answering in time (a socket timeout shows as `TimedOut`
-/// or, on Linux, `WouldBlock`).
-fn is_timeout(e: &Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            if matches!(
-                io.kind(),
-                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-            ) {
-                return true;
+/// The I/O errors in an error's chain, outermost first. An `std::io::Error` that wraps another
+/// error (as rustls's handshake errors are wrapped) is looked into too: its `source` skips the
+/// error it wraps.
+fn io_errors(e: &Error) -> Vec<&std::io::Error> {
+    let mut out = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            out.push(io);
+            if let Some(inner) = io.get_ref() {
+                next = Some(inner);
+                continue;
             }
         }
-        source = s.source();
+        next = err.source();
     }
-    // Some paths keep only the text of the socket's error.
-    let text = chain(e);
+    out
+}
+
+/// Whether an error is the server not answering in time (a socket timeout shows as `TimedOut`
+/// or, on Unix, `WouldBlock`).
+fn is_timeout(e: &Error) -> bool {
     e.is_timeout()
-        || text.contains("(os error 11)")
-        || text.contains("(os error 110)")
-        || text.contains("timed out")
+        || io_errors(e)
+            .iter()
+            .any(|io| matches!(io.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock))
+}
+
+/// The I/O error that says the server cannot be reached at all, when opening the connection
+/// failed with one: refused, host or network unreachable, or (on Unix, where a read that times
+/// out says `WouldBlock` instead) no answer to the connection itself.
+fn unreachable(e: &Error) -> Option<&std::io::Error> {
+    io_errors(e).into_iter().find(|io| {
+        matches!(
+            io.kind(),
+            ErrorKind::ConnectionRefused
+                | ErrorKind::HostUnreachable
+                | ErrorKind::NetworkUnreachable
+                | ErrorKind::NetworkDown
+                | ErrorKind::AddrNotAvailable
+        ) || (cfg!(unix) && io.kind() == ErrorKind::TimedOut)
+    })
+}
+
+/// Whether an error met during a TLS handshake is the handshake failing: lettre's TLS kind, an
+/// `InvalidData` I/O error carrying the TLS library's error (how rustls reports a certificate
+/// or protocol failure; a plain read of bytes that are not UTF-8 carries none), or a failure to
+/// set TLS up at all (no I/O error, no SMTP answer).
+fn is_tls_failure(e: &Error) -> bool {
+    let ios = io_errors(e);
+    e.is_tls()
+        || ios
+            .iter()
+            .any(|io| io.kind() == ErrorKind::InvalidData && io.get_ref().is_some())
+        || (ios.is_empty()
+            && !e.is_response()
+            && !e.is_transient()
+            && !e.is_permanent()
+            && !e.is_client())
 }
 
 /// An error for people: a timeout says so.
@@ -241,21 +325,7 @@ impl std::fmt::Display for Payload {
 
 /// A reply after which the server closes the connection.
 fn closes(e: &Error) -> bool {
-    e.status().is_some_and(|c| c.to_string() == "421")
-}
-
-fn looks_like_tls(text: &str) -> bool {
-    let lower = text.to_lowercase();
-    [
-        "certificate",
-        "tls",
-        "handshake",
-        "unknownissuer",
-        "notvalidforname",
-        "alert",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
+    e.status().is_some_and(|c| u16::from(c) == 421)
 }
 
 /// A connection that is opened on first use and reopened after a failure.
@@ -272,20 +342,49 @@ impl<'a> Session<'a> {
     /// Opens the connection: TLS as configured, then AUTH.
     fn connect(&mut self) -> Result<SmtpConnection, ConnectError> {
         let s = self.server;
+        let fatal = |kind, message: String| ConnectError::Fatal(Fatal::new(kind, message));
+        // The name is resolved here, so that a name that does not resolve is known as such.
+        let addresses: Vec<SocketAddr> = (s.host.trim_matches(['[', ']']), s.port)
+            .to_socket_addrs()
+            .map_err(|e| {
+                fatal(
+                    FatalKind::Unreachable,
+                    format!("cannot find the address of {}: {e}", s.host),
+                )
+            })?
+            .collect();
+        if addresses.is_empty() {
+            return Err(fatal(
+                FatalKind::Unreachable,
+                format!("cannot find the address of {}: it has none", s.host),
+            ));
+        }
         let implicit = (s.mode == TlsMode::Implicit)
             .then_some(s.tls.as_ref())
             .flatten();
         let mut conn = SmtpConnection::connect(
-            (s.host.as_str(), s.port),
+            addresses.as_slice(),
             Some(s.timeout),
             &s.hello,
             implicit,
             None,
         )
         .map_err(|e| {
-            let text = chain(&e);
-            if implicit.is_some() && looks_like_tls(&text) {
-                ConnectError::Fatal(format!("TLS with {} failed: {text}", s.address()))
+            if let Some(io) = unreachable(&e) {
+                let why = if io.kind() == ErrorKind::TimedOut {
+                    format!("no answer within {} s", s.timeout.as_secs())
+                } else {
+                    io.to_string()
+                };
+                fatal(
+                    FatalKind::Unreachable,
+                    format!("cannot connect to {}: {why}", s.address()),
+                )
+            } else if implicit.is_some() && is_tls_failure(&e) {
+                fatal(
+                    FatalKind::Tls,
+                    format!("TLS with {} failed: {}", s.address(), chain(&e)),
+                )
             } else {
                 ConnectError::Transient(format!("cannot connect: {}", describe(&e, s)))
             }
@@ -293,35 +392,47 @@ impl<'a> Session<'a> {
         if s.mode == TlsMode::Starttls {
             if !conn.server_info().supports_feature(Extension::StartTls) {
                 conn.abort();
-                return Err(ConnectError::Fatal(format!(
+                return Err(fatal(FatalKind::Tls, format!(
                     "{} does not offer STARTTLS; refusing to send in clear (set `tls: implicit` for port 465)",
                     s.address()
                 )));
             }
-            let params = s.tls.as_ref().expect("STARTTLS has TLS parameters");
+            let Some(params) = s.tls.as_ref() else {
+                conn.abort();
+                return Err(fatal(
+                    FatalKind::Settings,
+                    "STARTTLS without TLS parameters".into(),
+                ));
+            };
             conn.starttls(params, &s.hello).map_err(|e| {
-                let text = chain(&e);
-                if e.is_transient() || (!looks_like_tls(&text) && !e.is_permanent()) {
-                    ConnectError::Transient(format!("STARTTLS with {}: {text}", s.address()))
+                if e.is_permanent() || is_tls_failure(&e) {
+                    fatal(
+                        FatalKind::Tls,
+                        format!("TLS with {} failed: {}", s.address(), chain(&e)),
+                    )
                 } else {
-                    ConnectError::Fatal(format!("TLS with {} failed: {text}", s.address()))
+                    ConnectError::Transient(format!(
+                        "STARTTLS with {}: {}",
+                        s.address(),
+                        describe(&e, s)
+                    ))
                 }
             })?;
         }
         if let Some(credentials) = &s.credentials {
             conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
                 .map_err(|e| {
-                    if e.is_transient() {
+                    // A 5xx, or no mechanism both sides know: the same every time.
+                    if e.is_permanent() || e.is_client() {
+                        fatal(
+                            FatalKind::Authentication,
+                            format!("authentication at {} failed: {}", s.address(), chain(&e)),
+                        )
+                    } else {
                         ConnectError::Transient(format!(
                             "authentication at {} deferred: {}",
                             s.address(),
-                            chain(&e)
-                        ))
-                    } else {
-                        ConnectError::Fatal(format!(
-                            "authentication at {} failed: {}",
-                            s.address(),
-                            chain(&e)
+                            describe(&e, s)
                         ))
                     }
                 })?;
@@ -383,7 +494,7 @@ impl<'a> Session<'a> {
             Some(conn) => conn,
             None => match self.connect() {
                 Ok(conn) => conn,
-                Err(ConnectError::Fatal(text)) => return Err(Fatal(text)),
+                Err(ConnectError::Fatal(fatal)) => return Err(fatal),
                 Err(ConnectError::Transient(text)) => {
                     return Ok(Attempt::Done(Outcome::Refused {
                         error: text,
@@ -481,7 +592,7 @@ enum Attempt {
 }
 
 enum ConnectError {
-    Fatal(String),
+    Fatal(Fatal),
     Transient(String),
 }
 

@@ -1,6 +1,8 @@
 //! Subscribers, from a YAML or CSV file: an address, an optional name, an optional list of
 //! categories (the digest then holds only those). Invalid addresses and duplicates are reported
-//! with their line and left out.
+//! with their line and left out. A file that cannot be read faithfully (invalid YAML or CSV, a
+//! CSV quote left open that would swallow the rows after it) is an error that stops the run
+//! before anything is sent: half a list must never be taken for the whole.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -110,6 +112,56 @@ fn split_categories(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Line breaks in `text`: LF, CR LF, or a CR alone.
+fn line_breaks(text: &str) -> usize {
+    let b = text.as_bytes();
+    b.iter()
+        .enumerate()
+        .filter(|&(i, &c)| c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')))
+        .count()
+}
+
+/// The line a CSV record starts on (from `start` to the reader's position `end` after it), and
+/// an error when it runs over more than one line: a quoted field holds a line break. No
+/// subscriber's field has one, so it is a quote left open, which would swallow the rows after it
+/// into one field: the error names the line where the quote opened and the line where the field
+/// ended.
+///
+/// The csv crate's position of a record can be that of the line end before it (the LF of a
+/// CR LF that ended the record before): the line is counted from the record's first character.
+fn record_line(
+    path: &Path,
+    text: &str,
+    start: Option<&csv::Position>,
+    end: &csv::Position,
+) -> Result<usize, Problem> {
+    let Some(start) = start else {
+        return Ok(1);
+    };
+    let reported = usize::try_from(start.line()).unwrap_or(usize::MAX);
+    let from = usize::try_from(start.byte()).unwrap_or(usize::MAX);
+    let to = usize::try_from(end.byte()).unwrap_or(usize::MAX);
+    let Some(raw) = text.get(from..to.min(text.len())) else {
+        return Ok(reported);
+    };
+    let body = raw.trim_start_matches(['\r', '\n']);
+    // A CR before the record was counted with the record before it.
+    let leading = &raw[..raw.len() - body.len()];
+    let first = reported.saturating_add(leading.bytes().filter(|&c| c == b'\n').count());
+    let breaks = line_breaks(body.trim_end_matches(['\r', '\n']));
+    if breaks == 0 {
+        return Ok(first);
+    }
+    let last = first.saturating_add(breaks);
+    Err(Problem::error(
+        path,
+        Position::new(first, 1),
+        format!(
+            "invalid CSV: a quoted field runs from line {first} to line {last}, taking in {breaks} following line(s) as one field: a quote (\") is left open; close it (a quote inside a field is written twice: \"\")"
+        ),
+    ))
+}
+
 fn read_csv(path: &Path, text: &str) -> Result<Vec<Raw>, Problem> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -119,6 +171,7 @@ fn read_csv(path: &Path, text: &str) -> Result<Vec<Raw>, Problem> {
         .headers()
         .map_err(|e| Problem::error(path, Position::START, format!("invalid CSV: {e}")))?
         .clone();
+    record_line(path, text, headers.position(), reader.position())?;
     let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let address = column("address")
         .or_else(|| column("email"))
@@ -131,12 +184,16 @@ fn read_csv(path: &Path, text: &str) -> Result<Vec<Raw>, Problem> {
         })?;
     let (name, categories) = (column("name"), column("categories"));
     let mut out = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| {
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = reader.read_record(&mut record).map_err(|e| {
             let line = e.position().map_or(1, |p| p.line() as usize);
             Problem::error(path, Position::new(line, 1), format!("invalid CSV: {e}"))
         })?;
-        let line = record.position().map_or(1, |p| p.line() as usize);
+        if !more {
+            break;
+        }
+        let line = record_line(path, text, record.position(), reader.position())?;
         let field = |i: Option<usize>| i.and_then(|i| record.get(i)).map(str::to_string);
         out.push((
             line,
@@ -260,6 +317,37 @@ mod tests {
         assert_eq!(l.subscribers[0].name.as_deref(), Some("Ann, A."));
         assert_eq!(l.subscribers[0].categories, ["news", "markets"]);
         assert_eq!(l.problems[0].position.line, 3);
+    }
+
+    #[test]
+    fn csv_with_a_quote_left_open_is_an_error_naming_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.csv");
+        for text in [
+            // Open to the end of the file.
+            "address,name\na@example.com,\"Ann\nb@example.com,Bob\nc@example.com,Cy\n",
+            // Closed by a quote on a later line.
+            "address,name\na@example.com,\"Ann\nb@example.com,Bob\nc@example.com,\"Cy\"\n",
+            // Without a line end at the end, and with CR LF.
+            "address,name\r\na@example.com,\"Ann\r\nb@example.com,Bob",
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let e = load(&path).unwrap_err();
+            assert_eq!(e.position.line, 2, "{text:?}: {}", e.message);
+            assert!(e.message.contains("quote"), "{}", e.message);
+        }
+        // A header with a quote left open swallows every row.
+        std::fs::write(&path, "address,\"name\na@example.com,Ann\n").unwrap();
+        assert_eq!(load(&path).unwrap_err().position.line, 1);
+        // With CR LF, subscribers' lines are still their own.
+        std::fs::write(&path, "address\r\nbad\r\nalso bad\r\n").unwrap();
+        let lines: Vec<usize> = load(&path)
+            .unwrap()
+            .problems
+            .iter()
+            .map(|p| p.position.line)
+            .collect();
+        assert_eq!(lines, [2, 3]);
     }
 
     #[test]

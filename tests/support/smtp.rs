@@ -1006,6 +1006,37 @@ pub fn summary(
     )
 }
 
+/// The summary line of a run that was stopped: the counts, then what stopped it and how many
+/// subscribers were left `pending` for the next run.
+pub fn stopped_summary(
+    period: &str,
+    destination: &str,
+    counts: [usize; 7],
+    cause: &str,
+    pending: usize,
+) -> String {
+    let line = summary(period, destination, counts);
+    format!(
+        "{}; the run stopped ({cause}): {pending} not sent, left pending for the next run\n",
+        line.trim_end()
+    )
+}
+
+/// The ledger's rows for `digest` (`2022-W02`): state by address. `state` is the site's state
+/// folder (`.gazette` by default).
+pub fn ledger_states(site: &Site, state: &str, digest: &str) -> BTreeMap<String, String> {
+    let conn = rusqlite::Connection::open(site.path().join(state).join("ledger.sqlite3")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT address, state FROM sends WHERE digest = ?1")
+        .unwrap();
+    let rows = stmt
+        .query_map([digest], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
 pub const W02: &str = "2022-W02 (2022-01-10 to 2022-01-16)";
 
 // ------------------------------------------------------------------------------------------
