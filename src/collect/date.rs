@@ -415,10 +415,22 @@ mod tests {
             local(naive, zone).to_rfc3339()
         };
         use chrono_tz::{America, Australia, Europe};
-        assert_eq!(at(America::New_York, "2020-11-01 01:30"), "2020-11-01T01:30:00-05:00");
-        assert_eq!(at(Europe::Berlin, "2020-10-25 02:30"), "2020-10-25T02:30:00+01:00");
-        assert_eq!(at(Australia::Sydney, "2020-04-05 02:30"), "2020-04-05T02:30:00+10:00");
-        assert_eq!(at(America::New_York, "2020-03-08 02:30"), "2020-03-08T03:30:00-04:00");
+        assert_eq!(
+            at(America::New_York, "2020-11-01 01:30"),
+            "2020-11-01T01:30:00-05:00"
+        );
+        assert_eq!(
+            at(Europe::Berlin, "2020-10-25 02:30"),
+            "2020-10-25T02:30:00+01:00"
+        );
+        assert_eq!(
+            at(Australia::Sydney, "2020-04-05 02:30"),
+            "2020-04-05T02:30:00+10:00"
+        );
+        assert_eq!(
+            at(America::New_York, "2020-03-08 02:30"),
+            "2020-03-08T03:30:00-04:00"
+        );
     }
 
     #[test]

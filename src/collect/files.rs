@@ -44,37 +44,60 @@ impl Folders {
     }
 
     /// Reads the file at `site/relative` whole into `buffer` (replacing what it held), and
-    /// returns the stamp the file had when it was opened.
-    pub fn read(&self, site: &Path, relative: &Path, buffer: &mut Vec<u8>) -> io::Result<Stamp> {
+    /// returns the stamp the file had when it was opened. A file of more than `limit` bytes is
+    /// not read: [`ReadError::TooLarge`] (told by its size before reading, or by reading one byte
+    /// more than `limit` from a file that grew or that has no size, such as a FIFO), so that one
+    /// post never takes more memory than the limit.
+    pub fn read(
+        &self,
+        site: &Path,
+        relative: &Path,
+        buffer: &mut Vec<u8>,
+        limit: u64,
+    ) -> Result<Stamp, ReadError> {
         buffer.clear();
         #[cfg(unix)]
         if let (Some(dir), Some(name)) = (self.folder_of(relative), relative.file_name()) {
             use rustix::fs::{fstat, openat, Mode, OFlags};
-            let file = openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
-            let stamp = stamp_of(&fstat(&file)?);
+            let file = openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+                .map_err(io::Error::from)?;
+            let stamp = stamp_of(&fstat(&file).map_err(io::Error::from)?);
+            if stamp.size > limit {
+                return Err(ReadError::TooLarge { size: stamp.size });
+            }
             // One byte more than the file holds: a read that comes back short is at the end.
             buffer.reserve(stamp.size as usize + 1);
             loop {
+                if buffer.len() as u64 > limit {
+                    return Err(ReadError::TooLarge {
+                        size: buffer.len() as u64,
+                    });
+                }
                 if buffer.len() == buffer.capacity() {
-                    buffer.reserve(buffer.capacity().max(4096));
+                    // Never room for more than one byte over the limit.
+                    let left = limit.saturating_add(1) - buffer.len() as u64;
+                    buffer.reserve_exact((buffer.capacity().max(4096) as u64).min(left) as usize);
                 }
                 let room = buffer.capacity() - buffer.len();
                 let n = loop {
                     match rustix::io::read(&file, rustix::buffer::spare_capacity(buffer)) {
                         Err(rustix::io::Errno::INTR) => continue,
-                        other => break other?,
+                        other => break other.map_err(io::Error::from)?,
                     }
                 };
                 if n == 0 || n < room {
+                    if buffer.len() as u64 > limit {
+                        return Err(ReadError::TooLarge {
+                            size: buffer.len() as u64,
+                        });
+                    }
                     return Ok(stamp);
                 }
             }
         }
-        use std::io::Read;
         let mut file = std::fs::File::open(site.join(relative))?;
         let stamp = Stamp::from_metadata(&file.metadata()?);
-        buffer.reserve(stamp.size as usize + 1);
-        file.read_to_end(buffer)?;
+        read_limited(&mut file, stamp.size, buffer, limit)?;
         Ok(stamp)
     }
 
@@ -94,6 +117,44 @@ impl Folders {
     fn folder_of(&self, relative: &Path) -> Option<&rustix::fd::OwnedFd> {
         self.open.get(parent_of(relative))
     }
+}
+
+/// Why a post file was not read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The file holds more than the limit: at least `size` bytes.
+    TooLarge {
+        size: u64,
+    },
+    Io(io::Error),
+}
+
+impl From<io::Error> for ReadError {
+    fn from(e: io::Error) -> Self {
+        ReadError::Io(e)
+    }
+}
+
+/// Reads `file` (said to hold `size` bytes) into `buffer`, refusing more than `limit` bytes:
+/// never more than `limit + 1` bytes are read.
+pub fn read_limited(
+    file: &mut impl io::Read,
+    size: u64,
+    buffer: &mut Vec<u8>,
+    limit: u64,
+) -> Result<(), ReadError> {
+    use std::io::Read;
+    if size > limit {
+        return Err(ReadError::TooLarge { size });
+    }
+    buffer.reserve(size as usize + 1);
+    file.take(limit.saturating_add(1)).read_to_end(buffer)?;
+    if buffer.len() as u64 > limit {
+        return Err(ReadError::TooLarge {
+            size: buffer.len() as u64,
+        });
+    }
+    Ok(())
 }
 
 /// The folder part of a relative path: the bytes before the last `/` (what `Path::parent`
@@ -139,15 +200,20 @@ mod tests {
         let folders = Folders::open(dir.path(), names.iter().map(PathBuf::as_path));
         let mut buffer = b"left over".to_vec();
         for (relative, text) in names.iter().zip(["", "x", big.as_str()]) {
-            let stamp = folders.read(dir.path(), relative, &mut buffer).unwrap();
+            let stamp = folders
+                .read(dir.path(), relative, &mut buffer, u64::MAX)
+                .unwrap();
             assert_eq!(buffer, text.as_bytes());
             assert_eq!(Some(stamp), Stamp::of(&dir.path().join(relative)));
             assert_eq!(Some(stamp), folders.stamp(dir.path(), relative));
         }
         let err = folders
-            .read(dir.path(), &names[3], &mut buffer)
+            .read(dir.path(), &names[3], &mut buffer, u64::MAX)
             .unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(
+            matches!(&err, ReadError::Io(e) if e.kind() == io::ErrorKind::NotFound),
+            "{err:?}"
+        );
         assert_eq!(folders.stamp(dir.path(), &names[3]), None);
     }
 }

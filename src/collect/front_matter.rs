@@ -97,6 +97,9 @@ pub struct FrontMatter<'a> {
     first_line: usize,
     /// Keys repeated in one mapping, as [`super::last_wins`] lists them.
     repeated: Vec<String>,
+    /// The YAML tags written on each top-level key's value or inside it (`!!python/object:x`),
+    /// which the mapping no longer holds: (key, tag as written).
+    tags: Vec<(String, String)>,
 }
 
 impl<'a> FrontMatter<'a> {
@@ -107,6 +110,7 @@ impl<'a> FrontMatter<'a> {
             yaml: "",
             first_line: 1,
             repeated: Vec::new(),
+            tags: Vec::new(),
         }
     }
 
@@ -121,6 +125,17 @@ impl<'a> FrontMatter<'a> {
                 yaml,
                 first_line,
                 repeated: Vec::new(),
+                tags: Vec::new(),
+            });
+        }
+        // The YAML library's scanner spends time in proportion to the flow nesting on every
+        // token: refuse deep nesting before it runs.
+        if let Some(at) = too_deep(yaml, MAX_YAML_DEPTH) {
+            return Err(YamlError {
+                position: Position::of_offset(text, yaml_start + at),
+                message: format!(
+                    "front matter nests `[` and `{{` more than {MAX_YAML_DEPTH} levels deep: no post needs that; the post is left out"
+                ),
             });
         }
         let (value, repeated) = super::last_wins::from_str(yaml).map_err(|e| {
@@ -135,6 +150,13 @@ impl<'a> FrontMatter<'a> {
                 message: format!("invalid YAML in front matter: {message}"),
             }
         })?;
+        let mut tags = Vec::new();
+        if let Value::Mapping(m) = &value {
+            for (k, v) in m {
+                let key = scalar_string(k).unwrap_or_default();
+                collect_tags(v, &key, &mut tags);
+            }
+        }
         let data = match untag(value) {
             Value::Mapping(mut m) => {
                 super::yaml11::apply(yaml, &mut m);
@@ -156,7 +178,23 @@ impl<'a> FrontMatter<'a> {
             yaml,
             first_line,
             repeated,
+            tags,
         })
+    }
+
+    /// The YAML tags written on top-level keys' values (or inside them): (key, tag as written).
+    /// The library resolves YAML's own (`!!str`, `!!python/object:x`) and keeps no trace of
+    /// them: [`FrontMatter::written_tag`] finds those.
+    pub fn yaml_tags(&self) -> &[(String, String)] {
+        &self.tags
+    }
+
+    /// The tag written at the start of a top-level key's value (`title: !!python/object:x X`),
+    /// as written.
+    pub fn written_tag(&self, key: &str) -> Option<&str> {
+        let raw = self.raw_value(key)?;
+        raw.starts_with('!')
+            .then(|| raw.split([' ', '\t']).next().unwrap_or(raw))
     }
 
     /// Each key written twice in one mapping (Jekyll keeps the last value, and so does gazette):
@@ -295,6 +333,276 @@ pub fn yaml_file_error(path: &std::path::Path, e: &serde_yaml::Error) -> crate::
         Position::new(line, column),
         format!("invalid YAML: {}", yaml_message(&e.to_string(), 1)),
     )
+}
+
+/// How deep flow collections (`[`, `{`) may nest in front matter. Real front matter nests two
+/// or three levels; the YAML library's scanner costs time in proportion to the depth on every
+/// token (80,000 `[` took 43 s to be refused).
+pub const MAX_YAML_DEPTH: usize = 64;
+
+/// Where `yaml` first opens a flow collection (`[` or `{`) nested more than `max` levels deep,
+/// as a byte offset; `None` when it never does. A linear scan that follows the YAML scanner's
+/// tokens (quoted and plain scalars, comments, block scalars) closely enough never to miss a
+/// flow collection the scanner would open; where it cannot tell, it counts an opening bracket
+/// rather than skip one, so it may only err towards refusing.
+pub fn too_deep(yaml: &str, max: usize) -> Option<usize> {
+    let b = yaml.as_bytes();
+    let len = b.len();
+    let blank = |i: usize| i >= len || matches!(b[i], b' ' | b'\t' | b'\r' | b'\n');
+    let mut i = 0;
+    // Block context, one line at a time: `parent` is the column of the line's last key or `-`
+    // (a block scalar's lines, and a plain scalar's continuation lines, are indented more).
+    'lines: while i < len {
+        let line_start = i;
+        while i < len && b[i] == b' ' {
+            i += 1;
+        }
+        let mut parent = i - line_start;
+        loop {
+            while i < len && matches!(b[i], b' ' | b'\t') {
+                i += 1;
+            }
+            if i >= len {
+                break 'lines;
+            }
+            match b[i] {
+                b'\n' | b'\r' => {
+                    i += 1;
+                    continue 'lines;
+                }
+                b'#' => {
+                    i = memchr::memchr(b'\n', &b[i..]).map_or(len, |e| i + e + 1);
+                    continue 'lines;
+                }
+                b'-' | b'?' | b':' if blank(i + 1) => {
+                    if b[i] != b':' {
+                        parent = i - line_start;
+                    }
+                    i += 1;
+                }
+                b'[' | b'{' => match flow_end(b, i, max) {
+                    Ok(end) => i = end,
+                    Err(at) => return Some(at),
+                },
+                b'"' | b'\'' => i = quoted_end(b, i),
+                b'&' | b'*' | b'!' => {
+                    while !blank(i) {
+                        i += 1;
+                    }
+                }
+                b'|' | b'>' => {
+                    // A block scalar: its lines are indented more than its parent.
+                    i = memchr::memchr(b'\n', &b[i..]).map_or(len, |e| i + e + 1);
+                    let mut content_indent = None;
+                    while i < len {
+                        let end = memchr::memchr(b'\n', &b[i..]).map_or(len, |e| i + e + 1);
+                        let line = &b[i..end];
+                        let spaces = line.iter().take_while(|&&c| c == b' ').count();
+                        if !line[spaces..].iter().all(u8::is_ascii_whitespace) {
+                            let need = *content_indent.get_or_insert(spaces);
+                            if spaces < need || need <= parent {
+                                break;
+                            }
+                        }
+                        i = end;
+                    }
+                    continue 'lines;
+                }
+                _ => {
+                    // A plain scalar, or a key: up to `: `, ` #` or the line's end.
+                    let start = i;
+                    while i < len && b[i] != b'\n' {
+                        if b[i] == b':' && blank(i + 1) {
+                            break;
+                        }
+                        if b[i] == b'#' && i > start && matches!(b[i - 1], b' ' | b'\t') {
+                            break;
+                        }
+                        i += 1;
+                    }
+                    if i < len && b[i] == b':' {
+                        parent = start - line_start;
+                        continue;
+                    }
+                    // A comment ends the line; continuation lines (indented more than the
+                    // parent, not blank, not a comment) are the scalar's text.
+                    i = memchr::memchr(b'\n', &b[i..]).map_or(len, |e| i + e);
+                    while i < len {
+                        let spaces = b[i + 1..].iter().take_while(|&&c| c == b' ').count();
+                        let rest = i + 1 + spaces;
+                        if spaces > parent && rest < len && !matches!(b[rest], b'\n' | b'\r' | b'#')
+                        {
+                            i = memchr::memchr(b'\n', &b[rest..]).map_or(len, |e| rest + e);
+                        } else {
+                            break;
+                        }
+                    }
+                    continue 'lines;
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Past the flow collection that opens at `at` (`[` or `{`), lines not mattering; `Err` with
+/// the place of a collection nested more than `max` deep.
+fn flow_end(b: &[u8], at: usize, max: usize) -> Result<usize, usize> {
+    let len = b.len();
+    let blank = |i: usize| i >= len || matches!(b[i], b' ' | b'\t' | b'\r' | b'\n');
+    let indicator = |i: usize| i < len && matches!(b[i], b',' | b'[' | b']' | b'{' | b'}');
+    let mut depth = 0usize;
+    let mut i = at;
+    while i < len {
+        match b[i] {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Err(i);
+                }
+                i += 1;
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+                if depth == 0 {
+                    return Ok(i);
+                }
+            }
+            b',' | b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'#' if matches!(b[i - 1], b' ' | b'\t' | b'\r' | b'\n') => {
+                i = memchr::memchr(b'\n', &b[i..]).map_or(len, |e| i + e);
+            }
+            b'"' | b'\'' => i = quoted_end(b, i),
+            b'?' | b':' | b'-' if blank(i + 1) || indicator(i + 1) => i += 1,
+            b'&' | b'*' | b'!' => {
+                while !blank(i) && !indicator(i) {
+                    i += 1;
+                }
+            }
+            _ => {
+                // A plain scalar: up to a flow indicator, `: ` or ` #`.
+                i += 1;
+                while i < len && !indicator(i) {
+                    if b[i] == b':' && (blank(i + 1) || indicator(i + 1)) {
+                        break;
+                    }
+                    if b[i] == b'#' && matches!(b[i - 1], b' ' | b'\t' | b'\r' | b'\n') {
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+        }
+    }
+    Ok(len)
+}
+
+/// Past the quoted scalar that starts at `at` (`"` with `\` escapes, or `'` with `''`).
+fn quoted_end(b: &[u8], at: usize) -> usize {
+    let quote = b[at];
+    let mut i = at + 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if quote == b'"' => i += 2,
+            c if c == quote => {
+                if quote == b'\'' && b.get(i + 1) == Some(&b'\'') {
+                    i += 2;
+                } else {
+                    return i + 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    b.len()
+}
+
+/// Gathers the tags written in `value` (at any level) as `(key, tag)`, the tag as written
+/// (`!!python/object:x`, `!local`).
+fn collect_tags(value: &Value, key: &str, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Tagged(t) => {
+            let raw = t.tag.to_string();
+            let written = match raw.strip_prefix("!tag:yaml.org,2002:") {
+                Some(rest) => format!("!!{rest}"),
+                None => raw,
+            };
+            out.push((key.to_string(), written));
+            collect_tags(&t.value, key, out);
+        }
+        Value::Sequence(items) => items.iter().for_each(|v| collect_tags(v, key, out)),
+        Value::Mapping(m) => m.values().for_each(|v| collect_tags(v, key, out)),
+        _ => {}
+    }
+}
+
+/// Ruby's `inspect` of a YAML value, as Jekyll shows a mapping where text belongs
+/// (`{"a"=>1, "b"=>[1, nil]}`, Ruby 3.1's spelling).
+pub fn ruby_inspect(value: &Value) -> String {
+    let mut out = String::new();
+    inspect_into(value, &mut out);
+    out
+}
+
+fn inspect_into(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("nil"),
+        Value::String(s) => {
+            out.push('"');
+            let mut chars = s.chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\t' => out.push_str("\\t"),
+                    '\r' => out.push_str("\\r"),
+                    '\u{1b}' => out.push_str("\\e"),
+                    '#' if matches!(chars.peek(), Some('{' | '$' | '@')) => out.push_str("\\#"),
+                    c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+        }
+        Value::Sequence(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                inspect_into(item, out);
+            }
+            out.push(']');
+        }
+        Value::Mapping(m) => {
+            out.push('{');
+            for (i, (k, v)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                inspect_into(k, out);
+                out.push_str("=>");
+                inspect_into(v, out);
+            }
+            out.push('}');
+        }
+        Value::Tagged(t) => inspect_into(&t.value, out),
+        other => out.push_str(&scalar_string(other).unwrap_or_default()),
+    }
+}
+
+/// A value as Liquid writes it into a page (`{{ page.title }}`): a scalar as Ruby's `to_s`, a
+/// list as its items' text run together, a mapping as Ruby's `inspect`, null as nothing.
+pub fn liquid_text(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::Sequence(items) => items.iter().map(liquid_text).collect(),
+        Value::Mapping(_) => ruby_inspect(value),
+        Value::Tagged(t) => liquid_text(&t.value),
+        other => scalar_string(other).unwrap_or_default(),
+    }
 }
 
 /// Removes YAML tags at every level, keeping the tagged values.
@@ -457,6 +765,46 @@ mod tests {
             err.message,
             "front matter is a list, but it must be a mapping of keys (`title: …`)"
         );
+    }
+
+    #[test]
+    fn deep_flow_nesting_is_found_before_parsing() {
+        for fine in [
+            "title: x\ntags: [[a, b], {c: [d, {e: f}]}]\n",
+            "title: \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"\n",
+            "title: a[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n",
+            "text: |\n  [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n",
+            "# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n",
+            "t: [it's, \"]]]\", 'a''b']\n",
+        ] {
+            assert_eq!(too_deep(fine, 64), None, "{fine}");
+        }
+        let deep = format!("tags: {}", "[".repeat(100));
+        assert_eq!(too_deep(&deep, 64), Some(6 + 64));
+        // Decoys: brackets inside quotes, comments, a block scalar or a plain scalar's
+        // continuation lines do not close anything.
+        for decoy in ["\"]\"", "']'", " # ]\n"] {
+            let yaml = format!("t: {}\n", format!("[{decoy}, ").repeat(100));
+            assert!(too_deep(&yaml, 64).is_some(), "{yaml}");
+        }
+        let yaml = format!("a: |\n  \"\nb: {}\nc: \"\n", "[".repeat(100));
+        assert!(too_deep(&yaml, 64).is_some());
+        let yaml = format!("a: x\n  \"\nb: {}\nc: \"\n", "[".repeat(100));
+        assert!(too_deep(&yaml, 64).is_some());
+        let yaml = format!("[a]: {}\n", "{".repeat(100));
+        assert!(too_deep(&yaml, 64).is_some());
+    }
+
+    #[test]
+    fn mappings_as_ruby_shows_them() {
+        let v: Value =
+            serde_yaml::from_str("{a: \"x\\\"y\", b: [1, 2.5, null, true], \"c d\": {}}").unwrap();
+        assert_eq!(
+            ruby_inspect(&v),
+            r#"{"a"=>"x\"y", "b"=>[1, 2.5, nil, true], "c d"=>{}}"#
+        );
+        let v: Value = serde_yaml::from_str("[a, [b, null], {c: 1}]").unwrap();
+        assert_eq!(liquid_text(&v), r#"ab{"c"=>1}"#);
     }
 
     #[test]

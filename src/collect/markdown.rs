@@ -282,6 +282,7 @@ pub fn render(text: &str, options: &KramdownOptions) -> String {
     comrak.parse.escaped_char_spans = true;
     let arena = Arena::new();
     let root = parse_document(&arena, &prepared.source, &comrak);
+    flatten_deep(root);
     single_tildes(&arena, root);
     merge_text(root);
     let mut writer = Writer::new(&options, &prepared);
@@ -294,6 +295,67 @@ pub fn render(text: &str, options: &KramdownOptions) -> String {
         out.push('\n');
     }
     out
+}
+
+/// How deep block quotes, lists and inline spans may nest in the tree before they are flattened.
+/// Above the feeds' HTML cap ([`crate::feed::html::MAX_NESTING`]), so that a body flattened here
+/// is still deeper than that cap and reported there, with the post's name; low enough that the
+/// writer (which recurses once per level) stays far from the end of its stack.
+const MAX_TREE_DEPTH: usize = crate::feed::html::MAX_NESTING + 44;
+
+/// Flattens what nests deeper than [`MAX_TREE_DEPTH`]: a block quote or an inline span
+/// (emphasis, a link…) below that depth is replaced by what it holds, and a list by its items'
+/// blocks, so that the text stays and the tree's depth is bounded (80,000 nested `>` on one line
+/// would otherwise be 80,000 levels). Linear: each node is moved at most once. Real posts never
+/// come near the depth.
+fn flatten_deep<'a>(root: &'a AstNode<'a>) {
+    let mut stack: Vec<(&'a AstNode<'a>, usize)> = vec![(root, 0)];
+    while let Some((node, depth)) = stack.pop() {
+        let mut child = node.first_child();
+        while let Some(c) = child {
+            if depth >= MAX_TREE_DEPTH {
+                let before = c.previous_sibling();
+                if hoist(c) {
+                    child = match before {
+                        Some(b) => b.next_sibling(),
+                        None => node.first_child(),
+                    };
+                    continue;
+                }
+            }
+            stack.push((c, depth + 1));
+            child = c.next_sibling();
+        }
+    }
+}
+
+/// Replaces `node` by its children (a list by its items' children) when it is a block quote, a
+/// list or an inline span; false for any other node, which stays.
+fn hoist<'a>(node: &'a AstNode<'a>) -> bool {
+    let list = match node.data().value {
+        NodeValue::List(_) => true,
+        NodeValue::BlockQuote
+        | NodeValue::Emph
+        | NodeValue::Strong
+        | NodeValue::Strikethrough
+        | NodeValue::Superscript
+        | NodeValue::Subscript
+        | NodeValue::Underline
+        | NodeValue::Link(_) => false,
+        _ => return false,
+    };
+    let holders: Vec<&'a AstNode<'a>> = if list {
+        node.children().collect()
+    } else {
+        vec![node]
+    };
+    for holder in holders {
+        while let Some(c) = holder.first_child() {
+            node.insert_before(c);
+        }
+    }
+    node.detach();
+    true
 }
 
 // ---------------------------------------------------------------------------------------------

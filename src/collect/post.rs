@@ -1,6 +1,7 @@
 //! One post: everything the later stages need, read from one file. The body is not kept: it is
 //! read again and rendered only when a feed or digest asks for it ([`Post::content`]).
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
@@ -11,12 +12,13 @@ use serde_yaml::Value;
 use super::body::{self, ExcerptSource, Format};
 use super::cache::Stamp;
 use super::date::{self, DateError, Written};
-use super::files::Folders;
+use super::files::{read_limited, Folders, ReadError};
 use super::front_matter::{self, scalar_string, yaml11_bool, FrontMatter, Split};
 use super::permalink;
 use super::taxonomy;
 use super::walk::Source;
 use crate::config::{Author, SiteConfig};
+use crate::feed::html::{cap_nesting, MAX_NESTING};
 use crate::problem::{Position, Problem};
 
 /// A post as the collector read it.
@@ -140,8 +142,27 @@ impl Post {
         renderer: &super::render::Renderer,
     ) -> Result<(Content, Vec<Problem>), Problem> {
         let path = site.join(&self.source);
-        let bytes = std::fs::read(&path)
-            .map_err(|e| Problem::error(&path, Position::START, format!("cannot read: {e}")))?;
+        // The post was no larger than `max_post_bytes` when it was read: it may not have grown
+        // past that (or past the default) since.
+        let limit = self
+            .stamp
+            .map_or(0, |s| s.size)
+            .max(crate::config::DEFAULT_MAX_POST_BYTES);
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)
+            .and_then(|file| Ok((file.metadata()?.len(), file)))
+            .map_err(ReadError::Io)
+            .and_then(|(size, mut file)| read_limited(&mut file, size, &mut bytes, limit))
+            .map_err(|e| match e {
+                ReadError::Io(e) => {
+                    Problem::error(&path, Position::START, format!("cannot read: {e}"))
+                }
+                ReadError::TooLarge { size } => Problem::error(
+                    &path,
+                    Position::START,
+                    format!("file changed while gazette ran: {}", too_large(size, limit)),
+                ),
+            })?;
         let text = String::from_utf8(bytes).map_err(|_| {
             Problem::error(
                 &path,
@@ -156,10 +177,21 @@ impl Post {
                 "file changed while gazette ran",
             ));
         }
-        let (body, problems, liquid) = renderer.liquid(self, &text, self.body_start);
+        let (body, mut problems, liquid) = renderer.liquid(self, &text, self.body_start);
+        drop(text);
         let options = renderer.markdown();
-        let html = body::render_with(&body, self.format, options);
+        let (html, flattened) = capped(body::render_with(&body, self.format, options));
         let excerpt_html = body::excerpt_with(&self.excerpt, &body, &html, self.format, options);
+        let (excerpt_html, _) = capped(excerpt_html);
+        if flattened > 0 {
+            problems.push(Problem::warning(
+                &path,
+                Position::START,
+                format!(
+                    "the body nests elements (HTML, block quotes, lists) more than {MAX_NESTING} levels deep: {flattened} tags beyond that depth are left out (their text stays), as browsers and sanitisers cap nesting"
+                ),
+            ));
+        }
         let content = Content {
             html,
             excerpt_html,
@@ -254,11 +286,18 @@ fn read_with(
         Ok(name) => name,
         Err(ignored) => return (ignored, None),
     };
-    let stamp = match folders.read(site, &source.relative, buffer) {
+    let limit = config.gazette.max_post_bytes;
+    let stamp = match folders.read(site, &source.relative, buffer, limit) {
         Ok(stamp) => stamp,
-        Err(e) => {
+        Err(ReadError::Io(e)) => {
             return (
                 invalid(&shown, Position::START, format!("cannot read: {e}")),
+                None,
+            )
+        }
+        Err(ReadError::TooLarge { size }) => {
+            return (
+                invalid(&shown, Position::START, too_large(size, limit)),
                 None,
             )
         }
@@ -440,6 +479,20 @@ fn parse(
         },
     };
 
+    // Jekyll loads YAML safely: a tag naming a Ruby class other than a string, a list or a
+    // mapping stops it reading the front matter ("Tried to load unspecified class").
+    if let Some((key, tag)) = fm.yaml_tags().iter().find(|(_, tag)| {
+        tag.starts_with("!ruby/")
+            && !matches!(tag.as_str(), "!ruby/string" | "!ruby/array" | "!ruby/hash")
+    }) {
+        return invalid(
+            &shown,
+            fm.position_of(key),
+            format!(
+                "`{key}` carries the YAML tag `{tag}`: Jekyll refuses to load the front matter (it loads no Ruby objects) and publishes the file without it; remove the tag"
+            ),
+        );
+    }
     for (position, message) in fm.repeated_keys() {
         problems.push(Problem::warning(&shown, position, message));
     }
@@ -544,11 +597,24 @@ fn parse(
 
     let slug = slug.trim_end_matches('.').to_string();
     // Jekyll's `data["title"] ||= …`: a false title is replaced as a missing one is.
-    let title = match fm
-        .get("title")
-        .filter(|v| !matches!(v, Value::Bool(false)))
-        .and_then(scalar_string)
-    {
+    let title_value = fm.get("title").filter(|v| !matches!(v, Value::Bool(false)));
+    if let Some(v @ (Value::Mapping(_) | Value::Sequence(_))) = title_value {
+        problems.push(Problem::warning(
+            &shown,
+            fm.position_of("title"),
+            format!(
+                "`title` is {}, not text: Jekyll's page shows it as \"{}\", and so do the feeds; write the title as a string",
+                front_matter::describe(v),
+                front_matter::liquid_text(v)
+            ),
+        ));
+    }
+    taxonomy::check_tags("title", &fm, &shown, &mut problems);
+    let title_text = title_value.and_then(|v| match v {
+        Value::Mapping(_) | Value::Sequence(_) => Some(front_matter::liquid_text(v)),
+        other => scalar_string(other),
+    });
+    let title = match title_text {
         Some(t) => {
             if t.trim().is_empty() {
                 problems.push(Problem::warning(
@@ -566,15 +632,21 @@ fn parse(
         .and_then(scalar_string)
         .filter(|s| !s.is_empty())
         .unwrap_or(slug);
-    let categories =
-        match taxonomy::categories(&fm, &source.folder_categories, &shown, &mut problems) {
-            Ok(c) => c,
-            Err(e) => {
-                errors.push(e);
-                Vec::new()
-            }
-        };
-    let tags = taxonomy::tags(&fm, &shown, &mut problems);
+    let max_terms = config.gazette.max_terms;
+    let categories = match taxonomy::categories(
+        &fm,
+        &source.folder_categories,
+        max_terms,
+        &shown,
+        &mut problems,
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            errors.push(e);
+            Vec::new()
+        }
+    };
+    let tags = taxonomy::tags(&fm, max_terms, &shown, &mut problems);
 
     let last_modified = match fm.get("last_modified_at").filter(|v| !v.is_null()) {
         None => None,
@@ -707,6 +779,24 @@ fn four_digit_year(date: &str) -> String {
         (_, y) => y,
     };
     format!("{full:04}-{rest}")
+}
+
+/// Rendered HTML with its nesting capped at [`MAX_NESTING`], and how many tags that left out.
+fn capped(html: String) -> (String, usize) {
+    match cap_nesting(&html, MAX_NESTING) {
+        (Cow::Owned(flat), n) => (flat, n),
+        (Cow::Borrowed(_), _) => (html, 0),
+    }
+}
+
+/// The message for a post over `max_post_bytes`.
+fn too_large(size: u64, limit: u64) -> String {
+    let mib = |n: u64| n as f64 / (1024.0 * 1024.0);
+    format!(
+        "the post is {size} bytes ({:.1} MiB), over `max_post_bytes` ({limit} bytes, {:.1} MiB): it is left out, unread; shorten it, or raise `max_post_bytes` in gazette's settings",
+        mib(size),
+        mib(limit)
+    )
 }
 
 fn invalid(path: &Path, position: Position, message: impl Into<String>) -> Outcome {
