@@ -6,6 +6,11 @@
 //! is a header and chunks of 4,096 entries, each with its checksum, so that 100,000 posts are
 //! written and read on every core: a damaged, truncated or foreign cache (any chunk) is ignored
 //! and rebuilt, never trusted. Losing the cache costs one full read, nothing else.
+//!
+//! The key covers the time zone the posts were read in too: without `timezone`, that is the
+//! machine's, which can change between runs (`TZ=Asia/Tokyo`) while the settings do not.
+//! Paths are kept as bytes, so a file name that is not UTF-8 is cached like any other; a
+//! temporary file a killed run left beside the cache is removed by the next run that loads it.
 
 use std::hash::Hasher;
 use std::io::Write;
@@ -17,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::post::Outcome;
 
-const MAGIC: &[u8; 16] = b"gazette-cache-v2";
+const MAGIC: &[u8; 16] = b"gazette-cache-v3";
 
 /// Entries per separately encoded (and checked) chunk: chunks are written and read in parallel.
 const CHUNK: usize = 4096;
@@ -52,8 +57,178 @@ impl Stamp {
     }
 }
 
-/// One chunk's entries as read back.
-type Entries = Vec<(PathBuf, Stamp, Outcome)>;
+/// A path as the caches keep it: its bytes, so that a file name that is not UTF-8 (which serde
+/// cannot write as a string) is kept as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PathBytes(pub Vec<u8>);
+
+impl PathBytes {
+    pub(crate) fn of(path: &Path) -> PathBytes {
+        PathBytes(path.as_os_str().as_encoded_bytes().to_vec())
+    }
+
+    /// The path again; `None` only where a platform's paths are not bytes (Windows) and these
+    /// are not UTF-8 (the entry is then not reused).
+    pub(crate) fn into_path(self) -> Option<PathBuf> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStringExt;
+            Some(PathBuf::from(std::ffi::OsString::from_vec(self.0)))
+        }
+        #[cfg(not(unix))]
+        {
+            String::from_utf8(self.0).ok().map(PathBuf::from)
+        }
+    }
+}
+
+impl Serialize for PathBytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for PathBytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = PathBytes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a path's bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<PathBytes, E> {
+                Ok(PathBytes(v.to_vec()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<PathBytes, E> {
+                Ok(PathBytes(v))
+            }
+        }
+        d.deserialize_byte_buf(Visitor)
+    }
+}
+
+/// A borrowed path written as [`PathBytes`] are read.
+struct PathRef<'a>(&'a Path);
+
+impl Serialize for PathRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0.as_os_str().as_encoded_bytes())
+    }
+}
+
+/// The paths an outcome holds (the post's file, each problem's), in a fixed order.
+fn paths_of(outcome: &Outcome) -> Vec<&Path> {
+    match outcome {
+        Outcome::Post(post, problems) => std::iter::once(post.source.as_path())
+            .chain(problems.iter().map(|p| p.path.as_path()))
+            .collect(),
+        Outcome::Unpublished => Vec::new(),
+        Outcome::Ignored(problem) => vec![problem.path.as_path()],
+        Outcome::Invalid(problems) => problems.iter().map(|p| p.path.as_path()).collect(),
+    }
+}
+
+/// [`paths_of`], to change them.
+fn paths_of_mut(outcome: &mut Outcome) -> Vec<&mut PathBuf> {
+    match outcome {
+        Outcome::Post(post, problems) => std::iter::once(&mut post.source)
+            .chain(problems.iter_mut().map(|p| &mut p.path))
+            .collect(),
+        Outcome::Unpublished => Vec::new(),
+        Outcome::Ignored(problem) => vec![&mut problem.path],
+        Outcome::Invalid(problems) => problems.iter_mut().map(|p| &mut p.path).collect(),
+    }
+}
+
+/// The paths of an outcome's problems (not the post's own, which is relative already).
+fn problem_paths_mut(outcome: &mut Outcome) -> Vec<&mut PathBuf> {
+    match outcome {
+        Outcome::Post(_, problems) | Outcome::Invalid(problems) => {
+            problems.iter_mut().map(|p| &mut p.path).collect()
+        }
+        Outcome::Ignored(problem) => vec![&mut problem.path],
+        Outcome::Unpublished => Vec::new(),
+    }
+}
+
+/// `outcome` with its problems' paths made relative to `site`, for the cache; `None` when none
+/// of them is below `site` as written (nothing to change).
+pub(crate) fn relative_to(outcome: &Outcome, site: &Path) -> Option<Outcome> {
+    let below = |p: &Path| p.strip_prefix(site).is_ok() && p != site;
+    let has_problems = match outcome {
+        Outcome::Post(_, problems) | Outcome::Invalid(problems) => {
+            problems.iter().any(|p| below(&p.path))
+        }
+        Outcome::Ignored(problem) => below(&problem.path),
+        Outcome::Unpublished => false,
+    };
+    if !has_problems {
+        return None;
+    }
+    let mut owned = outcome.clone();
+    for path in problem_paths_mut(&mut owned) {
+        if let Ok(rest) = path.strip_prefix(site) {
+            if !rest.as_os_str().is_empty() {
+                *path = rest.to_path_buf();
+            }
+        }
+    }
+    Some(owned)
+}
+
+/// An outcome from the cache with its problems' relative paths below `site` again.
+pub(crate) fn rooted(mut outcome: Outcome, site: &Path) -> Outcome {
+    for path in problem_paths_mut(&mut outcome) {
+        if path.is_relative() {
+            *path = site.join(&*path);
+        }
+    }
+    outcome
+}
+
+/// One entry as written: the file's path, its stamp, the outcome, and (only when one of the
+/// outcome's paths is not UTF-8) those paths' bytes, the outcome then holding empty paths in
+/// their place.
+type StoredRef<'a> = (
+    PathRef<'a>,
+    Stamp,
+    std::borrow::Cow<'a, Outcome>,
+    Vec<PathBytes>,
+);
+
+/// One entry as read back.
+type Stored = (PathBytes, Stamp, Outcome, Vec<PathBytes>);
+
+fn stored<'a>(path: &'a Path, stamp: Stamp, outcome: &'a Outcome) -> StoredRef<'a> {
+    if paths_of(outcome).iter().all(|p| p.to_str().is_some()) {
+        return (
+            PathRef(path),
+            stamp,
+            std::borrow::Cow::Borrowed(outcome),
+            Vec::new(),
+        );
+    }
+    let mut owned = outcome.clone();
+    let bytes = paths_of_mut(&mut owned)
+        .into_iter()
+        .map(|p| PathBytes::of(&std::mem::take(p)))
+        .collect();
+    (PathRef(path), stamp, std::borrow::Cow::Owned(owned), bytes)
+}
+
+/// An entry read back, its paths restored; `None` when it does not fit together.
+fn restored((path, stamp, mut outcome, bytes): Stored) -> Option<(PathBuf, Stamp, Outcome)> {
+    if !bytes.is_empty() {
+        let slots = paths_of_mut(&mut outcome);
+        if slots.len() != bytes.len() {
+            return None;
+        }
+        for (slot, bytes) in slots.into_iter().zip(bytes) {
+            *slot = bytes.into_path()?;
+        }
+    }
+    Some((path.into_path()?, stamp, outcome))
+}
 
 /// The cache as loaded: entries sorted by path, each taken out when it is used.
 #[derive(Debug, Default)]
@@ -73,9 +248,13 @@ pub(crate) fn checksum(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
-/// The key of a site's settings: any change to them may change every post.
-pub fn settings_key(site: &Path) -> u64 {
+/// The key of a site's settings and of the time zone the posts are read in (`zone`: the
+/// config's `timezone`, else the machine's): any change to them may change every post.
+pub fn settings_key(site: &Path, zone: chrono_tz::Tz) -> u64 {
     let mut bytes = env!("CARGO_PKG_VERSION").as_bytes().to_vec();
+    bytes.extend_from_slice(b"zone:");
+    bytes.extend_from_slice(zone.name().as_bytes());
+    bytes.push(0);
     for name in ["_config.yml", "_config.yaml", "gazette.yml"] {
         bytes.extend_from_slice(name.as_bytes());
         bytes.extend(std::fs::read(site.join(name)).unwrap_or_default());
@@ -93,8 +272,23 @@ pub(crate) fn replace_file(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
+    // `posts.tmp-PID` for `posts.cache`: see `remove_stale_temps`.
     let temp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let written = std::fs::File::create(&temp).and_then(|file| {
+    // Made new: whatever stands there (a link, a stale file of a process with this id) is
+    // removed first, never written through.
+    let create = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+    };
+    let file = match create() {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(&temp).and_then(|()| create())
+        }
+        file => file,
+    };
+    let written = file.and_then(|file| {
         let mut file = std::io::BufWriter::new(file);
         write(&mut file)?;
         file.flush()
@@ -104,6 +298,45 @@ pub(crate) fn replace_file(
         Err(e) => {
             let _ = std::fs::remove_file(&temp);
             Err(e)
+        }
+    }
+}
+
+/// The start of the names of [`replace_file`]'s temporary files for `path` (`posts.tmp-` for
+/// `posts.cache`), which end in the writing process's id.
+fn temp_prefix(path: &Path) -> Option<String> {
+    let temp = path.with_extension("tmp-");
+    temp.file_name()?.to_str().map(str::to_string)
+}
+
+/// Removes the temporary files of `path` that runs killed while writing it left behind
+/// (`posts.tmp-PID` beside `posts.cache`): only files named so, only regular files (never a
+/// link), only beside `path`, and only when their process is gone or they are older than any
+/// run (see [`crate::feed::write::is_stale_temp`]). Whatever cannot be removed stays.
+pub(crate) fn remove_stale_temps(path: &Path) {
+    let (Some(dir), Some(prefix)) = (path.parent(), temp_prefix(path)) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix.as_str()))
+            .filter(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|digits| digits.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if crate::feed::write::is_stale_temp(&entry, pid) {
+            let _ = std::fs::remove_file(entry.path());
         }
     }
 }
@@ -130,6 +363,7 @@ fn chunks(bytes: &[u8], key: u64) -> Option<Vec<&[u8]>> {
 impl Cache {
     /// Loads the cache at `path` for settings `key`; anything unusable gives an empty cache.
     pub fn load(path: &Path, key: u64) -> Cache {
+        remove_stale_temps(path);
         let empty = Cache {
             key,
             ..Cache::default()
@@ -140,9 +374,15 @@ impl Cache {
         let Some(chunks) = chunks(&bytes, key) else {
             return empty;
         };
-        let decoded: Option<Vec<Entries>> = chunks
+        let decoded: Option<Vec<Vec<(PathBuf, Stamp, Outcome)>>> = chunks
             .par_iter()
-            .map(|payload| postcard::from_bytes::<Entries>(payload).ok())
+            .map(|payload| {
+                postcard::from_bytes::<Vec<Stored>>(payload)
+                    .ok()?
+                    .into_iter()
+                    .map(restored)
+                    .collect()
+            })
             .collect();
         drop(bytes); // the entries own their data: free the file's bytes before going on
         let Some(decoded) = decoded else {
@@ -189,7 +429,13 @@ impl Cache {
             for batch in entries.chunks(CHUNK * rayon::current_num_threads().max(1)) {
                 let payloads = batch
                     .par_chunks(CHUNK)
-                    .map(|chunk| postcard::to_allocvec(chunk).map_err(std::io::Error::other))
+                    .map(|chunk| {
+                        let chunk: Vec<StoredRef<'_>> = chunk
+                            .iter()
+                            .map(|(path, stamp, outcome)| stored(path, *stamp, outcome))
+                            .collect();
+                        postcard::to_allocvec(&chunk).map_err(std::io::Error::other)
+                    })
                     .collect::<std::io::Result<Vec<Vec<u8>>>>()?;
                 for payload in &payloads {
                     file.write_all(&(payload.len() as u64).to_le_bytes())?;
@@ -276,5 +522,86 @@ mod tests {
         assert!(Cache::load(&path, 7).is_empty());
         std::fs::write(&path, b"garbage").unwrap();
         assert!(Cache::load(&path, 7).is_empty());
+    }
+
+    /// A file name that is not UTF-8 is cached as it is, in the entry's path and in the paths of
+    /// its problems. (It made the whole save fail with "Serde Serialization Error".)
+    #[cfg(unix)]
+    #[test]
+    fn paths_that_are_not_utf8_are_kept_as_they_are() {
+        use crate::problem::{Position, Problem};
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("posts.cache");
+        let odd = Path::new(std::ffi::OsStr::from_bytes(b"_posts/2022-01-01-caf\xe9.md"));
+        let plain = Path::new("_posts/2022-01-02-plain.md");
+        let stamp = Stamp {
+            size: 1,
+            modified_ns: 2,
+        };
+        let invalid = Outcome::Invalid(vec![
+            Problem::error(plain, Position::START, "first"),
+            Problem::error(odd, Position::new(2, 3), "second"),
+        ]);
+        let ignored = Outcome::Ignored(Problem::note(plain, Position::START, "plain"));
+        let cache = Cache::load(&path, 1);
+        cache
+            .save(
+                &path,
+                vec![(odd, stamp, &invalid), (plain, stamp, &ignored)],
+            )
+            .unwrap();
+        let mut cache = Cache::load(&path, 1);
+        let at = cache.find(odd, stamp).expect("the entry is kept");
+        let Some(Outcome::Invalid(problems)) = cache.take(at) else {
+            panic!("not the outcome saved");
+        };
+        assert_eq!(problems[0].path, plain);
+        assert_eq!(problems[1].path, odd);
+        assert_eq!(problems[1].message, "second");
+        let at = cache.find(plain, stamp).expect("the other entry is kept");
+        assert!(matches!(cache.take(at), Some(Outcome::Ignored(p)) if p.path == plain));
+    }
+
+    /// The zone posts are read in is part of the key: without `timezone`, the machine's zone
+    /// can change while the settings do not.
+    #[test]
+    fn the_zone_is_part_of_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("_config.yml"), "title: x\n").unwrap();
+        let utc = settings_key(dir.path(), chrono_tz::UTC);
+        assert_eq!(utc, settings_key(dir.path(), chrono_tz::UTC));
+        assert_ne!(utc, settings_key(dir.path(), chrono_tz::Asia::Tokyo));
+    }
+
+    /// Temporary files a killed run left beside the cache go; nothing else does.
+    #[cfg(unix)]
+    #[test]
+    fn stale_temporary_files_beside_the_cache_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("posts.cache");
+        let dead = crate::feed::write::tests::dead_pid();
+        let stale = dir.path().join(format!("posts.tmp-{dead}"));
+        let live = dir.path().join(format!("posts.tmp-{}", std::process::id()));
+        let keep = [
+            live.clone(),
+            dir.path().join(format!("entries.tmp-{dead}")),
+            dir.path().join(format!("posts.tmp-{dead}x")),
+            dir.path().join("posts.tmp-"),
+        ];
+        for file in keep.iter().chain([&stale]) {
+            std::fs::write(file, "x").unwrap();
+        }
+        let link = dir.path().join(format!(
+            "posts.tmp-{}",
+            crate::feed::write::tests::dead_pid()
+        ));
+        std::os::unix::fs::symlink(&keep[1], &link).unwrap();
+        let _ = Cache::load(&path, 1);
+        assert!(!stale.exists());
+        for file in &keep {
+            assert!(file.exists(), "{}", file.display());
+        }
+        assert!(std::fs::symlink_metadata(&link).is_ok());
     }
 }

@@ -118,7 +118,7 @@ pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collectio
         .collect();
 
     if options.cache.is_some() {
-        collection.settings_key = cache::settings_key(site);
+        collection.settings_key = cache::settings_key(site, config.timezone);
     }
     let mut cache = options
         .cache
@@ -139,7 +139,7 @@ pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collectio
                 .collect();
             let slots = found
                 .into_iter()
-                .map(|(stamp, at)| Some((c.take(at?)?, stamp)))
+                .map(|(stamp, at)| Some((cache::rooted(c.take(at?)?, site), stamp)))
                 .collect();
             c.release();
             slots
@@ -163,11 +163,19 @@ pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collectio
     if let (Some(cache), Some(path)) = (&cache, &options.cache) {
         // Rewrite the cache only when something was read or went away.
         if hits < sources.len() || !cache.all_used() {
+            // Problems are kept with paths relative to the site, so that a later run that names
+            // the site otherwise (`blog`, `/srv/blog`) shows them as it names the site.
+            let relative: Vec<Option<Outcome>> = outcomes
+                .iter()
+                .map(|o| cache::relative_to(o, site))
+                .collect();
             let entries = sources
                 .iter()
                 .zip(&stamps)
-                .zip(&outcomes)
-                .filter_map(|((s, stamp), o)| Some((s.relative.as_path(), (*stamp)?, o)))
+                .zip(outcomes.iter().zip(&relative))
+                .filter_map(|((s, stamp), (o, r))| {
+                    Some((s.relative.as_path(), (*stamp)?, r.as_ref().unwrap_or(o)))
+                })
                 .collect();
             if let Err(e) = cache.save(path, entries) {
                 collection.problems.push(Problem::warning(

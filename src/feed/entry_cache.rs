@@ -5,6 +5,8 @@
 //! reused only for the same post file with the same size and modification time, written for the
 //! same settings and version of gazette; the file carries a checksum, and anything damaged or
 //! foreign is ignored and rebuilt. It lives beside the post cache (`.gazette/entries.cache`).
+//! Post paths are kept as bytes (a file name that is not UTF-8 is cached like any other), and a
+//! temporary file a killed run left beside it is removed when it is next loaded.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -13,20 +15,20 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::Entry;
-use crate::collect::cache::{checksum, replace_file, Stamp};
+use crate::collect::cache::{checksum, remove_stale_temps, replace_file, PathBytes, Stamp};
 
-const MAGIC: &[u8; 16] = b"gazette-entry-v1";
+const MAGIC: &[u8; 16] = b"gazette-entry-v2";
 
 #[derive(Serialize, Deserialize)]
 struct Contents {
     key: u64,
-    entries: Vec<(PathBuf, Stamp, Entry)>,
+    entries: Vec<(PathBytes, Stamp, Entry)>,
 }
 
 #[derive(Serialize)]
 struct ContentsRef<'a> {
     key: u64,
-    entries: Vec<(&'a Path, Stamp, &'a Entry)>,
+    entries: Vec<(PathBytes, Stamp, &'a Entry)>,
 }
 
 /// The entries of the last build, by post file.
@@ -39,6 +41,7 @@ pub struct EntryCache {
 impl EntryCache {
     /// Loads the cache at `path` for settings `key`; anything unusable gives an empty cache.
     pub fn load(path: &Path, key: u64) -> EntryCache {
+        remove_stale_temps(path);
         let parsed = std::fs::read(path).ok().and_then(|bytes| {
             let rest = bytes.strip_prefix(MAGIC.as_slice())?;
             let (sum, payload) = rest.split_at_checked(8)?;
@@ -51,7 +54,7 @@ impl EntryCache {
             old: parsed
                 .unwrap_or_default()
                 .into_iter()
-                .map(|(path, stamp, entry)| (path, (stamp, entry)))
+                .filter_map(|(path, stamp, entry)| Some((path.into_path()?, (stamp, entry))))
                 .collect(),
         }
     }
@@ -65,6 +68,10 @@ impl EntryCache {
     /// Writes `entries` (the ones this build used) in place of the old ones: a temporary file,
     /// then a rename.
     pub fn save(&self, path: &Path, entries: Vec<(&Path, Stamp, &Entry)>) -> std::io::Result<()> {
+        let entries = entries
+            .into_iter()
+            .map(|(path, stamp, entry)| (PathBytes::of(path), stamp, entry))
+            .collect();
         let payload = postcard::to_allocvec(&ContentsRef {
             key: self.key,
             entries,
@@ -131,5 +138,33 @@ mod tests {
         bytes[last] ^= 1;
         std::fs::write(&path, &bytes).unwrap();
         assert!(EntryCache::load(&path, 1).old.is_empty());
+    }
+
+    /// A post whose file name is not UTF-8 is cached like any other. (It made the save fail with
+    /// "Serde Serialization Error", which turned the cache off for the whole site.)
+    #[cfg(unix)]
+    #[test]
+    fn paths_that_are_not_utf8_are_kept_as_they_are() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("entries.cache");
+        let odd = Path::new(std::ffi::OsStr::from_bytes(b"_posts/2022-01-01-caf\xe9.md"));
+        let stamp = Stamp {
+            size: 1,
+            modified_ns: 2,
+        };
+        let entry = Entry {
+            title: "Café".into(),
+            content_html: String::new(),
+            summary_html: "x".into(),
+        };
+        let cache = EntryCache::load(&path, 1);
+        cache.save(&path, vec![(odd, stamp, &entry)]).unwrap();
+        let cache = EntryCache::load(&path, 1);
+        assert_eq!(
+            cache.get(odd, Some(stamp)).map(|e| &e.title),
+            Some(&entry.title)
+        );
+        assert!(cache.holds_exactly([(odd, stamp)].into_iter()));
     }
 }

@@ -1125,6 +1125,14 @@ pub fn stage(dest: &Path, outputs: &[Output]) -> Result<(Staged, Vec<Problem>), 
         report: Report::default(),
         committed: false,
     };
+    // Temporaries a killed build left (`.NAME.gazette-PID.tmp` of a process that is gone) in the
+    // folders jekyll-feed's files go to, as gazette's own writer removes them from its folders.
+    let folders: BTreeSet<PathBuf> = outputs
+        .iter()
+        .map(|o| o.path.parent().map(Path::to_path_buf).unwrap_or_default())
+        .chain([PathBuf::new()])
+        .collect();
+    super::write::remove_stale_temps(dest, &folders);
     let mut problems = Vec::new();
     for output in outputs {
         let target = dest.join(&output.path);
@@ -1160,7 +1168,14 @@ pub fn stage(dest: &Path, outputs: &[Output]) -> Result<(Staged, Vec<Problem>), 
             fs::create_dir_all(parent).map_err(err(parent))?;
         }
         let temp = temp_path(&target);
-        let written = fs::File::create(&temp).and_then(|mut f| f.write_all(&output.bytes));
+        // A fresh file: whatever stands at the temporary name (a link) is removed, never
+        // written through.
+        let _ = fs::remove_file(&temp);
+        let written = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .and_then(|mut f| f.write_all(&output.bytes));
         if let Err(e) = written {
             let _ = fs::remove_file(&temp);
             return Err(err(&target)(e));
@@ -1175,7 +1190,13 @@ pub fn stage(dest: &Path, outputs: &[Output]) -> Result<(Staged, Vec<Problem>), 
         .collect();
     if text != old_manifest {
         let temp = temp_path(&manifest);
-        if let Err(e) = fs::write(&temp, &text) {
+        let _ = fs::remove_file(&temp);
+        let written = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .and_then(|mut f| f.write_all(text.as_bytes()));
+        if let Err(e) = written {
             let _ = fs::remove_file(&temp);
             return Err(err(&manifest)(e));
         }
@@ -1365,6 +1386,43 @@ mod tests {
             path: path.into(),
             bytes: bytes.as_bytes().to_vec(),
         }
+    }
+
+    #[test]
+    fn a_killed_builds_temporaries_go_and_links_are_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::create_dir(d.join("feed")).unwrap();
+        let dead = crate::feed::write::tests::dead_pid();
+        let stale = d.join(format!("feed/.news.xml.gazette-{dead}.tmp"));
+        fs::write(&stale, "half a feed").unwrap();
+        let look_alike = d.join("feed/.news.xml.gazette-x.tmp");
+        fs::write(&look_alike, "not gazette's").unwrap();
+        // A link where this run's own temporary file goes.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let target = elsewhere.path().join("victim");
+        fs::write(&target, "keep").unwrap();
+        let own = d.join(format!(".feed.xml.gazette-{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&target, &own).unwrap();
+        let (staged, _) = stage(
+            d,
+            &[
+                out("feed.xml", "<feed>x</feed>"),
+                out("feed/news.xml", "<feed>y</feed>"),
+            ],
+        )
+        .unwrap();
+        staged.commit().unwrap();
+        assert!(!stale.exists(), "a dead run's temporary file is left");
+        assert!(
+            look_alike.exists(),
+            "a file gazette did not name was removed"
+        );
+        assert_eq!(fs::read_to_string(&target).unwrap(), "keep");
+        assert_eq!(
+            fs::read_to_string(d.join("feed.xml")).unwrap(),
+            "<feed>x</feed>"
+        );
     }
 
     #[test]

@@ -306,6 +306,17 @@ pub fn site_title(config: &SiteConfig) -> String {
 }
 
 pub fn plan<'a>(posts: &'a [Post], config: &SiteConfig) -> Vec<Plan<'a>> {
+    plan_keeping(posts, config, &slug::Published::default())
+}
+
+/// [`plan`], giving every category and tag that was published before the file it had
+/// (`published`, read from the output folder by [`slug::Published::read`]), so that a feed's URL
+/// never moves because another name appeared.
+pub fn plan_keeping<'a>(
+    posts: &'a [Post],
+    config: &SiteConfig,
+    published: &slug::Published,
+) -> Vec<Plan<'a>> {
     let settings = &config.gazette;
     let limit = settings.items.max(1);
     let eligible: Vec<&Post> = posts.iter().filter(|p| p.in_feeds && !p.draft).collect();
@@ -345,7 +356,7 @@ pub fn plan<'a>(posts: &'a [Post], config: &SiteConfig) -> Vec<Plan<'a>> {
         } else {
             "category"
         };
-        let slugs = slug::assign(&names, &settings.slugs, fallback);
+        let slugs = slug::assign(&names, &settings.slugs, fallback, published.of(scope));
         for (name, posts) in by_name {
             let shown = display.get(name).map_or(name, String::as_str);
             plans.push(Plan {
@@ -508,6 +519,8 @@ pub fn render_cached(
         path: "feeds.html".into(),
         bytes: opml::link_tags(plans, ctx, &formats),
     });
+    outputs.push(slug::Published::of_plans(plans).output());
+    problems.extend(slug::warnings(site, plans, &settings.slugs));
     Ok((outputs, problems))
 }
 

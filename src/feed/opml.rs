@@ -17,7 +17,7 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// OPML listing every feed of one format.
+/// OPML listing every feed of one format (`feeds.opml`: RSS, `feeds-atom.opml`: Atom).
 pub fn opml(plans: &[Plan<'_>], ctx: &Context<'_>, format: Format) -> Vec<u8> {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<opml version=\"2.0\">\n  <head>\n",
@@ -34,13 +34,11 @@ pub fn opml(plans: &[Plan<'_>], ctx: &Context<'_>, format: Format) -> Vec<u8> {
     }
     out.push_str("  </head>\n  <body>\n");
     for plan in plans {
-        let kind = if format == Format::Atom {
-            "atom"
-        } else {
-            "rss"
-        };
+        // `type="rss"` for every feed, Atom ones too: OPML 2.0 subscription lists know no
+        // other type, and some importers skip an outline of any other (the spec's own
+        // subscription lists mark Atom feeds `rss`); `xmlUrl` says which feed it is.
         out.push_str(&format!(
-            "    <outline type=\"{kind}\" text=\"{title}\" title=\"{title}\" xmlUrl=\"{url}\" htmlUrl=\"{home}\"/>\n",
+            "    <outline type=\"rss\" text=\"{title}\" title=\"{title}\" xmlUrl=\"{url}\" htmlUrl=\"{home}\"/>\n",
             title = escape_html(&plan.title),
             url = escape(&ctx.url_of(&plan.file(format))),
             home = escape(ctx.root.as_str()),
@@ -91,5 +89,27 @@ mod tests {
             opml.contains("<dateModified>Tue, 1 Mar 2022 04:15:00 +0000</dateModified>"),
             "{opml}"
         );
+    }
+
+    #[test]
+    fn every_outline_is_of_type_rss_atom_lists_too() {
+        let posts = [(
+            "2022-03-01-a.md",
+            post(
+                "title: A\ndate: 2022-03-01 10:00:00 +0800\ncategories: x",
+                "a",
+            ),
+        )];
+        let posts: Vec<(&str, &str)> = posts.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        let (files, _) = render_site("url: https://example.com\ntimezone: UTC\n", &posts);
+        for (list, ending) in [("feeds.opml", ".rss.xml"), ("feeds-atom.opml", ".atom.xml")] {
+            let opml = &files[list];
+            let outlines: Vec<&str> = opml.lines().filter(|l| l.contains("<outline")).collect();
+            assert_eq!(outlines.len(), 2, "{opml}");
+            for outline in outlines {
+                assert!(outline.contains(r#"type="rss""#), "{outline}");
+                assert!(outline.contains(&format!("{ending}\"")), "{outline}");
+            }
+        }
     }
 }

@@ -2,17 +2,28 @@
 //!
 //! Every file is first written to a temporary file beside its target; only when all of them are
 //! written are they renamed over the old ones. A failure before that (a full disk, a folder that
-//! is a file, no permission) removes the temporary files and leaves every previous feed as it
-//! was. A file whose bytes did not change is not rewritten, so its mtime (and a static host's
-//! ETag) stays. Files that gazette wrote before and no longer writes (a category that is gone)
-//! are removed; gazette never removes a file it did not write (it keeps a list in
-//! `.gazette-files`). A file that replaces an older one is on disk before the renames (see
-//! `sync_staged`); a file where there was none is not synced, as there is nothing to lose.
+//! is a file, no permission) removes the temporary files and the folders this write made, and
+//! leaves every previous feed as it was. A file whose bytes did not change is not rewritten, so
+//! its mtime (and a static host's ETag) stays. Files that gazette wrote before and no longer
+//! writes (a category that is gone) are removed; gazette never removes a file it did not write
+//! (it keeps a list in `.gazette-files`). A file that replaces an older one is on disk before
+//! the renames (see `sync_staged`); a file where there was none is not synced, as there is
+//! nothing to lose.
+//!
+//! Nothing is written through a symbolic link inside the output folder (a link where a folder
+//! of feeds or a feed goes is an error, and nothing is written), and nothing is removed through
+//! one. The output folder itself may be a link: it is where the user said to write.
+//!
+//! A run killed while writing leaves its temporary files (`.NAME.gazette-PID.tmp`); the next
+//! write removes them from the folders it writes into: only files named so, only regular files,
+//! and only when their process is gone or they are older than any run could be.
 
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
 
 use super::Output;
 
@@ -42,6 +53,18 @@ fn err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
     }
 }
 
+fn refused(path: &Path, kind: io::ErrorKind, why: &str) -> WriteError {
+    WriteError {
+        path: path.to_path_buf(),
+        error: io::Error::new(kind, why.to_string()),
+    }
+}
+
+const LINK_TO_FOLDER: &str =
+    "a symbolic link stands where a folder of feeds goes (gazette never writes through one)";
+const LINK_TO_FEED: &str =
+    "a symbolic link stands where the feed goes (gazette never writes through one)";
+
 fn temp_path(target: &Path) -> PathBuf {
     let name = target
         .file_name()
@@ -50,9 +73,206 @@ fn temp_path(target: &Path) -> PathBuf {
     target.with_file_name(format!(".{name}.gazette-{}.tmp", std::process::id()))
 }
 
-/// Writes a temporary file; [`sync_staged`] makes it durable when it replaces a feed.
+/// The process id in the name of one of [`temp_path`]'s files (`.NAME.gazette-PID.tmp`).
+fn temp_pid(name: &OsStr) -> Option<u32> {
+    let inner = name.to_str()?.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (target, pid) = inner.rsplit_once(".gazette-")?;
+    let digits = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    (!target.is_empty() && digits)
+        .then(|| pid.parse().ok())
+        .flatten()
+}
+
+/// No run takes this long: a temporary file older than this is stale whatever its process id
+/// says (the id may have been given to another process since).
+const STALE_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Whether process `pid` is running. Where this cannot be told (no `/proc`), it counts as
+/// running, and only a temporary file's age makes it stale.
+fn is_running(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let proc = Path::new("/proc");
+        if proc.join("self").exists() {
+            return fs::symlink_metadata(proc.join(pid.to_string())).is_ok();
+        }
+    }
+    true
+}
+
+/// Whether `entry`, a temporary file named for process `pid`, was left by a run that is gone:
+/// a regular file (never a link) whose process is not running, or older than any run.
+pub(crate) fn is_stale_temp(entry: &fs::DirEntry, pid: u32) -> bool {
+    // `DirEntry::metadata` does not follow a link.
+    let Ok(meta) = entry.metadata() else {
+        return false;
+    };
+    if !meta.file_type().is_file() {
+        return false;
+    }
+    let old = meta
+        .modified()
+        .ok()
+        .and_then(|m| m.elapsed().ok())
+        .is_some_and(|age| age > STALE_AFTER);
+    old || !is_running(pid)
+}
+
+/// Whether `relative` is a plain path below the folder (no `..`, no root).
+fn is_plain(relative: &Path) -> bool {
+    relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)))
+}
+
+/// Whether the folder `relative` below `dir` is reached without a symbolic link.
+fn reached_without_links(dir: &Path, relative: &Path) -> bool {
+    let mut at = dir.to_path_buf();
+    is_plain(relative)
+        && relative.components().all(|c| {
+            at.push(c);
+            fs::symlink_metadata(&at).is_ok_and(|m| m.is_dir())
+        })
+}
+
+/// Removes the temporary files that killed runs left in `folders` (relative to `dir`; only
+/// folders reached without a link). Whatever cannot be removed stays: it is never in the way.
+pub(crate) fn remove_stale_temps(dir: &Path, folders: &BTreeSet<PathBuf>) {
+    for relative in folders {
+        if !reached_without_links(dir, relative) {
+            continue;
+        }
+        let Ok(entries) = fs::read_dir(dir.join(relative)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if let Some(pid) = temp_pid(&entry.file_name()) {
+                if is_stale_temp(&entry, pid) {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
+}
+
+/// The folders (relative to the output folder) that `paths` are in.
+fn folders_of<'p>(paths: impl Iterator<Item = &'p Path>) -> BTreeSet<PathBuf> {
+    paths
+        .filter(|p| is_plain(p))
+        .filter_map(|p| p.parent())
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .collect()
+}
+
+/// What a failed write takes back: its temporary files, then the folders it made (innermost
+/// first; a folder that is not empty stays).
+#[derive(Default)]
+struct Undo {
+    temps: Vec<PathBuf>,
+    /// In the order they were made (outermost first).
+    folders: Vec<PathBuf>,
+}
+
+impl Undo {
+    fn run(&self) {
+        for temp in &self.temps {
+            let _ = fs::remove_file(temp);
+        }
+        for folder in self.folders.iter().rev() {
+            let _ = fs::remove_dir(folder);
+        }
+    }
+}
+
+/// Makes the output folder and the folders above it that are missing, noting them in `made`.
+fn make_output_folder(dir: &Path, made: &mut Vec<PathBuf>) -> Result<(), WriteError> {
+    let mut missing = Vec::new();
+    let mut at = dir;
+    while fs::symlink_metadata(at).is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
+        missing.push(at.to_path_buf());
+        match at.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => at = parent,
+            _ => break,
+        }
+    }
+    if let Err(e) = fs::create_dir_all(dir) {
+        for folder in &missing {
+            let _ = fs::remove_dir(folder);
+        }
+        return Err(err(dir)(e));
+    }
+    made.extend(missing.into_iter().rev());
+    Ok(())
+}
+
+/// Makes the folders (relative to `dir`) that feeds go into, noting each one it made in `made`.
+/// A symbolic link, or a file, where one of them goes is refused.
+fn make_folders(
+    dir: &Path,
+    folders: &BTreeSet<PathBuf>,
+    made: &mut Vec<PathBuf>,
+) -> Result<(), WriteError> {
+    for relative in folders {
+        let mut at = dir.to_path_buf();
+        for component in relative.components() {
+            let Component::Normal(part) = component else {
+                return Err(refused(
+                    &dir.join(relative),
+                    io::ErrorKind::InvalidInput,
+                    "a feed's folder must be below the output folder",
+                ));
+            };
+            at.push(part);
+            let found = match fs::symlink_metadata(&at) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::create_dir(&at) {
+                    Ok(()) => {
+                        made.push(at.clone());
+                        continue;
+                    }
+                    // Made by someone else meanwhile: look again.
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        fs::symlink_metadata(&at).map_err(err(&at))?
+                    }
+                    Err(e) => return Err(err(&at)(e)),
+                },
+                found => found.map_err(err(&at))?,
+            };
+            if found.file_type().is_symlink() {
+                return Err(refused(&at, io::ErrorKind::AlreadyExists, LINK_TO_FOLDER));
+            }
+            if !found.is_dir() {
+                return Err(refused(
+                    &at,
+                    io::ErrorKind::NotADirectory,
+                    "a file stands where a folder of feeds goes",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes a temporary file; [`sync_staged`] makes it durable when it replaces a feed. The file
+/// is made new: whatever stands at its path (a link, or a stale run's file) is removed first, never
+/// written through.
 fn write_temp(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = fs::File::create(path)?;
+    let create = || {
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+    };
+    let mut file = match create() {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            fs::remove_file(path)?;
+            create()?
+        }
+        file => file?,
+    };
     file.write_all(bytes)
 }
 
@@ -91,36 +311,36 @@ enum Staged {
 }
 
 /// Compares one output with the file in place and, when they differ, writes it to a temporary
-/// file beside it. On failure nothing of it is left behind.
+/// file beside it (its folder is made already). On failure nothing of it is left behind.
 fn stage(dir: &Path, output: &Output) -> Result<Staged, WriteError> {
     let target = dir.join(&output.path);
-    // Only a regular file is read back or replaced (a FIFO would block the read).
-    if fs::symlink_metadata(&target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        return Err(WriteError {
-            path: target,
-            error: io::Error::new(
+    // Only a regular file is read back or replaced (a FIFO would block the read), and never
+    // through a link.
+    match fs::symlink_metadata(&target) {
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(refused(&target, io::ErrorKind::AlreadyExists, LINK_TO_FEED));
+        }
+        Ok(m) if m.is_dir() => {
+            return Err(refused(
+                &target,
+                io::ErrorKind::AlreadyExists,
+                "a folder stands where the feed goes",
+            ));
+        }
+        Ok(m) if !m.is_file() => {
+            return Err(refused(
+                &target,
                 io::ErrorKind::AlreadyExists,
                 "something that is not a regular file stands where the feed goes",
-            ),
-        });
+            ));
+        }
+        _ => {}
     }
     let replaces = match fs::read(&target) {
         Ok(old) if old == output.bytes => return Ok(Staged::Unchanged),
         Ok(_) => true,
         Err(_) => false,
     };
-    if let Some(parent) = target.parent() {
-        fs::create_dir_all(parent).map_err(err(parent))?;
-    }
-    if target.is_dir() {
-        return Err(WriteError {
-            path: target,
-            error: io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "a folder stands where the feed goes",
-            ),
-        });
-    }
     let temp = temp_path(&target);
     if let Err(e) = write_temp(&temp, &output.bytes) {
         let _ = fs::remove_file(&temp);
@@ -136,12 +356,28 @@ fn stage(dir: &Path, output: &Output) -> Result<Staged, WriteError> {
 /// Writes `outputs` into `dir` (created if missing), as described in the module docs.
 pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
     if dir.exists() && !dir.is_dir() {
-        return Err(WriteError {
-            path: dir.to_path_buf(),
-            error: io::Error::new(io::ErrorKind::AlreadyExists, "the output folder is a file"),
-        });
+        return Err(refused(
+            dir,
+            io::ErrorKind::AlreadyExists,
+            "the output folder is a file",
+        ));
     }
-    fs::create_dir_all(dir).map_err(err(dir))?;
+    let mut undo = Undo::default();
+    make_output_folder(dir, &mut undo.folders)?;
+    let manifest = dir.join(MANIFEST);
+    let old_manifest = fs::read_to_string(&manifest).unwrap_or_default();
+
+    // What killed runs left goes first, from every folder this write or the last one used.
+    let folders = folders_of(outputs.iter().map(|o| o.path.as_path()));
+    let mut swept = folders_of(old_manifest.lines().map(Path::new));
+    swept.extend(folders.iter().cloned());
+    swept.insert(PathBuf::new());
+    remove_stale_temps(dir, &swept);
+
+    if let Err(e) = make_folders(dir, &folders, &mut undo.folders) {
+        undo.run();
+        return Err(e);
+    }
     // Every output is compared and staged on its own, in parallel (creating files is most of
     // a cold build's writing); the results are then taken in order.
     use rayon::prelude::*;
@@ -161,6 +397,7 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
                 target,
                 replaces: r,
             }) => {
+                undo.temps.push(temp.clone());
                 staged.push((temp, target));
                 replaces |= r;
                 report.written.push(output.path.clone());
@@ -171,25 +408,20 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
         }
     }
     if let Some(e) = first_error {
-        for (temp, _) in &staged {
-            let _ = fs::remove_file(temp);
-        }
+        undo.run();
         return Err(e);
     }
 
     let new_list: BTreeSet<PathBuf> = outputs.iter().map(|o| o.path.clone()).collect();
-    let manifest = dir.join(MANIFEST);
     let manifest_text: String = new_list
         .iter()
         .map(|p| format!("{}\n", p.display()))
         .collect();
-    let old_manifest = fs::read_to_string(&manifest).unwrap_or_default();
     let manifest_temp = temp_path(&manifest);
     if old_manifest != manifest_text {
+        undo.temps.push(manifest_temp.clone());
         if let Err(e) = write_temp(&manifest_temp, manifest_text.as_bytes()) {
-            for (temp, _) in &staged {
-                let _ = fs::remove_file(temp);
-            }
+            undo.run();
             return Err(err(&manifest)(e));
         }
     }
@@ -204,27 +436,27 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
             to_sync.push((manifest_temp.clone(), manifest.clone()));
         }
         if let Err(e) = sync_staged(dir, &to_sync) {
-            for (temp, _) in &staged {
-                let _ = fs::remove_file(temp);
-            }
-            let _ = fs::remove_file(&manifest_temp);
+            undo.run();
             return Err(err(dir)(e));
         }
     }
-    for (temp, target) in &staged {
-        fs::rename(temp, target).map_err(err(target))?;
-    }
+    let mut renames = staged;
     if old_manifest != manifest_text {
-        fs::rename(&manifest_temp, &manifest).map_err(err(&manifest))?;
+        renames.push((manifest_temp, manifest));
+    }
+    for (i, (temp, target)) in renames.iter().enumerate() {
+        if let Err(e) = fs::rename(temp, target) {
+            // Too late to take the others back; at least no temporary file stays.
+            undo.temps = renames[i..].iter().map(|(t, _)| t.clone()).collect();
+            undo.run();
+            return Err(err(target)(e));
+        }
     }
     // Remove what an earlier build wrote and this one does not; never anything else, and never
     // through a symbolic link (a planted link must not lead a removal out of the folder).
     let real_dir = dir.canonicalize().map_err(err(dir))?;
     for line in old_manifest.lines() {
         let old = PathBuf::from(line);
-        let safe = old
-            .components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)));
         let inside = || {
             let target = dir.join(&old);
             fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_file())
@@ -233,7 +465,7 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
                     .and_then(|p| p.canonicalize().ok())
                     .is_some_and(|p| p.starts_with(&real_dir))
         };
-        if safe && !new_list.contains(&old) && inside() {
+        if is_plain(&old) && !new_list.contains(&old) && inside() {
             fs::remove_file(dir.join(&old)).map_err(err(&dir.join(&old)))?;
             report.removed.push(old);
         }
@@ -242,8 +474,17 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// The id of a process that has ended (a child run and waited for).
+    pub(crate) fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(!is_running(pid));
+        pid
+    }
 
     fn out(path: &str, bytes: &str) -> Output {
         Output {
@@ -327,6 +568,136 @@ mod tests {
         assert!(
             e.to_string().ends_with("the output folder is a file"),
             "{e}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn temporary_files_of_killed_runs_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        write_all(dir.path(), &[out("a.xml", "1"), out("c/b.xml", "2")]).unwrap();
+        let dead = dead_pid();
+        let me = std::process::id();
+        let stale = [
+            format!(".a.xml.gazette-{dead}.tmp"),
+            format!("c/.b.xml.gazette-{dead}.tmp"),
+            format!("c/.gone.xml.gazette-{dead}.tmp"),
+            format!("..gazette-files.gazette-{dead}.tmp"),
+        ];
+        let kept = [
+            format!(".a.xml.gazette-{me}.tmp"),
+            format!("a.xml.gazette-{dead}.tmp"),
+            format!(".gazette-{dead}.tmp"),
+            format!(".a.xml.gazette-{dead}x.tmp"),
+            format!(".a.xml.gazette-{dead}.tmp.keep"),
+            "mine.tmp".to_string(),
+        ];
+        for name in stale.iter().chain(&kept) {
+            fs::write(dir.path().join(name), "x").unwrap();
+        }
+        // A file of a live process that no run could still be writing is stale too.
+        let ancient = dir.path().join(format!("c/.old.xml.gazette-{me}.tmp"));
+        fs::write(&ancient, "x").unwrap();
+        let two_days = std::time::SystemTime::now() - Duration::from_secs(2 * 24 * 60 * 60);
+        fs::File::options()
+            .write(true)
+            .open(&ancient)
+            .unwrap()
+            .set_modified(two_days)
+            .unwrap();
+        // Links are never followed nor removed, and folders reached through one are not swept.
+        fs::write(
+            outside.path().join(format!(".x.xml.gazette-{dead}.tmp")),
+            "x",
+        )
+        .unwrap();
+        let link = dir.path().join(format!(".l.xml.gazette-{dead}.tmp"));
+        std::os::unix::fs::symlink(outside.path().join("victim"), &link).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("elsewhere")).unwrap();
+        fs::write(
+            dir.path().join(MANIFEST),
+            "a.xml\nc/b.xml\nelsewhere/x.xml\n",
+        )
+        .unwrap();
+
+        write_all(dir.path(), &[out("a.xml", "1"), out("c/b.xml", "2")]).unwrap();
+        for name in &stale {
+            assert!(!dir.path().join(name).exists(), "{name} is still there");
+        }
+        assert!(!ancient.exists());
+        for name in &kept {
+            assert!(dir.path().join(name).exists(), "{name} was removed");
+        }
+        assert!(fs::symlink_metadata(&link).is_ok());
+        assert!(outside
+            .path()
+            .join(format!(".x.xml.gazette-{dead}.tmp"))
+            .exists());
+    }
+
+    #[test]
+    fn a_failed_write_removes_the_folders_it_made() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("site/feeds");
+        fs::create_dir_all(dir.join("feed.xml")).unwrap();
+        let outputs = [
+            out("feed.xml", "x"),
+            out("categories/a.xml", "a"),
+            out("tags/deep/t.xml", "t"),
+        ];
+        let e = write_all(&dir, &outputs).unwrap_err();
+        assert_eq!(e.error.kind(), io::ErrorKind::AlreadyExists, "{e}");
+        let left: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["feed.xml"]);
+        // A file where a folder goes, met after other folders were made.
+        fs::write(dir.join("z.xml"), "a file").unwrap();
+        let outputs = [out("categories/a.xml", "a"), out("z.xml/x", "?")];
+        let e = write_all(&dir, &outputs).unwrap_err();
+        assert_eq!(e.error.kind(), io::ErrorKind::NotADirectory, "{e}");
+        assert!(!dir.join("categories").exists());
+        // An output folder the write made goes too, with the folders above it it made.
+        fs::remove_dir_all(parent.path().join("site")).unwrap();
+        let e = write_all(&dir, &[out("x.xml", "x"), out("x.xml/y", "y")]).unwrap_err();
+        assert!(e.path.ends_with("x.xml"), "{e}");
+        assert!(!parent.path().join("site").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn writes_never_follow_links_inside_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("categories")).unwrap();
+        let e = write_all(
+            dir.path(),
+            &[out("feed.xml", "f"), out("categories/a.xml", "a")],
+        )
+        .unwrap_err();
+        assert_eq!(e.path, dir.path().join("categories"));
+        assert!(e.to_string().contains(LINK_TO_FOLDER), "{e}");
+        assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+        assert!(!dir.path().join("feed.xml").exists());
+        assert!(!dir.path().join(MANIFEST).exists());
+
+        fs::remove_file(dir.path().join("categories")).unwrap();
+        let victim = outside.path().join("victim.xml");
+        fs::write(&victim, "keep").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("feed.xml")).unwrap();
+        let e = write_all(dir.path(), &[out("feed.xml", "f")]).unwrap_err();
+        assert!(e.to_string().contains(LINK_TO_FEED), "{e}");
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+        // A link where a temporary file goes is replaced, never written through.
+        fs::remove_file(dir.path().join("feed.xml")).unwrap();
+        std::os::unix::fs::symlink(&victim, temp_path(&dir.path().join("feed.xml"))).unwrap();
+        write_all(dir.path(), &[out("feed.xml", "f")]).unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("feed.xml")).unwrap(),
+            "f"
         );
     }
 }
