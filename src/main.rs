@@ -28,17 +28,29 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Check(args) => cmd::check::run(&args),
-        Command::Build(args) => cmd::build::run(&args),
-        Command::Digest(args) => cmd::digest::run(&args),
-        Command::Unsubscribe(args) => cmd::unsubscribe::run(&args),
-    };
-    match result {
+    let code = match run(&cli.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("gazette: {e:#}");
+            cmd::output::errln!("gazette: {e:#}");
             ExitCode::FAILURE
         }
+    };
+    // Standard output's failures never stop a command's work: they are said here, once.
+    cmd::output::finish(code)
+}
+
+fn run(command: &Command) -> anyhow::Result<ExitCode> {
+    let site = match command {
+        Command::Check(args) => &args.site.site,
+        Command::Build(args) => &args.site.site,
+        Command::Digest(args) => &args.site.site,
+        Command::Unsubscribe(args) => &args.site.site,
+    };
+    cmd::site::require_site(site)?;
+    match command {
+        Command::Check(args) => cmd::check::run(args),
+        Command::Build(args) => cmd::build::run(args),
+        Command::Digest(args) => cmd::digest::run(args),
+        Command::Unsubscribe(args) => cmd::unsubscribe::run(args),
     }
 }

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use gazette::feed::{self, write, Context};
 use gazette::problem::Problem;
 
+use super::output::{errln, Out};
 use super::site::{print_problems, IncludeArgs, SiteArgs};
 
 #[derive(clap::Args, Debug)]
@@ -41,7 +42,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Err(problem) => return Ok(fail(&[problem])),
     };
     gazette::timing::mark("collected");
-    let plans = feed::plan(&collection.posts, &loaded.config);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.site.site.join(&loaded.config.gazette.out));
+    // Every category and tag keeps the file it was published with (see src/feed/slug.rs).
+    let published = feed::slug::Published::read(&out);
+    let plans = feed::plan_keeping(&collection.posts, &loaded.config, &published);
     // Entries are kept beside the post cache (`.gazette/entries.cache`), and only with it.
     let entry_cache = args
         .site
@@ -64,10 +71,6 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
     warnings.append(&mut render_problems);
     gazette::timing::mark("plan + render");
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| args.site.site.join(&loaded.config.gazette.out));
     // jekyll-feed's place (`jekyll_feed: true`): its feeds are staged in Jekyll's destination
     // before gazette's own are written and committed only after, so a failed build changes no
     // file (dropping the staged files removes them). See src/feed/jekyll_feed.rs.
@@ -116,7 +119,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .chain(&jekyll_problems),
     );
     if !args.quiet {
-        println!(
+        let mut stdout = Out::stdout();
+        stdout.line(format_args!(
             "{} feeds from {} posts into {}: {} files written, {} unchanged, {} removed",
             plans.len(),
             collection.posts.len(),
@@ -124,21 +128,21 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             report.written.len(),
             report.unchanged.len(),
             report.removed.len()
-        );
+        ));
         if let Some(r) = &jekyll_report {
-            println!(
+            stdout.line(format_args!(
                 "jekyll-feed's feeds into {}: {} files written, {} unchanged, {} removed",
                 feed::jekyll_feed::destination(&args.site.site, &loaded.config).display(),
                 r.written.len(),
                 r.unchanged.len(),
                 r.removed.len()
-            );
+            ));
         }
     }
     let left_out = collection.stats.invalid;
     if left_out > 0 {
         // Said even with --quiet: a post that readers will not see is news for the site's owner.
-        eprintln!(
+        errln!(
             "gazette: {left_out} post{} left out of every feed: {} (see the errors above; \
              `--strict` refuses to write any feed instead)",
             if left_out == 1 { " was" } else { "s were" },
@@ -157,6 +161,6 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 fn fail(problems: &[Problem]) -> ExitCode {
     print_problems(problems);
     let errors = problems.iter().filter(|p| p.is_error()).count();
-    eprintln!("gazette: build failed with {errors} errors; no feed was written or changed");
+    errln!("gazette: build failed with {errors} errors; no feed was written or changed");
     ExitCode::FAILURE
 }

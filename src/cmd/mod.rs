@@ -4,5 +4,6 @@
 pub mod build;
 pub mod check;
 pub mod digest;
+pub mod output;
 pub mod site;
 pub mod unsubscribe;

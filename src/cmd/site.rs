@@ -1,7 +1,7 @@
 //! Arguments every subcommand that reads a site shares, and loading the site with them.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use gazette::collect::{self, Collection};
 use gazette::config::SiteConfig;
@@ -16,6 +16,50 @@ pub struct SiteArgs {
     /// Read every post, ignoring (and not writing) the cache of what was read before.
     #[arg(long)]
     pub no_cache: bool,
+}
+
+/// Which site to act on, for a command that reads no post (so has no cache to skip).
+#[derive(clap::Args, Debug, Clone)]
+pub struct SiteDirArgs {
+    /// The site folder (holding `_config.yml` and `_posts/`).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub site: PathBuf,
+}
+
+/// Refuses a folder that is not a Jekyll site (no `_config.yml` or `_config.yaml`, and no
+/// `_posts/`) before anything reads it or writes into it: run in the wrong folder, a command
+/// would walk the whole tree and leave `.gazette/` there.
+pub fn require_site(dir: &Path) -> anyhow::Result<()> {
+    let named = if dir.as_os_str().is_empty() || dir == Path::new(".") {
+        match std::env::current_dir() {
+            Ok(cwd) => format!("this folder ({})", cwd.display()),
+            Err(_) => "this folder".to_string(),
+        }
+    } else {
+        dir.display().to_string()
+    };
+    match std::fs::metadata(dir) {
+        Err(e) => anyhow::bail!(
+            "cannot read the site folder {named}: {e} (pass --site with the site's folder)"
+        ),
+        Ok(meta) if !meta.is_dir() => {
+            anyhow::bail!("{named} is not a folder (pass --site with the site's folder)")
+        }
+        Ok(_) => {}
+    }
+    // A name that cannot be looked up counts as there: reading it will say what is wrong.
+    let there = |name: &str| dir.join(name).try_exists().unwrap_or(true);
+    if ["_config.yml", "_config.yaml", "_posts"]
+        .into_iter()
+        .any(there)
+    {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{named} is not a Jekyll site: no _config.yml and no _posts/ (run gazette in the \
+             site's folder, or pass --site with it); nothing was read or written"
+        )
+    }
 }
 
 /// Which posts beyond the published, past ones to include.

@@ -6,12 +6,13 @@ use anyhow::anyhow;
 use gazette::config::SiteConfig;
 use gazette::digest::ledger::Ledger;
 
-use super::site::SiteArgs;
+use super::output::outln;
+use super::site::SiteDirArgs;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
-    pub site: SiteArgs,
+    pub site: SiteDirArgs,
     /// The address to unsubscribe.
     pub address: String,
 }
@@ -27,9 +28,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .to_path_buf();
     let ledger = Ledger::open(&state)?;
     if ledger.unsubscribe(address.as_ref())? {
-        println!("{address} is unsubscribed: no later digest goes to it");
+        outln!("{address} is unsubscribed: no later digest goes to it");
     } else {
-        println!("{address} was already unsubscribed");
+        outln!("{address} was already unsubscribed");
     }
     Ok(ExitCode::SUCCESS)
 }
