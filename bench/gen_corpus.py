@@ -3,8 +3,13 @@
 
     python3 bench/gen_corpus.py --posts N --categories K --seed S --out DIR
 
-DIR/_config.yml and DIR/_posts/*.{md,html} are written (DIR is created; files of
-an earlier run with other arguments are not removed, so give an empty DIR).
+DIR/_config.yml, DIR/_posts/*.{md,html}, DIR/_includes/source.html,
+DIR/_data/desk.yml and DIR/_layouts/post.html are written (DIR is created; files
+of an earlier run with other arguments are not removed, so give an empty DIR).
+The site is a real Jekyll site: `jekyll build` (Debian's jekyll 4.3 and
+ruby-jekyll-feed) builds it without an error or a warning. `_config.yml` holds
+gazette's settings and jekyll-feed's (`plugins: [jekyll-feed]`, `feed:` with
+the categories, `tags: true`, 20 posts a feed), which gazette ignores.
 
 Every post has the shape of a mirrored news article: YAML front matter
 (`layout: post`, a double-quoted Chinese `title`, `date: YYYY-MM-DD HH:MM:SS
@@ -21,7 +26,16 @@ The mix (fractions of all posts, drawn from the seed):
   * ~4 % Markdown bodies (headings, bullet and numbered lists, a quote,
     relative and root-relative images);
   * ~4 % `.html` files (pure HTML, <a href> links instead of Markdown ones);
-  * ~2 % titles with characters that need escaping in XML or YAML (& < > ").
+  * ~2 % titles with characters that need escaping in XML or YAML (& < > ");
+  * ~3 % "rich" posts (drawn from a second random stream, so the other posts
+    are the same as without them), whose body also runs what Jekyll renders
+    beyond plain HTML: in .md posts, Liquid ({{ site.title }},
+    {{ site.data.desk.editor }} from _data/, a `date` filter on page.date,
+    {% include source.html %} with parameters, {% post_url %} to an earlier
+    post, {% highlight json %} or {% raw %}, a {% for %} over _data with
+    `relative_url`) and kramdown (bold next to full-width punctuation, smart
+    quotes, `--` and `...`, a footnote, a table, `{: .class}` attribute lists);
+    in .html posts, the Liquid variables, the include and post_url.
 
 Deterministic: the same arguments give byte-identical files (CPython 3.11,
 stdlib only). 100k posts (about 450 MB) take some 10-20 s, mostly disk time.
@@ -237,7 +251,7 @@ def tail_links(cat, cat_zh, code, html):
     return "\n\n<%s>\n\n[返回%s新闻](%s)｜[返回首页](%s)\n" % (src, cat_zh, back, home)
 
 
-def html_body(rng, pool, target, cat, cat_zh, code, html_file):
+def html_body(rng, pool, target, cat, cat_zh, code, html_file, extra=""):
     paras = [pool.text(rng.randint(300, 800))]
     size = len(paras[0]) * 3
     while size < target - 300:
@@ -248,10 +262,10 @@ def html_body(rng, pool, target, cat, cat_zh, code, html_file):
         size += (len(head) + len(para)) * 3 + 20
     body = "<p>" + "</p>\n <p>".join(paras) + "</p>"
     body += '<p class="em_media">（文章来源：%s）</p>' % cat_zh
-    return body + tail_links(cat, cat_zh, code, html_file)
+    return body + extra + tail_links(cat, cat_zh, code, html_file)
 
 
-def markdown_body(rng, pool, target, cat, cat_zh, code):
+def markdown_body(rng, pool, target, cat, cat_zh, code, extra=""):
     parts = [pool.text(rng.randint(300, 700))]
     size = len(parts[0]) * 3
     section = 0
@@ -271,7 +285,102 @@ def markdown_body(rng, pool, target, cat, cat_zh, code):
             parts.append("> " + pool.text(150))
             parts.append("![](/assets/img/%s.png)" % code)
     parts.append("（文章来源：%s）" % cat_zh)
-    return "\n\n".join(parts) + tail_links(cat, cat_zh, code, False)
+    return "\n\n".join(parts) + extra + tail_links(cat, cat_zh, code, False)
+
+
+# ---------------------------------------------------------------------------
+# Posts that use what Jekyll renders beyond plain HTML and Markdown (RICH_SHARE of all posts):
+# Liquid (site and page variables, _data, an include with parameters, post_url, highlight,
+# raw, a for loop with a filter) and kramdown's Markdown (bold next to full-width
+# punctuation, smart quotes and dashes, footnotes, a table, attribute lists). Drawn from a
+# second random stream, so every other post is the same as without them.
+RICH_SHARE = 0.03
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+EN_PHRASES = ["soft landing", "risk-off", "higher for longer", "new quality productive forces",
+              "de-risking", "carry trade"]
+
+
+def rich_markdown(rr, pool, cat, cat_zh, code, when, earlier):
+    """A Markdown block (Liquid and kramdown) for a .md post, placed before the tail links."""
+    s = lambda k: "".join(rr.choices(pool.sentences, k=k))  # noqa: E731  (no main-rng draw)
+    sub = rr.choice(SUBHEADS)
+    metric = rr.sample(METRICS, 3)
+    out = [
+        "本文由{{ site.title }}整理，责任编辑：{{ site.data.desk.editor }}，"
+        "发布于{{ page.date | date: \"%Y年%m月%d日\" }}。",
+        "记者：**%s某（实习）**报道。**“%s”**成为今年的关键词，%s"
+        % (rr.choice(SURNAMES), sub, s(1)),
+        "有外资机构在报告中使用了 \"%s\" 一词--这是 '%s' 以来的第%d次...%s\n{: .lead}"
+        % (rr.choice(EN_PHRASES), rr.choice(EN_PHRASES), rr.randint(2, 9), s(1)),
+        "## %s" % rr.choice(SUBHEADS),
+        "%s据统计[^n1]，%s" % (s(1), s(1)),
+        "| 指标 | 数值（亿元） | 同比 |\n| --- | ---: | ---: |\n"
+        + "\n".join("| %s | %.1f | %.1f%% |" % (m, rr.uniform(10, 9000), rr.uniform(-5, 25))
+                    for m in metric) + "\n{: .data-table}",
+    ]
+    if earlier:
+        out.append("相关阅读：[%s]({%% post_url %s %%})" % (rr.choice(SUBHEADS), rr.choice(earlier)))
+    if rr.random() < 0.5:
+        out.append("{%% highlight json %%}\n{\"metric\": \"%s\", \"value\": %.1f, \"unit\": \"%%\"}\n"
+                   "{%% endhighlight %%}" % (metric[0], rr.uniform(1, 30)))
+    else:
+        out.append("模板示例：{% raw %}{{ site.title }}{% endraw %}原样显示。")
+    out.append('{%% include source.html outlet="%s" url="http://%s/article/show.html?id=%s" %%}'
+               % (cat_zh, SOURCE_HOST, code))
+    out.append("更多：{% for link in site.data.desk.links %}[{{ link.name }}]"
+               "({{ link.path | relative_url }}){% unless forloop.last %}｜{% endunless %}"
+               "{% endfor %}")
+    out.append("[^n1]: 数据来源：%s统计部门，截至%d年%d月。" % (cat_zh, when.year, when.month))
+    return "\n\n" + "\n\n".join(out)
+
+
+def rich_html(rr, pool, cat, cat_zh, code, earlier):
+    """A Liquid block for an .html post (no Markdown there)."""
+    out = ["<p>本文由{{ site.title }}整理，责任编辑：{{ site.data.desk.editor }}。</p>",
+           '{%% include source.html outlet="%s" url="http://%s/article/show.html?id=%s" %%}'
+           % (cat_zh, SOURCE_HOST, code)]
+    if earlier:
+        out.append('<p>相关阅读：<a href="{%% post_url %s %%}">%s</a></p>'
+                   % (rr.choice(earlier), rr.choice(SUBHEADS)))
+    return "\n" + "\n".join(out)
+
+
+INCLUDE_SOURCE = (
+    '<p class="source">（原文：<a href="{{ include.url }}">{{ include.outlet }}</a>，'
+    '由{{ site.title }}转载）</p>\n'
+)
+LAYOUT_POST = (
+    "<!DOCTYPE html>\n"
+    '<html lang="{{ site.lang }}">\n'
+    '<head><meta charset="utf-8"><title>{{ page.title }} | {{ site.title }}</title></head>\n'
+    "<body><article>\n"
+    "<h1>{{ page.title }}</h1>\n"
+    '<p class="meta">{{ page.date | date: "%Y-%m-%d %H:%M" }} · {{ page.categories | join: " " }}'
+    "</p>\n"
+    "{{ content }}\n"
+    "</article></body>\n"
+    "</html>\n"
+)
+
+
+def write_site_files(out, cats):
+    """_includes/source.html, _data/desk.yml and _layouts/post.html (a minimal page, so that
+    the real Jekyll builds the site as a site with a theme would, without a warning a post)."""
+    files = {
+        "_includes/source.html": INCLUDE_SOURCE,
+        "_data/desk.yml": (
+            "editor: 张晓明\n"
+            "links:\n"
+            + "".join("  - name: %s\n    path: /%s/\n" % (zh, py) for py, zh in cats[:3])
+            + "  - name: 首页\n    path: /\n"
+        ),
+        "_layouts/post.html": LAYOUT_POST,
+    }
+    for rel, text in files.items():
+        path = os.path.join(out, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
 
 
 def tags_lines(rng, tags):
@@ -283,7 +392,9 @@ def tags_lines(rng, tags):
     return "tags: " + " ".join(tags) + "\n"
 
 
-def write_config(out, title):
+def write_config(out, title, cats):
+    """The site's settings: gazette's, and jekyll-feed's as the site had them before (the
+    same feeds where jekyll-feed can make them: it skips tags that are not ASCII words)."""
     text = (
         "title: %s\n"
         "description: 多家财经媒体新闻的镜像（gazette 基准测试用的合成站点）\n"
@@ -292,9 +403,15 @@ def write_config(out, title):
         "timezone: Asia/Shanghai\n"
         "lang: zh-CN\n"
         "\n"
+        "plugins: [jekyll-feed]\n"
+        "feed:\n"
+        "  posts_limit: 20\n"
+        "  tags: true\n"
+        "  categories: [%s]\n"
+        "\n"
         "gazette:\n"
         "  tag_feeds: true\n"
-        "  items: 20\n" % (title, SITE_URL)
+        "  items: 20\n" % (title, SITE_URL, ", ".join(py for py, _ in cats))
     )
     with open(os.path.join(out, "_config.yml"), "w", encoding="utf-8", newline="\n") as f:
         f.write(text)
@@ -317,7 +434,10 @@ def generate(posts, k, seed, out):
 
     posts_dir = os.path.join(out, "_posts")
     os.makedirs(posts_dir, exist_ok=True)
-    write_config(out, "财经快讯镜像站")
+    write_config(out, "财经快讯镜像站", cats)
+    write_site_files(out, cats)
+    rich_rng = random.Random("rich-%d" % seed)  # str seeds hash with SHA-512: deterministic
+    names = []  # earlier posts' names without extension, for {% post_url %}
 
     stamps = []  # (datetime, category index) of earlier posts, for identical timestamps
     total = 0
@@ -348,10 +468,18 @@ def generate(posts, k, seed, out):
 
         tags = [cat_zh + "新闻"] + rng.sample(TAG_POOL, rng.choice((0, 0, 1, 1, 2)))
         target = int(2048 * 4 ** rng.random())  # 2-8 KB, log-uniform
+        extra = ""
+        if rich_rng.random() < RICH_SHARE:
+            earlier = names[-500:]
+            if ext == "html":
+                extra = rich_html(rich_rng, pool, cat, cat_zh, code, earlier)
+            else:
+                extra = rich_markdown(rich_rng, pool, cat, cat_zh, code, when, earlier)
+        names.append(name[: -len(ext) - 1])
         if markdown:
-            body = markdown_body(rng, pool, target, cat, cat_zh, code)
+            body = markdown_body(rng, pool, target, cat, cat_zh, code, extra)
         else:
-            body = html_body(rng, pool, target, cat, cat_zh, code, ext == "html")
+            body = html_body(rng, pool, target, cat, cat_zh, code, ext == "html", extra)
 
         data = (
             "---\nlayout: post\ntitle: " + yaml_quoted(make_title(rng))

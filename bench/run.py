@@ -2,7 +2,10 @@
 """gazette's end-to-end benchmark: one command, whole-process wall time and peak memory.
 
     python3 bench/run.py [--sizes 1000,10000,100000] [--runs 5] [--out BENCHMARKS.md]
+                         [--compare [--compare-sizes 1000,10000] [--compare-runs N]]
+                         [--chart bench/chart.svg]
     python3 bench/run.py --quick          # 200 posts, 1 run, 100 subscribers, prints only
+    python3 bench/run.py --quick --compare   # the same, plus Jekyll and Hugo at 200 posts
 
 Steps: `cargo build --release`; generate (or reuse) a synthetic site per size with
 bench/gen_corpus.py in a cache folder; compile bench/floor.c with `cc -O2`; then for each
@@ -21,6 +24,31 @@ size time, on a warm page cache (one untimed warm-up run first, then the median 
                       run so every run sends everything. Skipped as "not yet implemented" when
                       `gazette digest --help` fails (see DIGEST SCENARIOS below).
 
+With --compare, for each of --compare-sizes (default 1000,10000: Jekyll takes minutes at
+100k posts; 200 with --quick) the same corpus is also built, cold (output folder and the tool's
+own cache removed before each run), timed the same way with --compare-runs (default --runs):
+
+  * Jekyll + jekyll-feed, whole site  `jekyll build` of the corpus as it is (its _config.yml
+                      has `plugins: [jekyll-feed]` and jekyll-feed's `feed:` settings; every
+                      post is rendered and written through _layouts/post.html);
+  * Jekyll + jekyll-feed, feeds only  the same with a second config file whose plugins_dir
+                      holds a small plugin that keeps posts out of layouts and off the disk
+                      (they are still rendered: jekyll-feed reads post.content);
+  * Hugo              the corpus converted (untimed) into a minimal Hugo site: same bodies and
+                      front matter, same baseURL, taxonomies categories and tags, RSS the only
+                      output (home, each category and tag), posts linked but not written;
+
+next to the floor and gazette's cold and one-change builds at that size (taken from the main
+run when it measured that size with as many runs). A tool that is not installed (Debian:
+`apt-get install jekyll ruby-jekyll-feed hugo`) is skipped with a note. bench/compare.py
+says exactly what each tool is asked to do; the report says it too.
+
+The chart (--chart; default bench/chart.svg when the report goes to BENCHMARKS.md, else
+beside --out with the extension .svg; none when the report is only printed) is an SVG made by
+bench/chart.py from the measured medians: time against posts, both axes logarithmic, one line
+each for the floor, gazette's cold build, gazette's one-change rebuild and, with --compare,
+Jekyll (both ways) and Hugo. The report embeds it.
+
 Wall time is measured around the whole process (start to exit, from this script). Peak
 memory (max RSS) comes from `/usr/bin/time -v` (Debian package `time`); without it, from
 the rusage that wait4() returns for that one process (the per-child form of
@@ -30,7 +58,8 @@ run added, removed or rewrote (new inode, mtime or size): a no-change rebuild sh
 
 The report (machine, date, command, one Markdown table per size, the targets) is printed
 and, except with --quick unless --out is given, written to --out (default BENCHMARKS.md in
-the repository). The exit status is 1 when any gazette run failed.
+the repository). The exit status is 1 when any run failed (gazette's, the floor's, or with
+--compare Jekyll's or Hugo's; a tool that is not installed is skipped, not failed).
 
 Stdlib only, Python 3.11.
 """
@@ -59,6 +88,8 @@ BENCH = REPO / "bench"
 sys.path.insert(0, str(BENCH))
 sys.dont_write_bytecode = True  # no bench/__pycache__ in the work tree
 import gen_corpus  # noqa: E402  (the category names, for the digest's subscribers)
+import compare  # noqa: E402  (Jekyll and Hugo, for --compare)
+import chart  # noqa: E402  (the SVG chart)
 TIME = "/usr/bin/time"
 DEFAULT_CATEGORIES = 40
 DIGEST_SUBSCRIBERS = 10_000  # --subscribers; --quick uses QUICK_SUBSCRIBERS
@@ -69,6 +100,7 @@ TARGET_COLD_VS_FLOOR = 1.5  # cold build at most 1.5x the floor
 TARGET_RSS_MB = 256  # peak memory below 256 MB at 100k posts
 TARGET_RSS_AT = 100_000
 TARGET_ONE_CHANGE_SPEEDUP = 10  # one-change rebuild at least 10x faster than cold
+DEFAULT_COMPARE_SIZES = "1000,10000"  # --compare: Jekyll takes minutes at 100k posts
 
 
 def log(msg):
@@ -255,6 +287,7 @@ class Scenario:
     needs_smtp: bool = False
     unit: str = "posts"  # the rate column: size (or `count`) per second, in this unit
     count: int | None = None  # items a run handles, when not the corpus size
+    tool: str = ""  # --compare: "jekyll" or "hugo", the tool that must be installed
 
 
 # What gazette keeps inside the site between runs (its cache of what it read from each post,
@@ -455,6 +488,56 @@ def digest_available(gazette):
     return r.returncode == 0
 
 
+# ========================================================================================
+# COMPARISON SCENARIOS (--compare)
+#
+# Jekyll with jekyll-feed, and Hugo, on the same corpus, timed as gazette is (whole process,
+# warm page cache, one untimed warm-up, the median of --compare-runs). Each starts cold, as
+# gazette's cold build does: its output folder and its own cache are removed before every run.
+# What each is asked to do, and why, is in bench/compare.py's docstring and in the report.
+# ========================================================================================
+
+
+def tool_output(folder):
+    def note(c, run, before):
+        files, feeds = compare.count_output(c.work / folder)
+        return "%d files written, %d of them feeds" % (files, feeds)
+    return note
+
+
+def jekyll_feeds_only_setup(c):
+    compare.jekyll_feeds_only(c.work)
+
+
+def hugo_setup(c):
+    started = time.perf_counter()
+    n = compare.hugo_site(c.site, c.work / "hugo-site")
+    log("  converted %d posts into a Hugo site in %.1f s (untimed)" % (n, time.perf_counter() - started))
+
+
+def compare_scenarios():
+    jekyll_out = lambda c: c.work / "jekyll-out"  # noqa: E731
+    jekyll_clean = lambda c: compare.jekyll_clean(c.site, jekyll_out(c))  # noqa: E731
+    hugo_clean = lambda c: compare.hugo_clean(c.work / "hugo-site", c.work / "hugo-out",  # noqa: E731
+                                              c.work / "hugo-cache")
+    return [
+        Scenario("jekyll", "Jekyll + jekyll-feed, whole site (every page and the feeds)",
+                 lambda c: compare.jekyll_argv(c.site, jekyll_out(c)),
+                 before_each=jekyll_clean, teardown=jekyll_clean, result=tool_output("jekyll-out"),
+                 gazette=False, tool="jekyll"),
+        Scenario("jekyll-feeds", "Jekyll + jekyll-feed, feeds only (no page written, no layout)",
+                 lambda c: compare.jekyll_argv(c.site, jekyll_out(c),
+                                               c.work / "jekyll-feeds-only.yml"),
+                 setup=jekyll_feeds_only_setup, before_each=jekyll_clean, teardown=jekyll_clean,
+                 result=tool_output("jekyll-out"), gazette=False, tool="jekyll"),
+        Scenario("hugo", "Hugo, RSS only (home, categories, tags)",
+                 lambda c: compare.hugo_argv(c.work / "hugo-site", c.work / "hugo-out",
+                                             c.work / "hugo-cache"),
+                 setup=hugo_setup, before_each=hugo_clean, teardown=hugo_clean,
+                 result=tool_output("hugo-out"), gazette=False, tool="hugo"),
+    ]
+
+
 # ----------------------------------------------------------------------------------------
 # Preparing: the release build, the floor, the corpora.
 
@@ -613,18 +696,33 @@ def measure(sc, c, runs):
     return row
 
 
-def bench_size(n, args, cache, gazette, floor, digest_ok):
+def make_ctx(n, args, cache, gazette, floor, work_name):
     site, victim, original = corpus(cache, n, args.categories, args.seed)
-    work = cache / ("work-n%d" % n)
+    work = cache / work_name
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     week, week_posts = digest_week(site, victim)
-    c = Ctx(size=n, site=site, out=work / "out", gazette=gazette, floor=floor, victim=victim,
-            victim_original=original, work=work,
-            categories=[py for py, _ in gen_corpus.categories(args.categories)],
-            digest_week=week, digest_posts=week_posts, subscribers=args.subscribers)
-    files, nbytes = corpus_bytes(site)
-    log("%d posts (%.1f MB) in %s" % (files, nbytes / 1e6, site))
+    return Ctx(size=n, site=site, out=work / "out", gazette=gazette, floor=floor, victim=victim,
+               victim_original=original, work=work,
+               categories=[py for py, _ in gen_corpus.categories(args.categories)],
+               digest_week=week, digest_posts=week_posts, subscribers=args.subscribers)
+
+
+def cleanup(c):
+    """Leaves the cached corpus as it was generated, and removes the work folder."""
+    c.victim.write_bytes(c.victim_original)
+    (c.site / "gazette.yml").unlink(missing_ok=True)
+    clear_site_state(c.site)
+    compare.jekyll_clean(c.site, c.work / "jekyll-out")
+    if c.smtp:
+        c.smtp.close()
+    shutil.rmtree(c.work, ignore_errors=True)
+
+
+def bench_size(n, args, cache, gazette, floor, digest_ok):
+    c = make_ctx(n, args, cache, gazette, floor, "work-n%d" % n)
+    files, nbytes = corpus_bytes(c.site)
+    log("%d posts (%.1f MB) in %s" % (files, nbytes / 1e6, c.site))
     rows = []
     try:
         for sc in SCENARIOS:
@@ -635,13 +733,35 @@ def bench_size(n, args, cache, gazette, floor, digest_ok):
             else:
                 rows.append(Row(sc, skipped="not yet implemented"))
     finally:
-        victim.write_bytes(original)
-        (site / "gazette.yml").unlink(missing_ok=True)
-        clear_site_state(site)
-        if c.smtp:
-            c.smtp.close()
-        shutil.rmtree(work, ignore_errors=True)
-    return {"n": n, "files": files, "bytes": nbytes, "site": site, "rows": rows}
+        cleanup(c)
+    return {"n": n, "files": files, "bytes": nbytes, "site": c.site, "rows": rows}
+
+
+# The rows a comparison shows of gazette's own (measured again at a size the main run did not
+# measure, taken from it otherwise).
+COMPARE_OWN = ("floor", "cold", "onechange")
+
+
+def compare_size(n, args, cache, gazette, floor, tools, main_result=None):
+    """floor, gazette's cold and one-change builds, Jekyll (twice) and Hugo at n posts."""
+    c = make_ctx(n, args, cache, gazette, floor, "work-compare-n%d" % n)
+    files, nbytes = corpus_bytes(c.site)
+    log("compare: %d posts (%.1f MB) in %s" % (files, nbytes / 1e6, c.site))
+    rows = []
+    try:
+        if main_result:
+            rows += [r for r in main_result["rows"] if r.scenario.key in COMPARE_OWN]
+        else:
+            for sc in SCENARIOS:
+                if sc.key in COMPARE_OWN:
+                    rows.append(measure(sc, c, args.compare_runs))
+        clear_site_state(c.site)
+        for sc in compare_scenarios():
+            ok, note = tools[sc.tool]
+            rows.append(measure(sc, c, args.compare_runs) if ok else Row(sc, skipped=note))
+    finally:
+        cleanup(c)
+    return {"n": n, "files": files, "bytes": nbytes, "site": c.site, "rows": rows}
 
 
 # ----------------------------------------------------------------------------------------
@@ -760,7 +880,107 @@ def targets(results):
     return "\n".join(lines)
 
 
-def report(results, args, command, info, started, load_before):
+def compare_table(res):
+    by = {r.scenario.key: r for r in res["rows"]}
+
+    def med(k):
+        r = by.get(k)
+        return r.median if r and r.runs else None
+
+    floor, cold = med("floor"), med("cold")
+    lines = ["| tool and task | wall, median (s) | min–max (s) | × floor | × gazette cold "
+             "| peak RSS (MB) | CPU user+sys (s) | output |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for r in res["rows"]:
+        sc = r.scenario
+        if r.skipped or r.failed:
+            lines.append("| %s | %s | | | | | | |" % (sc.label, ("skipped: " + r.skipped)
+                                                       if r.skipped else "**FAILED** (%s)" % r.failed))
+            continue
+        walls = [x.wall for x in r.runs]
+        lines.append("| %s | %s | %s–%s | %s | %s | %s | %s | %s |" % (
+            sc.label, fmt_s(r.median), fmt_s(min(walls)), fmt_s(max(walls)),
+            "%.2f×" % (r.median / floor) if floor and sc.key != "floor" else "",
+            "%.2f×" % (r.median / cold) if cold and sc.key not in ("floor", "cold") else "",
+            "%.1f" % r.rss_mb if r.rss_mb is not None else "—", fmt_s(r.cpu), r.output))
+    return "\n".join(lines)
+
+
+# The chart's lines: (scenario key, legend, colour, dash pattern).
+CHART_LINES = [
+    ("floor", "floor (C: read every post)", "#7f7f7f", "7 5"),
+    ("cold", "gazette, cold build", "#1f5fbf", ""),
+    ("onechange", "gazette, one post changed", "#2ca02c", ""),
+    ("jekyll", "Jekyll + jekyll-feed", "#d62728", ""),
+    ("jekyll-feeds", "Jekyll + jekyll-feed, feeds only", "#d62728", "4 4"),
+    ("hugo", "Hugo (RSS only)", "#ff7f0e", ""),
+]
+
+
+def chart_svg(results, comparisons, args, info, started):
+    series = []
+    for key, label, color, dash in CHART_LINES:
+        pts = {}
+        for res in results + comparisons:
+            for r in res["rows"]:
+                if r.scenario.key == key and r.runs:
+                    pts[res["n"]] = r.median
+        series.append({"label": label, "color": color, "dash": dash, "points": sorted(pts.items())})
+    runs = str(args.runs) if not comparisons or args.compare_runs == args.runs else \
+        "%d (%d for Jekyll and Hugo)" % (args.runs, args.compare_runs)
+    return chart.svg(series, "Build time against posts (log–log)",
+                     "%s, %s CPUs, warm page cache; median of %s run(s)"
+                     % (started.strftime("%Y-%m-%d"), info["nproc"], runs))
+
+
+def compare_method(args, tools):
+    def ver(t):
+        ok, note = tools[t]
+        return note if ok else "skipped: " + note
+    return [
+        "## Compared with Jekyll and Hugo",
+        "",
+        "The same corpus, timed the same way (whole process, warm page cache, one untimed warm-up, "
+        "the median of %d run(s), peak RSS over those runs); every tool starts cold: its output "
+        "folder and its own cache are removed before each run, as for gazette's cold build. "
+        "gazette's rows come from the same measurements as above where the size was measured "
+        "there. What each tool is asked to do:" % args.compare_runs,
+        "",
+        "- **gazette**, cold build: RSS and Atom for the site, each category and each tag (20 "
+        "items a feed), OPML and link tags; Liquid and kramdown-style Markdown rendered only for "
+        "the posts a feed shows.",
+        "- **Jekyll + jekyll-feed** (%s), whole site: `jekyll build --quiet` of the corpus as it "
+        "is. Its `_config.yml` has `plugins: [jekyll-feed]` and `feed: {posts_limit: 20, tags: "
+        "true, categories: [every category]}`: jekyll-feed writes `feed.xml` and one feed per "
+        "category, Atom only (it makes no feed for a tag that is not an ASCII word, so none for "
+        "this corpus's Chinese tags). Jekyll also renders every post (Liquid, then kramdown) and "
+        "writes its page through the corpus's minimal `_layouts/post.html`, as it does for any "
+        "site." % ver("jekyll"),
+        "- **Jekyll, feeds only**: the same with a second config file whose `plugins_dir` holds "
+        "a six-line plugin (in `bench/compare.py`) so that posts are neither placed in a layout "
+        "nor written (no setting can do it: Jekyll forces `output: true` for posts, and a "
+        "post's `layout:` wins over `defaults:`). Jekyll still renders every post's body (it "
+        "renders every document of a collection, written or not, and jekyll-feed's template "
+        "reads `post.content`): this is the least Jekyll can be asked to do for these feeds.",
+        "- **Hugo** (%s): the corpus converted (untimed) into a Hugo site: each post a content "
+        "file with the same body (`.md` for Goldmark, `.html` as HTML; Liquid stays as text, "
+        "Hugo has none) and its front matter mapped to Hugo's (`title`, `date` in RFC 3339 with "
+        "its offset, `categories`, `tags`, `url` = the Jekyll URL); `config.toml` with the same "
+        "`baseURL`, title and time zone, `hasCJKLanguage`, taxonomies `categories` and `tags`, "
+        "RSS the only output of the home page, each category and each tag (also the lists of "
+        "categories and of tags), 20 items a feed, raw HTML passed through, and posts listed and "
+        "linked but not written (`_build: {render: link}`), so Hugo renders only the bodies its "
+        "feeds show. Its RSS template writes the summary and the full content, as gazette's RSS "
+        "does. `hugo --quiet --source SITE --destination OUT --cacheDir CACHE`." % ver("hugo"),
+        "- So the work differs: gazette writes the most feeds (RSS and Atom, tags too), Jekyll "
+        "the fewest but renders every post, Hugo RSS only and no Liquid. “output” counts the "
+        "files each wrote and how many are feeds (`.xml`).",
+        "",
+    ]
+
+
+def report(results, args, command, info, started, load_before, comparisons=(), tools=None,
+           chart_rel=None):
     parts = [
         "# gazette benchmarks",
         "",
@@ -782,8 +1002,11 @@ def report(results, args, command, info, started, load_before):
         "",
         "- Each corpus is a synthetic Jekyll site from `bench/gen_corpus.py` (%d categories, "
         "seed %d): Chinese news posts of 2–8 KB in the shape of a mirrored article, a few "
-        "percent Markdown and `.html` posts; `_config.yml` asks for tag feeds and 20 items "
-        "a feed." % (args.categories, args.seed),
+        "percent Markdown and `.html` posts, and ~3 %% whose bodies run Liquid (site and page "
+        "variables, `_data/`, an `{%% include %%}` from `_includes/`, `{%% post_url %%}`, "
+        "`{%% highlight %%}`, `{%% raw %%}`, a `for` loop) and kramdown's Markdown (bold next to "
+        "full-width punctuation, smart quotes, footnotes, tables, attribute lists); "
+        "`_config.yml` asks for tag feeds and 20 items a feed." % (args.categories, args.seed),
         "- Every time is the wall time of the whole process, on a warm page cache: one untimed "
         "warm-up run, then the median of %d run(s). Peak RSS is the largest over those runs, "
         "from %s. CPU is user + system time of the process (from wait4; above the wall time "
@@ -807,6 +1030,10 @@ def report(results, args, command, info, started, load_before):
         "`gazette digest --help` fails.".format(args.subscribers),
         "",
     ]
+    if chart_rel:
+        parts += ["![Wall time against posts, log–log: the floor, gazette's cold build and "
+                  "one-change rebuild%s](%s)" % (", Jekyll + jekyll-feed and Hugo" if comparisons
+                                                  else "", chart_rel), ""]
     for res in results:
         parts += [
             "## {:,} posts".format(res["n"]),
@@ -817,6 +1044,12 @@ def report(results, args, command, info, started, load_before):
             "",
         ]
     parts += ["## Targets", "", targets(results), ""]
+    if comparisons:
+        parts += compare_method(args, tools)
+        for res in comparisons:
+            parts += ["### {:,} posts".format(res["n"]), "",
+                      "{:,} files, {:.1f} MB.".format(res["files"], res["bytes"] / 1e6), "",
+                      compare_table(res), ""]
     return "\n".join(parts)
 
 
@@ -845,15 +1078,45 @@ def main(argv=None):
                     help="use the existing release binary instead of running cargo first")
     ap.add_argument("--gazette", help="run this gazette binary (no build); `cargo test` uses it "
                     "to keep this script working with the test binary")
+    ap.add_argument("--compare", action="store_true",
+                    help="also time Jekyll + jekyll-feed and Hugo on the same corpus, where "
+                    "installed (Debian: jekyll ruby-jekyll-feed hugo); skipped with a note if not")
+    ap.add_argument("--compare-sizes", default=None,
+                    help="post counts for --compare, which it implies (default %s; 200 with "
+                    "--quick)"
+                    % DEFAULT_COMPARE_SIZES)
+    ap.add_argument("--compare-runs", type=int, default=None,
+                    help="timed runs per scenario for --compare (default: --runs)")
+    ap.add_argument("--chart", help="where to write the SVG chart (default bench/chart.svg when "
+                    "the report goes to BENCHMARKS.md, else the report's path with .svg; none "
+                    "when the report is only printed)")
     args = ap.parse_args(argv)
+    if args.compare_sizes is not None:
+        args.compare = True
     if args.quick:
         args.sizes, args.runs = "200", 1
         if args.subscribers == DIGEST_SUBSCRIBERS:
             args.subscribers = QUICK_SUBSCRIBERS
+        if args.compare_sizes is None:
+            args.compare_sizes = "200"
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if not sizes or min(sizes) < 1 or args.runs < 1:
         ap.error("need positive --sizes and --runs >= 1")
+    compare_sizes = [int(s.replace("_", "")) for s in (args.compare_sizes or DEFAULT_COMPARE_SIZES)
+                     .split(",") if s.strip()] if args.compare else []
+    if args.compare_runs is None:
+        args.compare_runs = args.runs
+    if args.compare and (not compare_sizes or min(compare_sizes) < 1 or args.compare_runs < 1):
+        ap.error("need positive --compare-sizes and --compare-runs >= 1")
     out_path = Path(args.out) if args.out else (None if args.quick else REPO / "BENCHMARKS.md")
+    if args.chart:
+        chart_path = Path(args.chart)
+    elif out_path is None:
+        chart_path = None
+    elif out_path.resolve() == (REPO / "BENCHMARKS.md").resolve():
+        chart_path = BENCH / "chart.svg"
+    else:
+        chart_path = out_path.with_suffix(".svg")
 
     command = "python3 bench/run.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     started = dt.datetime.now(dt.timezone.utc)
@@ -875,15 +1138,33 @@ def main(argv=None):
     if not digest_ok:
         log("gazette digest is not available: the digest rows are skipped")
 
+    tools = {}
+    if args.compare:
+        tools = {"jekyll": compare.jekyll_status(), "hugo": compare.hugo_status()}
+        for name, (ok, note) in tools.items():
+            log("compare: %s: %s" % (name, note if ok else "skipped, " + note))
+
     results = [bench_size(n, args, cache, gazette, floor, digest_ok) for n in sizes]
-    text = report(results, args, command, machine(), started, load_before)
+    by_size = {res["n"]: res for res in results}
+    comparisons = [compare_size(n, args, cache, gazette, floor, tools,
+                                by_size.get(n) if args.compare_runs == args.runs else None)
+                   for n in compare_sizes]
+    info = machine()
+    chart_rel = None
+    if chart_path:
+        chart_path.parent.mkdir(parents=True, exist_ok=True)
+        chart_path.write_text(chart_svg(results, comparisons, args, info, started), encoding="utf-8")
+        log("wrote %s" % chart_path)
+        base = out_path.resolve().parent if out_path else Path.cwd()
+        chart_rel = Path(os.path.relpath(chart_path.resolve(), base)).as_posix()
+    text = report(results, args, command, info, started, load_before, comparisons, tools, chart_rel)
     print(text)
     if out_path:
         out_path.write_text(text)
         log("wrote %s" % out_path)
-    failed = [r for res in results for r in res["rows"] if r.failed and r.scenario.gazette]
-    floor_failed = [r for res in results for r in res["rows"] if r.failed and not r.scenario.gazette]
-    return 1 if failed or floor_failed else 0
+    # Any failed run, gazette's, the floor's or another tool's, fails the benchmark.
+    failed = [r for res in results + comparisons for r in res["rows"] if r.failed]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -59,15 +59,42 @@ fn a_tiny_benchmark_corpus_checks_clean_and_builds() {
         .count();
     assert_eq!(errors, 0, "{stdout}");
 
+    // A few posts run Liquid (includes, _data, post_url, highlight...) and kramdown's
+    // extensions, with the include and the data file in the site, as a real site has them.
+    assert!(site.join("_includes/source.html").is_file());
+    assert!(site.join("_data/desk.yml").is_file());
+    let liquid_posts = std::fs::read_dir(site.join("_posts"))
+        .unwrap()
+        .filter(|e| {
+            let text = std::fs::read_to_string(e.as_ref().unwrap().path()).unwrap();
+            text.contains("{% include source.html") && text.contains("{{ site.title }}")
+        })
+        .count();
+    assert!(
+        (2..=12).contains(&liquid_posts),
+        "{liquid_posts} posts with Liquid"
+    );
+
     let out = dir.path().join("out");
     let build = gazette(&["build", "--site", site_arg, "--out", out.to_str().unwrap()]);
-    assert!(
-        build.status.success(),
-        "{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
+    let build_stderr = String::from_utf8_lossy(&build.stderr);
+    assert!(build.status.success(), "{build_stderr}");
+    // Every tag and include resolves: no Liquid warning, and no Liquid source in a feed.
+    assert!(!build_stderr.contains("warning:"), "{build_stderr}");
     assert!(out.join("feed.rss.xml").is_file());
     assert!(out.join("feeds.opml").is_file());
+    let mut feeds = String::new();
+    for folder in [out.clone(), out.join("categories"), out.join("tags")] {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "xml") {
+                feeds.push_str(&std::fs::read_to_string(path).unwrap());
+            }
+        }
+    }
+    assert!(!feeds.contains("{%"), "Liquid source left in a feed");
+    // The include, rendered with the site's title, is in the feeds of the posts shown.
+    assert!(feeds.contains("由财经快讯镜像站转载"));
     // Generated twice with one seed, the corpus is the same: the benchmark is repeatable.
     let again = dir.path().join("again");
     generate(&again);
@@ -83,7 +110,8 @@ fn a_tiny_benchmark_corpus_checks_clean_and_builds() {
 
 /// The benchmark script itself, at a tiny size with this test's binary (nothing is timed: the
 /// figures are thrown away): it must run every scenario and write a report with a floor ratio
-/// on every row and the targets table.
+/// on every row and the targets table, and the SVG chart beside it. (`--compare`, which runs
+/// Jekyll and Hugo, is not run here: CI has neither.)
 #[test]
 fn the_benchmark_script_runs_end_to_end_at_a_tiny_size() {
     let dir = tempfile::tempdir().unwrap();
@@ -120,4 +148,9 @@ fn the_benchmark_script_runs_end_to_end_at_a_tiny_size() {
         assert!(!row.contains("not yet implemented"), "{row}");
     }
     assert!(text.contains("## Targets"), "{text}");
+    // The chart beside the report, drawn from those figures and embedded in it.
+    let chart = std::fs::read_to_string(dir.path().join("report.svg")).unwrap();
+    assert!(chart.starts_with("<svg") && chart.trim_end().ends_with("</svg>"));
+    assert!(chart.contains("gazette, cold build"), "{chart}");
+    assert!(text.contains("](report.svg)"), "{text}");
 }
