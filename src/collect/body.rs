@@ -7,7 +7,7 @@ use super::markdown::{self, KramdownOptions};
 /// How a post's body is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Format {
+pub enum Markup {
     Markdown,
     Html,
 }
@@ -38,20 +38,20 @@ impl ExcerptSource {
 }
 
 /// Renders a body to HTML with Jekyll's default kramdown options.
-pub fn render(text: &str, format: Format) -> String {
+pub fn render(text: &str, format: Markup) -> String {
     render_with(text, format, KramdownOptions::jekyll_default())
 }
 
 /// Renders a body to HTML with the site's kramdown options (`_config.yml`'s `kramdown:`).
-pub fn render_with(text: &str, format: Format, options: &KramdownOptions) -> String {
+pub fn render_with(text: &str, format: Markup, options: &KramdownOptions) -> String {
     match format {
-        Format::Html => text.to_string(),
-        Format::Markdown => markdown::render(text, options),
+        Markup::Html => text.to_string(),
+        Markup::Markdown => markdown::render(text, options),
     }
 }
 
 /// The excerpt's HTML, from the source chosen at collection time and the body.
-pub fn excerpt(source: &ExcerptSource, body: &str, body_html: &str, format: Format) -> String {
+pub fn excerpt(source: &ExcerptSource, body: &str, body_html: &str, format: Markup) -> String {
     excerpt_with(
         source,
         body,
@@ -66,7 +66,7 @@ pub fn excerpt_with(
     source: &ExcerptSource,
     body: &str,
     body_html: &str,
-    format: Format,
+    format: Markup,
     options: &KramdownOptions,
 ) -> String {
     match source {
@@ -82,8 +82,8 @@ pub fn excerpt_with(
 
 /// Markdown link definitions (`[x]: http://…`) from the rest of the body, appended to the head
 /// so that reference links in the excerpt still resolve, as Jekyll does.
-fn with_link_definitions(head: &str, body: &str, format: Format) -> String {
-    if format != Format::Markdown {
+fn with_link_definitions(head: &str, body: &str, format: Markup) -> String {
+    if format != Markup::Markdown {
         return head.to_string();
     }
     let defs: Vec<&str> = body
@@ -223,7 +223,7 @@ mod tests {
     #[test]
     fn markdown_keeps_raw_html_and_renders_links() {
         let body = "<p>第一段。</p>\n <p>第二段</p>\n\n<http://a.example/x>\n\n[返回](//b.example/c.html)｜[首页](//b.example/)\n";
-        let html = render(body, Format::Markdown);
+        let html = render(body, Markup::Markdown);
         // As Jekyll 4.3.1 (kramdown) writes it: each block HTML element on its own line.
         assert!(html.contains("<p>第一段。</p>\n<p>第二段</p>"), "{html}");
         assert!(html.contains(r#"<a href="http://a.example/x">http://a.example/x</a>"#));
@@ -232,7 +232,7 @@ mod tests {
 
     #[test]
     fn html_bodies_are_kept() {
-        assert_eq!(render("a *b*\n\nc", Format::Html), "a *b*\n\nc");
+        assert_eq!(render("a *b*\n\nc", Markup::Html), "a *b*\n\nc");
     }
 
     #[test]
@@ -248,7 +248,7 @@ mod tests {
     fn separator_excerpts_keep_link_definitions() {
         let body = "Intro with [a link][x].\n<!--more-->\nRest.\n\n[x]: https://example.com/\n";
         let source = ExcerptSource::Separator("<!--more-->".into());
-        let html = excerpt(&source, body, "", Format::Markdown);
+        let html = excerpt(&source, body, "", Markup::Markdown);
         assert!(
             html.contains(r#"<a href="https://example.com/">a link</a>"#),
             "{html}"

@@ -20,7 +20,9 @@ use std::time::UNIX_EPOCH;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::post::Outcome;
+use super::files::Folders;
+use super::post::Reading;
+use super::walk::Source;
 
 const MAGIC: &[u8; 16] = b"gazette-cache-v3";
 
@@ -117,50 +119,50 @@ impl Serialize for PathRef<'_> {
 }
 
 /// The paths an outcome holds (the post's file, each problem's), in a fixed order.
-fn paths_of(outcome: &Outcome) -> Vec<&Path> {
+fn paths_of(outcome: &Reading) -> Vec<&Path> {
     match outcome {
-        Outcome::Post(post, problems) => std::iter::once(post.source.as_path())
+        Reading::Post(post, problems) => std::iter::once(post.source.as_path())
             .chain(problems.iter().map(|p| p.path.as_path()))
             .collect(),
-        Outcome::Unpublished => Vec::new(),
-        Outcome::Ignored(problem) => vec![problem.path.as_path()],
-        Outcome::Invalid(problems) => problems.iter().map(|p| p.path.as_path()).collect(),
+        Reading::Unpublished => Vec::new(),
+        Reading::Ignored(problem) => vec![problem.path.as_path()],
+        Reading::Invalid(problems) => problems.iter().map(|p| p.path.as_path()).collect(),
     }
 }
 
 /// [`paths_of`], to change them.
-fn paths_of_mut(outcome: &mut Outcome) -> Vec<&mut PathBuf> {
+fn paths_of_mut(outcome: &mut Reading) -> Vec<&mut PathBuf> {
     match outcome {
-        Outcome::Post(post, problems) => std::iter::once(&mut post.source)
+        Reading::Post(post, problems) => std::iter::once(&mut post.source)
             .chain(problems.iter_mut().map(|p| &mut p.path))
             .collect(),
-        Outcome::Unpublished => Vec::new(),
-        Outcome::Ignored(problem) => vec![&mut problem.path],
-        Outcome::Invalid(problems) => problems.iter_mut().map(|p| &mut p.path).collect(),
+        Reading::Unpublished => Vec::new(),
+        Reading::Ignored(problem) => vec![&mut problem.path],
+        Reading::Invalid(problems) => problems.iter_mut().map(|p| &mut p.path).collect(),
     }
 }
 
 /// The paths of an outcome's problems (not the post's own, which is relative already).
-fn problem_paths_mut(outcome: &mut Outcome) -> Vec<&mut PathBuf> {
+fn problem_paths_mut(outcome: &mut Reading) -> Vec<&mut PathBuf> {
     match outcome {
-        Outcome::Post(_, problems) | Outcome::Invalid(problems) => {
+        Reading::Post(_, problems) | Reading::Invalid(problems) => {
             problems.iter_mut().map(|p| &mut p.path).collect()
         }
-        Outcome::Ignored(problem) => vec![&mut problem.path],
-        Outcome::Unpublished => Vec::new(),
+        Reading::Ignored(problem) => vec![&mut problem.path],
+        Reading::Unpublished => Vec::new(),
     }
 }
 
 /// `outcome` with its problems' paths made relative to `site`, for the cache; `None` when none
 /// of them is below `site` as written (nothing to change).
-pub(crate) fn relative_to(outcome: &Outcome, site: &Path) -> Option<Outcome> {
+pub(crate) fn relative_to(outcome: &Reading, site: &Path) -> Option<Reading> {
     let below = |p: &Path| p.strip_prefix(site).is_ok() && p != site;
     let has_problems = match outcome {
-        Outcome::Post(_, problems) | Outcome::Invalid(problems) => {
+        Reading::Post(_, problems) | Reading::Invalid(problems) => {
             problems.iter().any(|p| below(&p.path))
         }
-        Outcome::Ignored(problem) => below(&problem.path),
-        Outcome::Unpublished => false,
+        Reading::Ignored(problem) => below(&problem.path),
+        Reading::Unpublished => false,
     };
     if !has_problems {
         return None;
@@ -177,7 +179,7 @@ pub(crate) fn relative_to(outcome: &Outcome, site: &Path) -> Option<Outcome> {
 }
 
 /// An outcome from the cache with its problems' relative paths below `site` again.
-pub(crate) fn rooted(mut outcome: Outcome, site: &Path) -> Outcome {
+pub(crate) fn rooted(mut outcome: Reading, site: &Path) -> Reading {
     for path in problem_paths_mut(&mut outcome) {
         if path.is_relative() {
             *path = site.join(&*path);
@@ -192,14 +194,14 @@ pub(crate) fn rooted(mut outcome: Outcome, site: &Path) -> Outcome {
 type StoredRef<'a> = (
     PathRef<'a>,
     Stamp,
-    std::borrow::Cow<'a, Outcome>,
+    std::borrow::Cow<'a, Reading>,
     Vec<PathBytes>,
 );
 
 /// One entry as read back.
-type Stored = (PathBytes, Stamp, Outcome, Vec<PathBytes>);
+type Stored = (PathBytes, Stamp, Reading, Vec<PathBytes>);
 
-fn stored<'a>(path: &'a Path, stamp: Stamp, outcome: &'a Outcome) -> StoredRef<'a> {
+fn stored<'a>(path: &'a Path, stamp: Stamp, outcome: &'a Reading) -> StoredRef<'a> {
     if paths_of(outcome).iter().all(|p| p.to_str().is_some()) {
         return (
             PathRef(path),
@@ -217,7 +219,7 @@ fn stored<'a>(path: &'a Path, stamp: Stamp, outcome: &'a Outcome) -> StoredRef<'
 }
 
 /// An entry read back, its paths restored; `None` when it does not fit together.
-fn restored((path, stamp, mut outcome, bytes): Stored) -> Option<(PathBuf, Stamp, Outcome)> {
+fn restored((path, stamp, mut outcome, bytes): Stored) -> Option<(PathBuf, Stamp, Reading)> {
     if !bytes.is_empty() {
         let slots = paths_of_mut(&mut outcome);
         if slots.len() != bytes.len() {
@@ -230,11 +232,15 @@ fn restored((path, stamp, mut outcome, bytes): Stored) -> Option<(PathBuf, Stamp
     Some((path.into_path()?, stamp, outcome))
 }
 
+/// What one source gave in this run, from the cache or read now, with the stamp its file had;
+/// `None` while it is still to be read.
+pub(crate) type Slot = Option<(Reading, Option<Stamp>)>;
+
 /// The cache as loaded: entries sorted by path, each taken out when it is used.
 #[derive(Debug, Default)]
 pub struct Cache {
     key: u64,
-    old: Vec<(PathBuf, Stamp, Option<Outcome>)>,
+    old: Vec<(PathBuf, Stamp, Option<Reading>)>,
     used: usize,
     /// Set by [`Cache::release`] when some entries were never used.
     released_unused: bool,
@@ -374,7 +380,7 @@ impl Cache {
         let Some(chunks) = chunks(&bytes, key) else {
             return empty;
         };
-        let decoded: Option<Vec<Vec<(PathBuf, Stamp, Outcome)>>> = chunks
+        let decoded: Option<Vec<Vec<(PathBuf, Stamp, Reading)>>> = chunks
             .par_iter()
             .map(|payload| {
                 postcard::from_bytes::<Vec<Stored>>(payload)
@@ -388,7 +394,7 @@ impl Cache {
         let Some(decoded) = decoded else {
             return empty;
         };
-        let mut old: Vec<(PathBuf, Stamp, Option<Outcome>)> = decoded
+        let mut old: Vec<(PathBuf, Stamp, Option<Reading>)> = decoded
             .into_iter()
             .flatten()
             .map(|(p, stamp, outcome)| (p, stamp, Some(outcome)))
@@ -411,14 +417,14 @@ impl Cache {
     }
 
     /// Takes the outcome found at `index` by [`Cache::find`] (once).
-    pub fn take(&mut self, index: usize) -> Option<Outcome> {
+    pub fn take(&mut self, index: usize) -> Option<Reading> {
         let outcome = self.old.get_mut(index)?.2.take();
         self.used += usize::from(outcome.is_some());
         outcome
     }
 
     /// Writes this run's outcomes (a temporary file, then a rename).
-    pub fn save(&self, path: &Path, entries: Vec<(&Path, Stamp, &Outcome)>) -> std::io::Result<()> {
+    pub fn save(&self, path: &Path, entries: Vec<(&Path, Stamp, &Reading)>) -> std::io::Result<()> {
         // Encoded a few chunks at a time (in parallel) and written as they come, never gathered
         // in one buffer: the cache of 100,000 posts is tens of megabytes, and it counts in the
         // run's peak memory.
@@ -445,6 +451,64 @@ impl Cache {
             }
             Ok(())
         })
+    }
+
+    /// One slot per source: the cached outcome (its paths rooted at `site`) of every file whose
+    /// stamp has not changed, `None` for those to read. The files are stat'ed only when there are
+    /// cached entries to check them against (a file that is read gets its stamp from the open
+    /// file); the entries not used are then let go ([`Cache::release`]).
+    pub(crate) fn lookup(
+        &mut self,
+        site: &Path,
+        sources: &[Source],
+        folders: &Folders,
+    ) -> Vec<Slot> {
+        if self.is_empty() {
+            return (0..sources.len()).map(|_| None).collect();
+        }
+        let found: Vec<(Option<Stamp>, Option<usize>)> = sources
+            .par_iter()
+            .with_min_len(64)
+            .map(|s| {
+                let stamp = folders.stamp(site, &s.relative);
+                (stamp, stamp.and_then(|stamp| self.find(&s.relative, stamp)))
+            })
+            .collect();
+        let slots = found
+            .into_iter()
+            .map(|(stamp, at)| Some((rooted(self.take(at?)?, site), stamp)))
+            .collect();
+        self.release();
+        slots
+    }
+
+    /// Saves this run's outcomes at `path`, one per source, when something was read (`hits`, the
+    /// outcomes found by [`Cache::lookup`], is below the number of sources) or went away; else
+    /// leaves the file as it is. Problems are kept with paths relative to the site, so that a
+    /// later run that names the site otherwise (`blog`, `/srv/blog`) shows them as it names the
+    /// site.
+    pub(crate) fn store(
+        &self,
+        path: &Path,
+        site: &Path,
+        sources: &[Source],
+        outcomes: &[(Reading, Option<Stamp>)],
+        hits: usize,
+    ) -> std::io::Result<()> {
+        if hits == sources.len() && self.all_used() {
+            return Ok(());
+        }
+        let relative: Vec<Option<Reading>> =
+            outcomes.iter().map(|(o, _)| relative_to(o, site)).collect();
+        let entries = sources
+            .iter()
+            .zip(outcomes)
+            .zip(&relative)
+            .filter_map(|((s, (o, stamp)), r)| {
+                Some((s.relative.as_path(), (*stamp)?, r.as_ref().unwrap_or(o)))
+            })
+            .collect();
+        self.save(path, entries)
     }
 
     /// Whether every loaded entry was used (or none was loaded).
@@ -486,7 +550,7 @@ mod tests {
             .collect();
         let entries = names
             .iter()
-            .map(|n| (n.as_path(), stamp, &Outcome::Unpublished))
+            .map(|n| (n.as_path(), stamp, &Reading::Unpublished))
             .collect();
         cache.save(&path, entries).unwrap();
         // Another stamp, another key, a flipped byte: nothing is trusted.
@@ -496,7 +560,7 @@ mod tests {
         assert!(cache.find(p, other).is_none());
         assert!(cache.find(Path::new("_posts/missing.md"), stamp).is_none());
         let at = cache.find(p, stamp).unwrap();
-        assert!(matches!(cache.take(at), Some(Outcome::Unpublished)));
+        assert!(matches!(cache.take(at), Some(Reading::Unpublished)));
         assert!(cache.take(at).is_none());
         assert!(!cache.all_used());
         for n in &names {
@@ -539,11 +603,11 @@ mod tests {
             size: 1,
             modified_ns: 2,
         };
-        let invalid = Outcome::Invalid(vec![
+        let invalid = Reading::Invalid(vec![
             Problem::error(plain, Position::START, "first"),
             Problem::error(odd, Position::new(2, 3), "second"),
         ]);
-        let ignored = Outcome::Ignored(Problem::note(plain, Position::START, "plain"));
+        let ignored = Reading::Ignored(Problem::note(plain, Position::START, "plain"));
         let cache = Cache::load(&path, 1);
         cache
             .save(
@@ -553,14 +617,14 @@ mod tests {
             .unwrap();
         let mut cache = Cache::load(&path, 1);
         let at = cache.find(odd, stamp).expect("the entry is kept");
-        let Some(Outcome::Invalid(problems)) = cache.take(at) else {
+        let Some(Reading::Invalid(problems)) = cache.take(at) else {
             panic!("not the outcome saved");
         };
         assert_eq!(problems[0].path, plain);
         assert_eq!(problems[1].path, odd);
         assert_eq!(problems[1].message, "second");
         let at = cache.find(plain, stamp).expect("the other entry is kept");
-        assert!(matches!(cache.take(at), Some(Outcome::Ignored(p)) if p.path == plain));
+        assert!(matches!(cache.take(at), Some(Reading::Ignored(p)) if p.path == plain));
     }
 
     /// The zone posts are read in is part of the key: without `timezone`, the machine's zone

@@ -65,7 +65,7 @@ static LOOSE: LazyLock<Regex> = LazyLock::new(|| {
 /// Reads a front-matter `date` (or a file name's date) as Jekyll 4.3 does. Fractions of a second
 /// are dropped, as Jekyll drops them.
 pub fn parse(raw: &str, written: Written, zone: Tz) -> Result<ReadDate, DateError> {
-    let mut read = match parse_exact(raw, written, zone).map_err(DateError::Invalid)? {
+    let mut read = match parse_exact(raw, written, zone)? {
         Some(read) => read,
         None => like_ruby(raw.trim(), zone)?,
     };
@@ -109,12 +109,13 @@ fn like_ruby(text: &str, zone: Tz) -> Result<ReadDate, DateError> {
             "`{text}` is not a date gazette can read as Jekyll would: write it as \
              `2022-01-12 14:18:25 +0800`, `2022-01-12` or RFC 3339"
         ))),
-        Err(message) => Err(DateError::Invalid(message)),
+        Err(invalid) => Err(invalid),
     }
 }
 
 /// The forms gazette reads itself; `Ok(None)` for any other text.
-fn parse_exact(raw: &str, written: Written, zone: Tz) -> Result<Option<ReadDate>, String> {
+/// Only [`DateError::Invalid`] comes out of it.
+fn parse_exact(raw: &str, written: Written, zone: Tz) -> Result<Option<ReadDate>, DateError> {
     let text = raw.trim();
     if written == Written::Plain {
         if let Some([y, mo, d, h, mi, sec, zone_text]) = everyday_timestamp(text) {
@@ -142,10 +143,10 @@ fn parse_exact(raw: &str, written: Written, zone: Tz) -> Result<Option<ReadDate>
     let Some(c) = LOOSE.captures(text) else {
         if let Ok(at) = DateTime::parse_from_rfc2822(text) {
             if !(1..=9999).contains(&at.year()) {
-                return Err(format!(
+                return Err(DateError::Invalid(format!(
                     "year {} is out of range: feeds carry years 0001 to 9999",
                     at.year()
-                ));
+                )));
             }
             return Ok(Some(ReadDate { at, warning: None }));
         }
@@ -238,16 +239,20 @@ fn naive(
     minute: &str,
     second: Option<&str>,
     fraction: Option<regex::Match<'_>>,
-) -> Result<NaiveDateTime, String> {
+) -> Result<NaiveDateTime, DateError> {
     let (y, mo, d) = (number(year), number(month), number(day));
     if y == 0 {
-        return Err("year 0 is out of range: feeds carry years 0001 to 9999".into());
+        return Err(DateError::Invalid(
+            "year 0 is out of range: feeds carry years 0001 to 9999".into(),
+        ));
     }
     if !(1..=12).contains(&mo) {
-        return Err(format!("month {mo} is out of range (1 to 12)"));
+        return Err(DateError::Invalid(format!(
+            "month {mo} is out of range (1 to 12)"
+        )));
     }
     let date = NaiveDate::from_ymd_opt(y as i32, mo, d)
-        .ok_or_else(|| format!("day {d} does not exist in {y:04}-{mo:02}"))?;
+        .ok_or_else(|| DateError::Invalid(format!("day {d} does not exist in {y:04}-{mo:02}")))?;
     let (h, mi, s) = (number(hour), number(minute), second.map_or(0, number));
     let nanos = fraction.map_or(0, |f| {
         let digits: String = f
@@ -259,12 +264,12 @@ fn naive(
         digits.parse().unwrap_or(0)
     });
     let time = NaiveTime::from_hms_nano_opt(h, mi, s, nanos)
-        .ok_or_else(|| format!("time {h:02}:{mi:02}:{s:02} is out of range"))?;
+        .ok_or_else(|| DateError::Invalid(format!("time {h:02}:{mi:02}:{s:02} is out of range")))?;
     Ok(date.and_time(time))
 }
 
 /// A local date-time with an offset written as `Z`, `+8`, `+08`, `+0800` or `+08:00`.
-fn fixed(naive: NaiveDateTime, zone_text: &str) -> Result<ReadDate, String> {
+fn fixed(naive: NaiveDateTime, zone_text: &str) -> Result<ReadDate, DateError> {
     if zone_text == "Z" {
         return Ok(ReadDate {
             at: naive.and_utc().fixed_offset(),
@@ -284,11 +289,14 @@ fn fixed(naive: NaiveDateTime, zone_text: &str) -> Result<ReadDate, String> {
     } else {
         FixedOffset::east_opt(seconds)
     }
-    .ok_or_else(|| format!("offset {zone_text} is out of range (it must be under 24 hours)"))?;
-    let at = offset
-        .from_local_datetime(&naive)
-        .single()
-        .ok_or_else(|| format!("{naive} {zone_text} cannot be placed in time"))?;
+    .ok_or_else(|| {
+        DateError::Invalid(format!(
+            "offset {zone_text} is out of range (it must be under 24 hours)"
+        ))
+    })?;
+    let at = offset.from_local_datetime(&naive).single().ok_or_else(|| {
+        DateError::Invalid(format!("{naive} {zone_text} cannot be placed in time"))
+    })?;
     let warning = (hours > 14 || (hours == 14 && minutes > 0)).then(|| {
         format!("offset {zone_text} is beyond ±14:00, which no place on Earth uses; it is taken literally, as Jekyll does")
     });

@@ -148,7 +148,7 @@ impl KramdownOptions {
             }
             if let Some(text) = text {
                 if let Err(w) = options.set(key, &text) {
-                    warnings.push(w);
+                    warnings.push(w.to_string());
                 }
             }
         }
@@ -172,11 +172,11 @@ impl KramdownOptions {
     }
 
     /// Sets one option from its text (as in `_config.yml` or `{::options key="value" /}`).
-    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+    fn set(&mut self, key: &str, value: &str) -> Result<(), OptionError> {
         let flag = || match value {
             "true" => Ok(true),
             "false" | "nil" | "" => Ok(false),
-            _ => Err(format!("kramdown: {key}: {value:?} is not true or false")),
+            _ => Err(OptionError::NotAFlag(key.to_string(), value.to_string())),
         };
         match key {
             "smart_quotes" => {
@@ -186,7 +186,7 @@ impl KramdownOptions {
                     Some(c) if c.len() == 4 => {
                         self.smart_quotes = [c[0].clone(), c[1].clone(), c[2].clone(), c[3].clone()]
                     }
-                    _ => return Err(format!("kramdown: smart_quotes {value:?} is not understood")),
+                    _ => return Err(OptionError::SmartQuotes(value.to_string())),
                 }
             }
             "auto_ids" => self.auto_ids = flag()?,
@@ -195,38 +195,52 @@ impl KramdownOptions {
             "input" => match value.to_ascii_lowercase().as_str() {
                 "gfm" => self.input_gfm = true,
                 "kramdown" => self.input_gfm = false,
-                _ => {
-                    return Err(format!(
-                        "kramdown: input {value:?} is not supported; reading posts as GFM"
-                    ))
-                }
+                _ => return Err(OptionError::Input(value.to_string())),
             },
             "footnote_nr" => {
                 self.footnote_nr = value
                     .parse()
-                    .map_err(|_| format!("kramdown: footnote_nr {value:?} is not a number"))?
+                    .map_err(|_| OptionError::FootnoteNumber(value.to_string()))?
             }
             "footnote_backlink" => self.footnote_backlink = value.to_string(),
             "gfm_quirks" => {
-                self.no_auto_typographic = value.split(',').any(|q| {
-                    q.trim().trim_start_matches(':') == "no_auto_typographic"
-                })
+                self.no_auto_typographic = value
+                    .split(',')
+                    .any(|q| q.trim().trim_start_matches(':') == "no_auto_typographic")
             }
             "entity_output" if value != "as_char" => {
-                return Err(format!(
-                    "kramdown: entity_output {value:?} is not supported; characters are written as characters"
-                ))
+                return Err(OptionError::EntityOutput(value.to_string()))
             }
             "parse_block_html" | "parse_span_html" | "html_to_native" => {
                 let default = key == "parse_span_html";
                 if flag()? != default {
-                    return Err(format!("kramdown: {key}: {value} is not supported"));
+                    return Err(OptionError::HtmlParsing(key.to_string(), value.to_string()));
                 }
             }
             _ => {}
         }
         Ok(())
     }
+}
+
+/// A kramdown option gazette cannot follow; the message is the warning the author sees.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum OptionError {
+    #[error("kramdown: {0}: {1:?} is not true or false")]
+    NotAFlag(String, String),
+    #[error("kramdown: smart_quotes {0:?} is not understood")]
+    SmartQuotes(String),
+    #[error("kramdown: input {0:?} is not supported; reading posts as GFM")]
+    Input(String),
+    #[error("kramdown: footnote_nr {0:?} is not a number")]
+    FootnoteNumber(String),
+    #[error(
+        "kramdown: entity_output {0:?} is not supported; characters are written as characters"
+    )]
+    EntityOutput(String),
+    /// `parse_block_html`, `parse_span_html` or `html_to_native` set away from its default.
+    #[error("kramdown: {0}: {1} is not supported")]
+    HtmlParsing(String, String),
 }
 
 /// The character of an entity name (`rsquo`), a code point (`8217`) or a character.
@@ -1182,14 +1196,11 @@ fn typography(text: &str, after: &str, o: &KramdownOptions, out: &mut String) {
 fn escape_text(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
             SPAN_MARK => {}
             APOS => out.push('\''),
             QUOT => out.push('"'),
             LAQUO => out.push_str("&lt;&lt;"),
-            _ => out.push(c),
+            _ => crate::escape::push_text_char(c, out),
         }
     }
 }
@@ -1208,14 +1219,11 @@ fn escape_code(text: &str, out: &mut String) {
 fn escape_attr(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
             '"' | QUOT => out.push_str("&quot;"),
             APOS => out.push('\''),
             LAQUO => out.push_str("&lt;&lt;"),
             SPAN_MARK => {}
-            _ => out.push(c),
+            _ => crate::escape::push_text_char(c, out),
         }
     }
 }

@@ -11,7 +11,8 @@ pub mod front_matter;
 pub mod last_wins;
 pub mod liquid;
 pub mod markdown;
-pub mod permalink;
+/// Permalinks are worked out by the leaf module [`crate::permalink`], which the config reads too.
+pub use crate::permalink;
 pub mod post;
 pub mod render;
 pub mod ruby_date;
@@ -27,12 +28,12 @@ use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-pub use body::{ExcerptSource, Format};
+pub use body::{ExcerptSource, Markup};
 pub use post::{Content, Post};
 
 use crate::config::SiteConfig;
 use crate::problem::{Position, Problem};
-use post::Outcome;
+use post::Reading;
 
 /// What to include besides published, past posts.
 #[derive(Debug, Clone)]
@@ -125,76 +126,73 @@ pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collectio
         .as_ref()
         .map(|path| cache::Cache::load(path, collection.settings_key));
     let folders = files::Folders::open(site, sources.iter().map(|s| s.relative.as_path()));
-    // Stat the files first only when there are cached entries to check them against; a file
-    // that is read gets its stamp from the open file.
-    let mut slots: Vec<Option<(Outcome, Option<cache::Stamp>)>> = match &mut cache {
-        Some(c) if !c.is_empty() => {
-            let found: Vec<(Option<cache::Stamp>, Option<usize>)> = sources
-                .par_iter()
-                .with_min_len(64)
-                .map(|s| {
-                    let stamp = folders.stamp(site, &s.relative);
-                    (stamp, stamp.and_then(|stamp| c.find(&s.relative, stamp)))
-                })
-                .collect();
-            let slots = found
-                .into_iter()
-                .map(|(stamp, at)| Some((cache::rooted(c.take(at?)?, site), stamp)))
-                .collect();
-            c.release();
-            slots
-        }
-        _ => (0..sources.len()).map(|_| None).collect(),
+    let mut slots = match &mut cache {
+        Some(c) => c.lookup(site, &sources, &folders),
+        None => (0..sources.len()).map(|_| None).collect(),
     };
     crate::timing::mark("cache load + stamps");
     let hits = slots.iter().filter(|s| s.is_some()).count();
+    read_uncached(site, config, &folders, &sources, &mut slots);
+    crate::timing::mark("read posts");
+    let outcomes: Vec<(Reading, Option<cache::Stamp>)> = slots.into_iter().flatten().collect();
+    if let (Some(cache), Some(path)) = (&cache, &options.cache) {
+        if let Err(e) = cache.store(path, site, &sources, &outcomes, hits) {
+            collection.problems.push(Problem::warning(
+                path,
+                Position::START,
+                format!("cannot write the cache (the next run reads every post again): {e}"),
+            ));
+        }
+    }
+    crate::timing::mark("cache save");
+    let future_allowed = options.future || config.future;
+    let is_future = |post: &Post| !future_allowed && post.date.with_timezone(&Utc) > options.now;
+    admit(&mut collection, outcomes, is_future);
+    resolve_url_conflicts(site, &mut collection.posts, &mut collection.problems);
+    duplicate_ids(site, &mut collection.posts, &mut collection.problems);
+
+    sort_newest_first(&mut collection.posts);
+    collection.stats.posts = collection.posts.len();
+    collection.stats.categories = count_categories(&collection.posts);
+    crate::timing::mark("sort + checks");
+    collection
+        .problems
+        .sort_by(|a, b| a.path.cmp(&b.path).then(a.position.cmp(&b.position)));
+    collection
+}
+
+/// Reads, in parallel, every source whose slot the cache left empty.
+fn read_uncached(
+    site: &Path,
+    config: &SiteConfig,
+    folders: &files::Folders,
+    sources: &[walk::Source],
+    slots: &mut [cache::Slot],
+) {
     slots
         .par_iter_mut()
         .zip(sources.par_iter())
         .with_min_len(16)
         .for_each(|(slot, source)| {
             if slot.is_none() {
-                *slot = Some(post::read(site, source, config, &folders));
+                *slot = Some(post::read(site, source, config, folders));
             }
         });
-    crate::timing::mark("read posts");
-    let (outcomes, stamps): (Vec<Outcome>, Vec<Option<cache::Stamp>>) =
-        slots.into_iter().flatten().unzip();
-    if let (Some(cache), Some(path)) = (&cache, &options.cache) {
-        // Rewrite the cache only when something was read or went away.
-        if hits < sources.len() || !cache.all_used() {
-            // Problems are kept with paths relative to the site, so that a later run that names
-            // the site otherwise (`blog`, `/srv/blog`) shows them as it names the site.
-            let relative: Vec<Option<Outcome>> = outcomes
-                .iter()
-                .map(|o| cache::relative_to(o, site))
-                .collect();
-            let entries = sources
-                .iter()
-                .zip(&stamps)
-                .zip(outcomes.iter().zip(&relative))
-                .filter_map(|((s, stamp), (o, r))| {
-                    Some((s.relative.as_path(), (*stamp)?, r.as_ref().unwrap_or(o)))
-                })
-                .collect();
-            if let Err(e) = cache.save(path, entries) {
-                collection.problems.push(Problem::warning(
-                    path,
-                    Position::START,
-                    format!("cannot write the cache (the next run reads every post again): {e}"),
-                ));
-            }
-        }
-    }
-    crate::timing::mark("cache save");
-    let future_allowed = options.future || config.future;
-    let is_future = |post: &Post| !future_allowed && post.date.with_timezone(&Utc) > options.now;
+}
+
+/// Adds what reading each file gave to the collection: posts (but those `is_future` leaves out),
+/// problems and counts.
+fn admit(
+    collection: &mut Collection,
+    outcomes: Vec<(Reading, Option<cache::Stamp>)>,
+    is_future: impl Fn(&Post) -> bool,
+) {
     // One list of posts, filled in order: collecting them in parallel would hold partial lists
     // beside the final one (tens of megabytes at 100,000 posts).
     collection.posts.reserve_exact(outcomes.len());
-    for outcome in outcomes {
+    for (outcome, _) in outcomes {
         match outcome {
-            Outcome::Post(post, mut problems) => {
+            Reading::Post(post, mut problems) => {
                 collection.problems.append(&mut problems);
                 if is_future(&post) {
                     collection.stats.future += 1;
@@ -205,37 +203,31 @@ pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collectio
                 }
                 collection.posts.push(*post);
             }
-            Outcome::Unpublished => collection.stats.unpublished += 1,
-            Outcome::Ignored(note) => {
+            Reading::Unpublished => collection.stats.unpublished += 1,
+            Reading::Ignored(note) => {
                 collection.stats.ignored += 1;
                 collection.problems.push(note);
             }
-            Outcome::Invalid(mut problems) => {
+            Reading::Invalid(mut problems) => {
                 collection.stats.invalid += 1;
                 collection.problems.append(&mut problems);
             }
         }
     }
-    resolve_url_conflicts(site, &mut collection.posts, &mut collection.problems);
-    duplicate_ids(site, &mut collection.posts, &mut collection.problems);
+}
 
-    sort_newest_first(&mut collection.posts);
-    collection.stats.posts = collection.posts.len();
+/// Posts per category, by name.
+fn count_categories(posts: &[Post]) -> BTreeMap<String, usize> {
     let mut counts: FxHashMap<&str, usize> = FxHashMap::default();
-    for post in &collection.posts {
+    for post in posts {
         for category in &post.categories {
             *counts.entry(category.as_str()).or_default() += 1;
         }
     }
-    collection.stats.categories = counts
+    counts
         .into_iter()
         .map(|(name, count)| (name.to_string(), count))
-        .collect();
-    crate::timing::mark("sort + checks");
-    collection
-        .problems
-        .sort_by(|a, b| a.path.cmp(&b.path).then(a.position.cmp(&b.position)));
-    collection
+        .collect()
 }
 
 /// Sorts posts newest first; ties by source path, last first (paths compare as strings, as Ruby

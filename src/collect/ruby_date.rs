@@ -21,6 +21,8 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, Time
 use chrono_tz::Tz;
 use regex::Regex;
 
+use super::date::DateError;
+
 /// What `Date._parse` found.
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Found {
@@ -342,7 +344,7 @@ fn zone_offset(zone: &str, year: i32, site_zone: Tz) -> Option<i32> {
 /// `Time.parse(text)` in `site_zone`: `Ok(None)` when the result would depend on today's date or
 /// on a form this module does not reproduce; `Err` when Ruby would roll an impossible date or
 /// time over (gazette refuses those instead).
-pub fn parse(text: &str, site_zone: Tz) -> Result<Option<DateTime<FixedOffset>>, String> {
+pub fn parse(text: &str, site_zone: Tz) -> Result<Option<DateTime<FixedOffset>>, DateError> {
     let Some(found) = date_parse(text) else {
         return Ok(None);
     };
@@ -350,7 +352,8 @@ pub fn parse(text: &str, site_zone: Tz) -> Result<Option<DateTime<FixedOffset>>,
     let Some(year) = found.year else {
         return Ok(None);
     };
-    let year = i32::try_from(year).map_err(|_| format!("year {year} is out of range"))?;
+    let year = i32::try_from(year)
+        .map_err(|_| DateError::Invalid(format!("year {year} is out of range")))?;
     let (mon, mday) = (found.mon.unwrap_or(1), found.mday.unwrap_or(1));
     let (hour, min, sec) = (
         found.hour.unwrap_or(0),
@@ -358,18 +361,22 @@ pub fn parse(text: &str, site_zone: Tz) -> Result<Option<DateTime<FixedOffset>>,
         found.sec.unwrap_or(0),
     );
     if !(1..=12).contains(&mon) {
-        return Err(format!("month {mon} is out of range (1 to 12)"));
+        return Err(DateError::Invalid(format!(
+            "month {mon} is out of range (1 to 12)"
+        )));
     }
-    let date = NaiveDate::from_ymd_opt(year, mon, mday)
-        .ok_or_else(|| format!("day {mday} does not exist in {year:04}-{mon:02}"))?;
+    let date = NaiveDate::from_ymd_opt(year, mon, mday).ok_or_else(|| {
+        DateError::Invalid(format!("day {mday} does not exist in {year:04}-{mon:02}"))
+    })?;
     // `Time.local` takes 24:00:00 as the next day's midnight.
     let (date, hour) = if (hour, min, sec) == (24, 0, 0) {
         (date + Duration::days(1), 0)
     } else {
         (date, hour)
     };
-    let time = NaiveTime::from_hms_opt(hour, min, sec.min(59))
-        .ok_or_else(|| format!("time {hour:02}:{min:02}:{sec:02} is out of range"))?;
+    let time = NaiveTime::from_hms_opt(hour, min, sec.min(59)).ok_or_else(|| {
+        DateError::Invalid(format!("time {hour:02}:{min:02}:{sec:02} is out of range"))
+    })?;
     let naive = date.and_time(time);
     let offset = found
         .zone

@@ -10,10 +10,11 @@ use atom_syndication::{
 
 use regex::Regex;
 
-use super::html::{escape_text, xml_safe};
-use super::{entry_id, rss::finish, term_text, terms, updated, Context, Entry, Format, Plan};
+use super::xml::finish;
+use super::{entry_id, term_text, terms, updated, Context, Entry, Format, Plan};
 use crate::collect::body::plain_text;
 use crate::config::Author;
+use crate::escape::{self, xml_safe};
 
 fn person(author: &Author) -> Person {
     let name = author
@@ -37,7 +38,7 @@ fn text(value: &str) -> Text {
     static END_TAG: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"</\w+>").expect("a valid pattern"));
     if END_TAG.is_match(value) {
-        Text::html(escape_text(value))
+        Text::html(escape::attribute(value))
     } else {
         Text::plain(value)
     }

@@ -8,7 +8,7 @@
 //! Post paths are kept as bytes (a file name that is not UTF-8 is cached like any other), and a
 //! temporary file a killed run left beside it is removed when it is next loaded.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Entry;
 use crate::collect::cache::{checksum, remove_stale_temps, replace_file, PathBytes, Stamp};
+use crate::collect::Post;
 
 const MAGIC: &[u8; 16] = b"gazette-entry-v2";
 
@@ -82,6 +83,31 @@ impl EntryCache {
             file.write_all(&checksum(&payload).to_le_bytes())?;
             file.write_all(&payload)
         })
+    }
+
+    /// Keeps at `path` the entries of this build's posts (`posts`, their `entries`), but those
+    /// of posts without a stamp and the `uncachable` ones (whose bodies run Liquid); leaves the
+    /// file as it is when it holds exactly those already.
+    pub(crate) fn store(
+        &self,
+        path: &Path,
+        posts: &[&Post],
+        entries: &HashMap<&Path, Entry>,
+        uncachable: &HashSet<&Path>,
+    ) -> std::io::Result<()> {
+        let stamped = || {
+            posts
+                .iter()
+                .filter(|p| !uncachable.contains(p.source.as_path()))
+                .filter_map(|p| Some((p.source.as_path(), p.stamp?)))
+        };
+        if self.holds_exactly(stamped().collect::<Vec<_>>().into_iter()) {
+            return Ok(());
+        }
+        let keep = stamped()
+            .map(|(path, stamp)| (path, stamp, &entries[path]))
+            .collect();
+        self.save(path, keep)
     }
 
     /// Whether the cache holds exactly these entries already (then there is nothing to save).

@@ -10,6 +10,8 @@ use ammonia::{Builder, UrlRelative};
 use url::Url;
 
 use crate::collect::body::decode_entities;
+/// The characters XML 1.0 forbids removed; it lives in the crate's escaping module.
+pub use crate::escape::xml_safe;
 
 /// The elements kept: the W3C feed validator's accepted ones (its `acceptable_elements`), less
 /// the obsolete `keygen`, `multicol`, `nextid`, `sound` and `spacer`, and less the three of
@@ -241,35 +243,6 @@ const OTHER_URL_ATTRIBUTES: &[&str] = &["cite", "background", "longdesc", "poste
 
 /// The URL schemes kept in the URL attributes resolved here (`srcset`, `cite`, …).
 const SCHEMES: &[&str] = &["http", "https", "ftp", "ftps", "mailto"];
-
-/// Removes characters that XML 1.0 forbids (C0 controls but tab, LF and CR; U+FFFE, U+FFFF)
-/// and those that validators flag: the C1 controls and U+FFFD (the mark of a character lost
-/// before gazette read it, which the HTML parser also puts for `&#0;`).
-pub fn xml_safe(text: &str) -> String {
-    if !text.chars().any(is_forbidden) {
-        return text.to_string();
-    }
-    text.chars().filter(|&c| !is_forbidden(c)).collect()
-}
-
-fn is_forbidden(c: char) -> bool {
-    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{fffd}'..='\u{ffff}')
-}
-
-/// Escapes plain text for use as HTML (`&`, `<`, `>`, `"`).
-pub fn escape_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Resolves one URL (entities decoded) against `base`; `javascript:`, other schemes than the web's
 /// and mail's, and unparseable values become `None`.
@@ -1173,13 +1146,5 @@ mod tests {
             let depth = parsed_depth(&capped);
             assert!(depth <= 3 * MAX_NESTING, "{pattern}: depth {depth}");
         }
-    }
-
-    #[test]
-    fn text_is_escaped_as_html() {
-        assert_eq!(
-            escape_text(r#"AT&T <wins> "x""#),
-            "AT&amp;T &lt;wins&gt; &quot;x&quot;"
-        );
     }
 }

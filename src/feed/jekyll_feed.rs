@@ -36,13 +36,14 @@ use regex::Regex;
 use serde_yaml::{Mapping, Value};
 
 use super::entry_cache::EntryCache;
-use super::html::xml_safe;
 use super::write::{Report, WriteError};
-use super::{rss::finish, term_text, updated, Context, Entry, Output};
-use crate::collect::front_matter::{scalar_string, yaml11_bool};
+use super::xml::finish;
+use super::{term_text, updated, Context, Entry, Output};
 use crate::collect::Post;
 use crate::config::{Author, SiteConfig};
+use crate::escape::xml_safe;
 use crate::problem::{Position, Problem};
+use crate::yaml::{scalar_string, yaml11_bool};
 
 /// The list of files gazette wrote into Jekyll's destination folder in jekyll-feed's place.
 pub const MANIFEST: &str = ".gazette-jekyll-feed-files";
@@ -590,12 +591,7 @@ pub fn smartify(text: &str) -> String {
             after_element = true;
             continue;
         }
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
+        crate::escape::push_text_char(c, &mut out);
         after_element = false;
         i += 1;
     }
@@ -762,11 +758,7 @@ fn person(author: &Author) -> Person {
 
 /// An attribute value for an extension element (written as it is by the XML writer).
 fn attribute(value: &str) -> String {
-    xml_safe(value)
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    crate::escape::xml_attribute(value)
 }
 
 const MEDIA: &str = "http://search.yahoo.com/mrss/";

@@ -13,11 +13,12 @@ pub mod html;
 pub mod jekyll_feed;
 pub mod json;
 pub mod opml;
-pub mod rss;
+pub mod rss2;
 pub mod slug;
 pub mod write;
+mod xml;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
@@ -30,6 +31,7 @@ use crate::collect::body::plain_text;
 use crate::collect::render::Renderer;
 use crate::collect::Post;
 use crate::config::{Author, SiteConfig};
+use crate::escape;
 use crate::problem::{Position, Problem};
 
 /// What a feed covers.
@@ -249,7 +251,7 @@ pub fn entry_id(post: &Post, root: &Url) -> String {
 /// URI (RFC 4151) `tag:<site host>,<year of the post's date>:<id>`, percent-encoding what a tag
 /// URI cannot hold.
 pub fn id_uri(id: &str, date: &DateTime<FixedOffset>, root: &Url) -> String {
-    let id = html::xml_safe(id.trim());
+    let id = escape::xml_safe(id.trim());
     if let Some(uri) = as_uri(&id) {
         return uri;
     }
@@ -293,7 +295,7 @@ pub struct Entry {
 /// The site's title as text, or its host when it has none: the name of the site-wide feed and
 /// the start of every other feed's title.
 pub fn site_title(config: &SiteConfig) -> String {
-    let title = html::xml_safe(&plain_text(&config.title));
+    let title = escape::xml_safe(&plain_text(&config.title));
     if !title.trim().is_empty() {
         return title;
     }
@@ -411,49 +413,22 @@ pub fn render_cached(
     renderer: &Renderer,
     entry_cache: Option<(&Path, u64)>,
 ) -> Result<(Vec<Output>, Vec<Problem>), Problem> {
-    let mut wanted: Vec<&Post> = plans.iter().flat_map(|p| p.posts.iter().copied()).collect();
-    wanted.sort_by(|a, b| a.source.as_os_str().cmp(b.source.as_os_str()));
-    wanted.dedup_by(|a, b| a.source.as_os_str() == b.source.as_os_str());
+    let wanted = posts_of(plans);
     let cache = entry_cache.map(|(path, key)| entry_cache::EntryCache::load(path, key));
-    let entry_cache = entry_cache.map(|(path, _)| path);
-    let rendered: Vec<(&Path, Entry, Rendered)> = wanted
-        .par_iter()
-        .map(|post| {
-            let kept = cache.as_ref().and_then(|c| c.get(&post.source, post.stamp));
-            match kept {
-                Some(e) => Ok((post.source.as_path(), e.clone(), Rendered::default())),
-                None => entry(site, post, renderer).map(|(e, r)| (post.source.as_path(), e, r)),
-            }
-        })
-        .collect::<Result<_, _>>()?;
-    let mut problems = Vec::new();
-    let mut uncachable = std::collections::HashSet::new();
-    let mut entries: HashMap<&Path, Entry> = HashMap::with_capacity(rendered.len());
-    for (path, entry, mut how) in rendered {
-        if how.liquid {
-            uncachable.insert(path);
-        }
-        problems.append(&mut how.problems);
-        entries.insert(path, entry);
-    }
-    if let (Some(cache), Some(path)) = (&cache, entry_cache) {
-        let stamped = || {
-            wanted
-                .iter()
-                .filter(|p| !uncachable.contains(p.source.as_path()))
-                .filter_map(|p| Some((p.source.as_path(), p.stamp?)))
-        };
-        if !cache.holds_exactly(stamped().collect::<Vec<_>>().into_iter()) {
-            let keep = stamped()
-                .map(|(path, stamp)| (path, stamp, &entries[path]))
-                .collect();
-            if let Err(e) = cache.save(path, keep) {
-                problems.push(Problem::warning(
-                    path,
-                    Position::START,
-                    format!("cannot write the entry cache (the next build renders every entry again): {e}"),
-                ));
-            }
+    let Rendering {
+        entries,
+        uncachable,
+        mut problems,
+    } = render_entries(site, &wanted, cache.as_ref(), renderer)?;
+    if let (Some(cache), Some((path, _))) = (&cache, entry_cache) {
+        if let Err(e) = cache.store(path, &wanted, &entries, &uncachable) {
+            problems.push(Problem::warning(
+                path,
+                Position::START,
+                format!(
+                    "cannot write the entry cache (the next build renders every entry again): {e}"
+                ),
+            ));
         }
     }
 
@@ -463,16 +438,81 @@ pub fn render_cached(
     if settings.json_feed {
         formats.push(Format::Json);
     }
-    let mut outputs: Vec<Output> = plans
+    let mut outputs = write_feeds(plans, &entries, ctx, &formats);
+    problems.extend(language_warning(site, ctx));
+    problems.extend(size_warnings(&outputs, settings.max_feed_bytes));
+    outputs.extend(lists(plans, ctx, &formats));
+    problems.extend(slug::warnings(site, plans, &settings.slugs));
+    Ok((outputs, problems))
+}
+
+/// Every post some feed includes, once each, in path order.
+fn posts_of<'a>(plans: &[Plan<'a>]) -> Vec<&'a Post> {
+    let mut wanted: Vec<&Post> = plans.iter().flat_map(|p| p.posts.iter().copied()).collect();
+    wanted.sort_by(|a, b| a.source.as_os_str().cmp(b.source.as_os_str()));
+    wanted.dedup_by(|a, b| a.source.as_os_str() == b.source.as_os_str());
+    wanted
+}
+
+/// The entries of a build, by post file.
+struct Rendering<'a> {
+    entries: HashMap<&'a Path, Entry>,
+    /// The posts whose bodies ran Liquid: their entries are not kept for the next build.
+    uncachable: HashSet<&'a Path>,
+    /// Warnings about the bodies' Liquid.
+    problems: Vec<Problem>,
+}
+
+/// The entry of every post, from `cache` when its file did not change, else rendered (in
+/// parallel).
+fn render_entries<'a>(
+    site: &Path,
+    posts: &[&'a Post],
+    cache: Option<&entry_cache::EntryCache>,
+    renderer: &Renderer,
+) -> Result<Rendering<'a>, Problem> {
+    let rendered: Vec<(&Path, Entry, Rendered)> = posts
+        .par_iter()
+        .map(|post| {
+            let kept = cache.and_then(|c| c.get(&post.source, post.stamp));
+            match kept {
+                Some(e) => Ok((post.source.as_path(), e.clone(), Rendered::default())),
+                None => entry(site, post, renderer).map(|(e, r)| (post.source.as_path(), e, r)),
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    let mut out = Rendering {
+        entries: HashMap::with_capacity(rendered.len()),
+        uncachable: HashSet::new(),
+        problems: Vec::new(),
+    };
+    for (path, entry, mut how) in rendered {
+        if how.liquid {
+            out.uncachable.insert(path);
+        }
+        out.problems.append(&mut how.problems);
+        out.entries.insert(path, entry);
+    }
+    Ok(out)
+}
+
+/// Every planned feed in every format of `formats`.
+fn write_feeds(
+    plans: &[Plan<'_>],
+    entries: &HashMap<&Path, Entry>,
+    ctx: &Context<'_>,
+    formats: &[Format],
+) -> Vec<Output> {
+    plans
         .par_iter()
         .flat_map_iter(|plan| {
             formats
                 .iter()
                 .map(|&format| {
                     let bytes = match format {
-                        Format::Rss => rss::write(plan, &entries, ctx),
-                        Format::Atom => atom::write(plan, &entries, ctx),
-                        Format::Json => json::write(plan, &entries, ctx),
+                        Format::Rss => rss2::write(plan, entries, ctx),
+                        Format::Atom => atom::write(plan, entries, ctx),
+                        Format::Json => json::write(plan, entries, ctx),
                     };
                     Output {
                         path: PathBuf::from(plan.file(format)),
@@ -481,47 +521,61 @@ pub fn render_cached(
                 })
                 .collect::<Vec<_>>()
         })
-        .collect();
-    if let Some(lang) = ctx.config.lang.as_deref() {
-        if ctx.language().is_none() {
-            let (path, position) = setting_position(site, "lang");
-            problems.push(Problem::warning(
-                path,
-                position,
-                format!(
-                    "`lang: {lang}` is not a language tag (like `en`, `zh-CN`): the feeds name no language"
-                ),
-            ));
-        }
+        .collect()
+}
+
+/// A warning when the site's `lang` is no language tag (the feeds then name none).
+fn language_warning(site: &Path, ctx: &Context<'_>) -> Option<Problem> {
+    let lang = ctx.config.lang.as_deref()?;
+    if ctx.language().is_some() {
+        return None;
     }
-    for output in &outputs {
-        if output.bytes.len() as u64 > settings.max_feed_bytes {
-            problems.push(Problem::warning(
+    let (path, position) = setting_position(site, "lang");
+    Some(Problem::warning(
+        path,
+        position,
+        format!(
+            "`lang: {lang}` is not a language tag (like `en`, `zh-CN`): the feeds name no language"
+        ),
+    ))
+}
+
+/// A warning for each feed over `max_feed_bytes`.
+fn size_warnings(outputs: &[Output], max_feed_bytes: u64) -> Vec<Problem> {
+    outputs
+        .iter()
+        .filter(|output| output.bytes.len() as u64 > max_feed_bytes)
+        .map(|output| {
+            Problem::warning(
                 &output.path,
                 Position::START,
                 format!(
                     "feed is {} bytes, over {} (some readers refuse large feeds): lower `items`",
                     output.bytes.len(),
-                    settings.max_feed_bytes
+                    max_feed_bytes
                 ),
-            ));
-        }
-    }
-    outputs.push(Output {
-        path: "feeds.opml".into(),
-        bytes: opml::opml(plans, ctx, Format::Rss),
-    });
-    outputs.push(Output {
-        path: "feeds-atom.opml".into(),
-        bytes: opml::opml(plans, ctx, Format::Atom),
-    });
-    outputs.push(Output {
-        path: "feeds.html".into(),
-        bytes: opml::link_tags(plans, ctx, &formats),
-    });
-    outputs.push(slug::Published::of_plans(plans).output());
-    problems.extend(slug::warnings(site, plans, &settings.slugs));
-    Ok((outputs, problems))
+            )
+        })
+        .collect()
+}
+
+/// The lists of the feeds: the OPML lists, the link snippet and the published slugs.
+fn lists(plans: &[Plan<'_>], ctx: &Context<'_>, formats: &[Format]) -> [Output; 4] {
+    [
+        Output {
+            path: "feeds.opml".into(),
+            bytes: opml::opml(plans, ctx, Format::Rss),
+        },
+        Output {
+            path: "feeds-atom.opml".into(),
+            bytes: opml::opml(plans, ctx, Format::Atom),
+        },
+        Output {
+            path: "feeds.html".into(),
+            bytes: opml::link_tags(plans, ctx, formats),
+        },
+        slug::Published::of_plans(plans).output(),
+    ]
 }
 
 /// Where a top-level setting of `_config.yml` (or `_config.yaml`) is, for messages: the file,
@@ -574,7 +628,7 @@ pub fn media_elements(
         name: name.into(),
         attrs: attrs
             .iter()
-            .map(|(k, v)| (k.to_string(), html::xml_safe(v)))
+            .map(|(k, v)| (k.to_string(), escape::xml_safe(v)))
             .collect(),
         ..Extension::default()
     };
@@ -626,16 +680,16 @@ pub(crate) fn entry(
         .chars()
         .map(|c| if c.is_whitespace() { ' ' } else { c })
         .collect();
-    let title = plain_text(&html::xml_safe(&spaced));
+    let title = plain_text(&escape::xml_safe(&spaced));
     // A description is plain text; the feeds' summaries are HTML.
     let summary = match &post.description {
-        Some(d) => html::escape_text(d),
+        Some(d) => escape::attribute(d),
         None => content.excerpt_html,
     };
     let content_html = html::for_feed(&content.html, &base);
     let mut summary_html = html::for_feed(&summary, &base);
     if summary_html.trim().is_empty() {
-        summary_html = html::escape_text(&title);
+        summary_html = escape::attribute(&title);
     }
     let entry = Entry {
         content_html: if content_html.trim().is_empty() {
@@ -676,7 +730,7 @@ pub fn terms<'p>(
 /// A category or tag name as feeds show it: characters XML forbids dropped, and runs of white
 /// space (a tab, a line break) made one space, as XML attributes would read them anyway.
 pub fn term_text(name: &str) -> String {
-    html::xml_safe(name)
+    escape::xml_safe(name)
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")

@@ -2,19 +2,12 @@
 //! snippet of `<link rel="alternate">` tags (so a site can advertise them in its `<head>`).
 
 use super::{rfc822, Context, Format, Plan};
+use crate::escape::{attribute, xml_attribute};
 
 /// OPML 2.0 titles and `text` may hold HTML, and validators read them so: plain text is escaped
 /// as HTML first (`AT&T` → `AT&amp;T`), then as XML.
 fn escape_html(text: &str) -> String {
-    escape(&super::html::escape_text(text))
-}
-
-fn escape(text: &str) -> String {
-    super::html::xml_safe(text)
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    xml_attribute(&attribute(text))
 }
 
 /// OPML listing every feed of one format (`feeds.opml`: RSS, `feeds-atom.opml`: Atom).
@@ -40,8 +33,8 @@ pub fn opml(plans: &[Plan<'_>], ctx: &Context<'_>, format: Format) -> Vec<u8> {
         out.push_str(&format!(
             "    <outline type=\"rss\" text=\"{title}\" title=\"{title}\" xmlUrl=\"{url}\" htmlUrl=\"{home}\"/>\n",
             title = escape_html(&plan.title),
-            url = escape(&ctx.url_of(&plan.file(format))),
-            home = escape(ctx.root.as_str()),
+            url = xml_attribute(&ctx.url_of(&plan.file(format))),
+            home = xml_attribute(ctx.root.as_str()),
         ));
     }
     out.push_str("  </body>\n</opml>\n");
@@ -56,8 +49,8 @@ pub fn link_tags(plans: &[Plan<'_>], ctx: &Context<'_>, formats: &[Format]) -> V
             out.push_str(&format!(
                 "<link rel=\"alternate\" type=\"{}\" title=\"{}\" href=\"{}\">\n",
                 format.media_type(),
-                escape(&plan.title),
-                escape(&ctx.url_of(&plan.file(format))),
+                xml_attribute(&plan.title),
+                xml_attribute(&ctx.url_of(&plan.file(format))),
             ));
         }
     }

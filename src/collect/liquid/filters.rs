@@ -15,7 +15,7 @@ use liquid_core::{
 };
 
 use super::{shared, Lax};
-use crate::collect::Format;
+use crate::collect::Markup;
 
 type Function = fn(&dyn ValueView, &[Value], &dyn Runtime) -> Result<Value>;
 
@@ -335,17 +335,7 @@ fn xml_escape(input: &dyn ValueView, _: &[Value], _: &dyn Runtime) -> Result<Val
     if input.is_nil() {
         return Ok(Value::Nil);
     }
-    let mut out = String::new();
-    for c in text(input).chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    Ok(Value::scalar(out))
+    Ok(Value::scalar(crate::escape::attribute(&text(input))))
 }
 
 fn percent_encode(input: &str, keep: impl Fn(char) -> bool, space: &str) -> String {
@@ -405,7 +395,7 @@ fn words_without_cjk(input: &str) -> usize {
 fn markdownify(input: &dyn ValueView, _: &[Value], _: &dyn Runtime) -> Result<Value> {
     Ok(Value::scalar(crate::collect::body::render(
         &text(input),
-        Format::Markdown,
+        Markup::Markdown,
     )))
 }
 
@@ -437,10 +427,7 @@ fn smartify(input: &dyn ValueView, _: &[Value], _: &dyn Runtime) -> Result<Value
             }
             '"' => out.push(if opens { '“' } else { '”' }),
             '\'' => out.push(if opens { '‘' } else { '’' }),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            c => out.push(c),
+            c => crate::escape::push_text_char(c, &mut out),
         }
         i += 1;
     }

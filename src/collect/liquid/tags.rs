@@ -619,25 +619,11 @@ struct Highlight {
     body: Template,
 }
 
-/// Rouge's escaping: `&`, `<` and `>`.
-fn escape_code(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 impl Renderable for Highlight {
     fn render_to(&self, writer: &mut dyn Write, runtime: &dyn Runtime) -> Result<()> {
         let code = render_template(&self.body, runtime)?;
         let code = code.trim_matches(|c| c == '\n' || c == '\r');
-        let lang = escape_code(&self.lang).replace('"', "&quot;");
+        let lang = crate::escape::attribute(&self.lang);
         let mut out = format!(
             "<figure class=\"highlight\"><pre><code class=\"language-{lang}\" data-lang=\"{lang}\">"
         );
@@ -648,10 +634,10 @@ impl Renderable for Highlight {
                 out.push_str(&format!("{n}\n"));
             }
             out.push_str("</pre></td><td class=\"code\"><pre>");
-            out.push_str(&escape_code(code));
+            out.push_str(&crate::escape::text(code));
             out.push_str("\n</pre></td></tr></tbody></table>");
         } else {
-            out.push_str(&escape_code(code));
+            out.push_str(&crate::escape::text(code));
         }
         out.push_str("</code></pre></figure>");
         write_out(writer, out.as_bytes())

@@ -113,15 +113,15 @@ fn read_data_folder(folder: &Path, problems: &mut Vec<Problem>, depth: usize) ->
         };
         let value = match ext.as_str() {
             "yml" | "yaml" => std::fs::read_to_string(&path)
-                .map_err(|e| e.to_string())
+                .map_err(DataError::Read)
                 .and_then(|t| {
-                    serde_yaml::from_str::<serde_yaml::Value>(&t).map_err(|e| e.to_string())
+                    serde_yaml::from_str::<serde_yaml::Value>(&t).map_err(DataError::Yaml)
                 })
                 .map(|v| from_yaml(&v)),
             "json" => std::fs::read_to_string(&path)
-                .map_err(|e| e.to_string())
+                .map_err(DataError::Read)
                 .and_then(|t| {
-                    serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string())
+                    serde_json::from_str::<serde_json::Value>(&t).map_err(DataError::Json)
                 })
                 .map(|v| from_json(&v)),
             "csv" => read_table(&path, b','),
@@ -142,22 +142,35 @@ fn read_data_folder(folder: &Path, problems: &mut Vec<Problem>, depth: usize) ->
     object
 }
 
+/// Why a data file is left out of `site.data`; shown as the cause's own message.
+#[derive(Debug, thiserror::Error)]
+enum DataError {
+    #[error("{0}")]
+    Read(#[source] std::io::Error),
+    #[error("{0}")]
+    Yaml(#[source] serde_yaml::Error),
+    #[error("{0}")]
+    Json(#[source] serde_json::Error),
+    #[error("{0}")]
+    Table(#[source] csv::Error),
+}
+
 /// A CSV or TSV file as Jekyll reads it: an array of objects keyed by the header row.
-fn read_table(path: &Path, delimiter: u8) -> Result<Value, String> {
+fn read_table(path: &Path, delimiter: u8) -> Result<Value, DataError> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
         .from_path(path)
-        .map_err(|e| e.to_string())?;
+        .map_err(DataError::Table)?;
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| e.to_string())?
+        .map_err(DataError::Table)?
         .iter()
         .map(str::to_string)
         .collect();
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| e.to_string())?;
+        let record = record.map_err(DataError::Table)?;
         let mut row = Object::new();
         for (i, header) in headers.iter().enumerate() {
             let value = record
