@@ -12,20 +12,10 @@ use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 use url::Url;
 
-use crate::collect::front_matter::{describe, scalar_string, yaml11_bool};
 use crate::problem::{Position, Problem};
+use crate::yaml::{describe, scalar_string, yaml11_bool};
 
-/// Jekyll's built-in permalink styles for posts (Jekyll 4.3).
-pub fn permalink_style(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "date" => "/:categories/:year/:month/:day/:title:output_ext",
-        "pretty" => "/:categories/:year/:month/:day/:title/",
-        "ordinal" => "/:categories/:year/:y_day/:title:output_ext",
-        "weekdate" => "/:categories/:year/W:week/:short_day/:title:output_ext",
-        "none" => "/:categories/:title:output_ext",
-        _ => return None,
-    })
-}
+pub use crate::permalink::style as permalink_style;
 
 /// A person named in the config or in a post: a name, an email, or both.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -155,8 +145,10 @@ pub struct GazetteSettings {
     /// Whether `gazette build` refuses to write any feed when a post cannot be read (by default
     /// such a post is left out and reported, as Jekyll does, and every other post is published).
     pub strict: bool,
-    /// The weekly email digest.
-    pub digest: crate::digest::settings::DigestSettings,
+    /// The `digest:` section, as written: the digest stage reads it into its own settings
+    /// ([`SiteConfig::section`]), so that the config knows nothing of mail.
+    #[serde(default)]
+    pub digest: Value,
 }
 
 impl Default for GazetteSettings {
@@ -179,7 +171,7 @@ impl Default for GazetteSettings {
             max_terms: 100,
             cache: PathBuf::from(".gazette/posts.cache"),
             strict: false,
-            digest: Default::default(),
+            digest: Value::Null,
         }
     }
 }
@@ -210,6 +202,9 @@ pub struct SiteConfig {
     /// The file the configuration was read from (`_config.yml`, or `_config.yaml` when only that
     /// exists), for problems that point at a setting.
     pub path: PathBuf,
+    /// Where each of gazette's settings was written, for the stages that read a section of
+    /// their own.
+    places: Places,
 }
 
 impl Default for SiteConfig {
@@ -231,6 +226,7 @@ impl Default for SiteConfig {
             gazette: GazetteSettings::default(),
             raw: Mapping::new(),
             path: PathBuf::from("_config.yml"),
+            places: Places::default(),
         }
     }
 }
@@ -264,9 +260,9 @@ fn read_mapping(path: &Path) -> Result<Option<(Mapping, String)>, Problem> {
         }
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
-    let value: Value = serde_yaml::from_str(&text)
-        .map_err(|e| crate::collect::front_matter::yaml_file_error(path, &e))?;
-    match crate::collect::front_matter::untag(value) {
+    let value: Value =
+        serde_yaml::from_str(&text).map_err(|e| crate::yaml::yaml_file_error(path, &e))?;
+    match crate::yaml::untag(value) {
         Value::Mapping(m) => Ok(Some((m, text))),
         Value::Null => Ok(Some((Mapping::new(), text))),
         other => Err(Problem::error(
@@ -319,7 +315,7 @@ fn merge_deep(base: &mut Mapping, over: Mapping) {
 
 /// Where each of gazette's settings was read: file and place, by dotted path (`items`,
 /// `digest.smtp.port`); the later file's entry wins.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct Sources(BTreeMap<String, (PathBuf, Position)>);
 
 impl Sources {
@@ -353,7 +349,119 @@ impl Sources {
     }
 }
 
+/// Where each of gazette's settings was written, to point problems at them.
+#[derive(Debug, Clone, Default)]
+struct Places {
+    sources: Sources,
+    config_path: PathBuf,
+    config_text: String,
+    own_text: String,
+    /// Where the `gazette:` section starts in the config file.
+    section: Position,
+}
+
+impl Places {
+    /// The file and place of a setting, by its path (`digest.smtp.port`,
+    /// `category_order[2]`): its own key's when known, else its closest parent's (and then the
+    /// key's first line below that parent, when there is one).
+    fn place(&self, key: &str) -> (PathBuf, Position) {
+        let segments: Vec<&str> = key
+            .split('.')
+            .map(|seg| seg.split('[').next().unwrap_or(seg))
+            .collect();
+        let found = (1..=segments.len()).rev().find_map(|n| {
+            self.sources
+                .0
+                .get(&segments[..n].join("."))
+                .map(|(path, position)| (n, path.clone(), *position))
+        });
+        let Some((n, path, position)) = found else {
+            return (self.config_path.clone(), self.section);
+        };
+        let last = segments.last().copied().unwrap_or_default();
+        if n == segments.len() || last.is_empty() {
+            return (path, position);
+        }
+        let file_text = if path == self.config_path {
+            &self.config_text
+        } else {
+            &self.own_text
+        };
+        let inner = key_position(file_text, last, position.line.saturating_sub(1));
+        if inner == Position::START {
+            (path, position)
+        } else {
+            (path, inner)
+        }
+    }
+
+    /// Reads `value`, the settings below `prefix` (`""` for the whole section, `digest` for
+    /// one), into `T`: an error names the file and line of the key that is wrong, and each key
+    /// `T` does not know is a warning at its place.
+    fn deserialize<T: serde::de::DeserializeOwned>(
+        &self,
+        value: Value,
+        prefix: &str,
+    ) -> Result<(T, Vec<Problem>), Problem> {
+        let full = |key: &str| match (prefix.is_empty(), key.is_empty()) {
+            (true, _) => key.to_string(),
+            (false, true) => prefix.to_string(),
+            (false, false) => format!("{prefix}.{key}"),
+        };
+        let mut unknown = Vec::new();
+        let mut note_unknown = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+        let ignoring = serde_ignored::Deserializer::new(value, &mut note_unknown);
+        let read: T = serde_path_to_error::deserialize(ignoring).map_err(|e| {
+            let key = full(&e.path().to_string().replace(".?", "").replace("?.", ""));
+            let key = if key == "." { prefix.to_string() } else { key };
+            let (path, position) = self.place(&key);
+            Problem::error(
+                path,
+                position,
+                format!("gazette setting `{key}`: {}", e.inner()),
+            )
+        })?;
+        let problems = unknown
+            .into_iter()
+            .map(|key| {
+                // serde_ignored writes `?` for the `Some` of an optional section (`smtp.?.x`).
+                let key = key
+                    .split('.')
+                    .filter(|segment| *segment != "?")
+                    .collect::<Vec<_>>()
+                    .join(".");
+                let key = full(&key);
+                let (path, position) = self.place(&key);
+                Problem::warning(
+                    path,
+                    position,
+                    format!("unknown gazette setting `{key}` is ignored"),
+                )
+            })
+            .collect();
+        Ok((read, problems))
+    }
+}
+
 impl SiteConfig {
+    /// Reads one section of gazette's settings (`digest`) into the stage's own type, as
+    /// mdBook's renderers read their own table: a missing section is `T`'s default; an error
+    /// names the file and line of the key that is wrong (in `_config.yml` or `gazette.yml`);
+    /// keys `T` does not know are warnings at their place.
+    pub fn section<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        name: &str,
+    ) -> Result<(T, Vec<Problem>), Problem> {
+        let value = match name {
+            "digest" => self.gazette.digest.clone(),
+            _ => Value::Null,
+        };
+        if value.is_null() {
+            return Ok((T::default(), Vec::new()));
+        }
+        self.places.deserialize(value, name)
+    }
+
     /// Reads `<site>/_config.yml` and `<site>/gazette.yml` (both optional).
     pub fn load(site: &Path) -> Result<Loaded, Problem> {
         let mut config_path = site.join("_config.yml");
@@ -416,7 +524,7 @@ impl SiteConfig {
             };
         }
         // A pattern Jekyll cannot expand stops Jekyll's whole build: say so once, here.
-        let probe = crate::collect::permalink::Fields {
+        let probe = crate::permalink::Fields {
             date: chrono::NaiveDate::from_ymd_opt(2022, 1, 12)
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
                 .expect("a valid date"),
@@ -426,7 +534,7 @@ impl SiteConfig {
             name: "2022-01-12-x.md",
             relative: Path::new("_posts/2022-01-12-x.md"),
         };
-        if let Err(m) = crate::collect::permalink::expand(&config.permalink, &probe) {
+        if let Err(m) = crate::permalink::expand(&config.permalink, &probe) {
             return Err(Problem::error(&config_path, at("permalink"), m));
         }
         config.author = map.get("author").and_then(Author::from_yaml);
@@ -481,66 +589,17 @@ impl SiteConfig {
                 ours.insert(k, v);
             }
         }
-        // The file and place of a setting, by its path (`digest.smtp.port`,
-        // `category_order[2]`): its own key's when known, else its closest parent's (and then
-        // the key's first line below that parent, when there is one).
-        let place = |key: &str| -> (PathBuf, Position) {
-            let segments: Vec<&str> = key
-                .split('.')
-                .map(|seg| seg.split('[').next().unwrap_or(seg))
-                .collect();
-            let found = (1..=segments.len()).rev().find_map(|n| {
-                sources
-                    .0
-                    .get(&segments[..n].join("."))
-                    .map(|(path, position)| (n, path.clone(), *position))
-            });
-            let Some((n, path, position)) = found else {
-                return (config_path.clone(), at("gazette"));
-            };
-            let last = segments.last().copied().unwrap_or_default();
-            if n == segments.len() || last.is_empty() {
-                return (path, position);
-            }
-            let file_text = if path == config_path {
-                &text
-            } else {
-                &own_text
-            };
-            let inner = key_position(file_text, last, position.line.saturating_sub(1));
-            if inner == Position::START {
-                (path, position)
-            } else {
-                (path, inner)
-            }
+        let places = Places {
+            sources,
+            config_path: config_path.clone(),
+            config_text: text.clone(),
+            own_text,
+            section: at("gazette"),
         };
-        let mut unknown = Vec::new();
-        let value = Value::Mapping(ours);
-        let mut note_unknown = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
-        let ignoring = serde_ignored::Deserializer::new(value, &mut note_unknown);
-        config.gazette = serde_path_to_error::deserialize(ignoring).map_err(|e| {
-            let key = e.path().to_string();
-            let (path, position) = place(&key);
-            Problem::error(
-                path,
-                position,
-                format!("gazette setting `{key}`: {}", e.inner()),
-            )
-        })?;
-        for key in unknown {
-            // serde_ignored writes `?` for the `Some` of an optional section (`digest.smtp.?.x`).
-            let key = key
-                .split('.')
-                .filter(|segment| *segment != "?")
-                .collect::<Vec<_>>()
-                .join(".");
-            let (path, position) = place(&key);
-            problems.push(Problem::warning(
-                path,
-                position,
-                format!("unknown gazette setting `{key}` is ignored"),
-            ));
-        }
+        let (gazette, mut unknown) = places.deserialize(Value::Mapping(ours), "")?;
+        config.gazette = gazette;
+        problems.append(&mut unknown);
+        config.places = places;
         config.path = config_path;
         config.raw = map;
         Ok(Loaded { config, problems })

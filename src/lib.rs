@@ -22,6 +22,9 @@
 pub mod collect;
 pub mod config;
 pub mod digest;
+mod escape;
 pub mod feed;
+pub mod permalink;
 pub mod problem;
 pub mod timing;
+pub mod yaml;

@@ -37,6 +37,13 @@ pub struct Position {
     pub column: usize,
 }
 
+impl Default for Position {
+    /// The start of a file.
+    fn default() -> Self {
+        Position::START
+    }
+}
+
 impl Position {
     /// The start of a file.
     pub const START: Position = Position { line: 1, column: 1 };

@@ -5,5 +5,6 @@ pub mod build;
 pub mod check;
 pub mod digest;
 pub mod output;
+pub mod progress;
 pub mod site;
 pub mod unsubscribe;

@@ -89,7 +89,12 @@ impl SiteArgs {
     /// Reads the config and collects the posts. A config that cannot be read is returned as the
     /// single problem of an empty collection.
     pub fn load(&self, include: &IncludeArgs) -> Result<Loaded, Problem> {
-        let loaded = SiteConfig::load(&self.site)?;
+        let mut loaded = SiteConfig::load(&self.site)?;
+        // The digest reads its own section; every command checks it, as every command reads
+        // the rest of the settings (a wrong key fails them all, an unknown one is a warning).
+        let (_, mut digest_problems) =
+            gazette::digest::settings::DigestSettings::of(&loaded.config)?;
+        loaded.problems.append(&mut digest_problems);
         let options = collect::Options {
             drafts: include.drafts,
             future: include.future,

@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use anyhow::anyhow;
 use gazette::config::SiteConfig;
-use gazette::digest::ledger::Ledger;
 
 use super::output::outln;
 use super::site::SiteDirArgs;
@@ -24,10 +23,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .parse()
         .map_err(|e| anyhow!("`{}` is not an email address: {e}", args.address))?;
     let loaded = SiteConfig::load(&args.site.site).map_err(|p| anyhow!("{p}"))?;
-    let state = gazette::collect::shown(&args.site.site.join(&loaded.config.gazette.digest.state))
-        .to_path_buf();
-    let ledger = Ledger::open(&state)?;
-    if ledger.unsubscribe(address.as_ref())? {
+    let site = &args.site.site;
+    if gazette::digest::pipeline::unsubscribe(site, &loaded.config, address.as_ref())? {
         outln!("{address} is unsubscribed: no later digest goes to it");
     } else {
         outln!("{address} was already unsubscribed");

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::settings::DigestSettings;
 use crate::collect::body::{plain_text, truncate_chars};
 use crate::collect::Post;
 use crate::config::SiteConfig;
@@ -39,8 +40,8 @@ pub fn select(
     posts: &[Post],
     period: &Period,
     config: &SiteConfig,
+    settings: &DigestSettings,
 ) -> Result<Digest, Problem> {
-    let settings = &config.gazette.digest;
     let root = config.site_root().map(String::from).unwrap_or_default();
     // The feeds' file names as the build gave them: a name that collided keeps the file it was
     // published under (the output folder remembers), so the digest links where the build wrote.

@@ -4,6 +4,7 @@
 pub mod compose;
 pub mod ledger;
 pub mod message;
+pub mod pipeline;
 pub mod render;
 pub mod send;
 pub mod settings;

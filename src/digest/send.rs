@@ -10,8 +10,6 @@
 //! `pending`, as do those not yet tried, so that the next run sends them; none is `failed`.
 
 use std::collections::VecDeque;
-use std::io::IsTerminal;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -97,9 +95,25 @@ struct Run<'a> {
     report: Mutex<Report>,
     stop: AtomicBool,
     next_slot: Mutex<Instant>,
-    progress: indicatif::ProgressBar,
+    progress: &'a dyn Progress,
     total: usize,
 }
+
+/// Told how a send goes, for a progress bar or log lines: the library draws nothing itself
+/// (the command fills this in).
+pub trait Progress: Sync {
+    /// The send starts, with `total` messages to handle.
+    fn start(&self, _total: usize) {}
+    /// One more message was handled (sent, failed, unknown or empty): `done` of `total`.
+    fn handled(&self, _done: usize, _total: usize) {}
+    /// The send is over.
+    fn finish(&self) {}
+}
+
+/// No progress shown.
+pub struct Silent;
+
+impl Progress for Silent {}
 
 /// Sends `jobs`; returns what became of each.
 pub fn send_all(
@@ -109,19 +123,10 @@ pub fn send_all(
     envelope: &Envelope<'_>,
     transport: &Transport,
     jobs: Vec<Job>,
+    progress: &dyn Progress,
 ) -> Report {
     let total = jobs.len();
-    let progress = if std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(total as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} sent, {per_sec}, {eta} left",
-        ) {
-            bar.set_style(style);
-        }
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    progress.start(total);
     let run = Run {
         digest,
         ledger_dir,
@@ -149,7 +154,7 @@ pub fn send_all(
             });
         }
     });
-    run.progress.finish_and_clear();
+    run.progress.finish();
     let left: Vec<String> = lock(&run.queue)
         .drain(..)
         .map(|job| job.subscriber.key())
@@ -180,15 +185,7 @@ fn record(run: &Run<'_>, f: impl FnOnce(&mut Report)) {
     f(&mut report);
     let done = report.sent.len() + report.failed.len() + report.unknown.len() + report.empty.len();
     drop(report);
-    run.progress.inc(1);
-    if run.progress.is_hidden() && (done.is_multiple_of(1000) || done == run.total) {
-        // Never `eprintln!`: a standard error that cannot be written must not stop a send.
-        let _ = writeln!(
-            std::io::stderr(),
-            "gazette: {done}/{} messages handled",
-            run.total
-        );
-    }
+    run.progress.handled(done, run.total);
 }
 
 fn wait_for_slot(run: &Run<'_>, rate: f64) {

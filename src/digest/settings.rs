@@ -6,6 +6,16 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+impl DigestSettings {
+    /// The `digest:` section of the site's gazette settings (key by key from `_config.yml` and
+    /// `gazette.yml`), with warnings for keys it does not know.
+    pub fn of(
+        config: &crate::config::SiteConfig,
+    ) -> Result<(DigestSettings, Vec<crate::problem::Problem>), crate::problem::Problem> {
+        config.section("digest")
+    }
+}
+
 /// How the digest is made and sent. Paths are relative to the site folder.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default)]

@@ -10,8 +10,8 @@ use std::path::Path;
 use lettre::Address;
 use serde_yaml::Value;
 
-use crate::collect::front_matter::scalar_string;
 use crate::problem::{Position, Problem};
+use crate::yaml::scalar_string;
 
 /// One person who gets the digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,9 +208,9 @@ fn read_csv(path: &Path, text: &str) -> Result<Vec<Raw>, Problem> {
 }
 
 fn read_yaml(path: &Path, text: &str) -> Result<Vec<Raw>, Problem> {
-    let value: Value = serde_yaml::from_str(text)
-        .map_err(|e| crate::collect::front_matter::yaml_file_error(path, &e))?;
-    let value = crate::collect::front_matter::untag(value);
+    let value: Value =
+        serde_yaml::from_str(text).map_err(|e| crate::yaml::yaml_file_error(path, &e))?;
+    let value = crate::yaml::untag(value);
     let items = match value {
         Value::Sequence(items) => items,
         Value::Mapping(mut m) => match m.remove("subscribers") {

@@ -755,9 +755,9 @@ fn check_emails(
     write_site(site, site_title, specs, names);
     let (config, posts) = load(site);
     let zone = config.timezone;
-    let settings = &config.gazette.digest;
     let period = Period::iso_week("2022-W02", zone).unwrap();
-    let digest = compose::select(site, &posts, &period, &config).expect("selected");
+    let (settings, _) = gazette::digest::settings::DigestSettings::of(&config).expect("settings");
+    let digest = compose::select(site, &posts, &period, &config, &settings).expect("selected");
     prop_assert_eq!(digest.post_count, specs.len());
     let renderer = Renderer::new(None, &settings.subject, zone).expect("templates");
     let composer = Composer::new(
@@ -1366,9 +1366,9 @@ fn a_subject_that_looks_encoded_reads_back_as_written() {
     write_site(dir.path(), "Site", &[spec], &["Reader".into()]);
     let (config, posts) = load(dir.path());
     let zone = config.timezone;
-    let settings = &config.gazette.digest;
     let period = Period::iso_week("2022-W02", zone).unwrap();
-    let digest = compose::select(dir.path(), &posts, &period, &config).unwrap();
+    let (settings, _) = gazette::digest::settings::DigestSettings::of(&config).unwrap();
+    let digest = compose::select(dir.path(), &posts, &period, &config, &settings).unwrap();
     let renderer = Renderer::new(None, &settings.subject, zone).unwrap();
     let composer = Composer::new(&digest, &renderer, false, None);
     let subs = subscribers::load(&dir.path().join("subscribers.yml")).unwrap();

@@ -1,0 +1,504 @@
+//! The digest from start to end, as library calls: [`prepare`] reads the `digest:` settings, the
+//! period's posts, the templates and the subscribers; then [`Prepared::preview`],
+//! [`Prepared::dry_run`] and [`Prepared::send`] do the rest, and [`Sent`] says what became of
+//! every subscriber. A command only maps its arguments to these calls, and the result to output
+//! and an exit status; progress goes through [`Progress`], which the command fills in.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use lettre::message::Mailbox;
+
+use super::compose::{self, Composer, Digest};
+use super::ledger::{self, Ledger, LedgerError, State};
+use super::message::{self, unsubscribe_token, Envelope};
+use super::render::Renderer;
+use super::send::{self, Job, Transport};
+pub use super::send::{Progress, Silent, Stop};
+use super::settings::DigestSettings;
+use super::smtp::{Fatal, Server};
+use super::subscribers::{self, Subscriber};
+use super::week::Period;
+use crate::collect::Post;
+use crate::config::SiteConfig;
+use crate::problem::Problem;
+
+/// Why a digest could not be prepared or sent. Each says what to do; none is about one
+/// subscriber (those are in [`Sent`]).
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    /// A setting, a template, the subscribers file or a post is wrong: the problem names the
+    /// file and line.
+    #[error("{0}")]
+    Problem(Problem),
+    /// A setting gazette cannot use, said in full.
+    #[error("{0}")]
+    Setting(String),
+    /// The digest's sender or reply address is not an address.
+    #[error("gazette.digest.{key}: {source}")]
+    Address {
+        key: &'static str,
+        #[source]
+        source: lettre::address::AddressError,
+    },
+    /// A file the digest needs could not be read or written.
+    #[error("{what} {}: {source}", path.display())]
+    File {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A message could not be rendered or built.
+    #[error("{0}")]
+    Render(String),
+    /// The ledger refused (another run holds it, it is not gazette's, the disk…).
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The SMTP settings cannot make a server.
+    #[error("{}", .0.message)]
+    Server(Fatal),
+}
+
+impl From<Problem> for DigestError {
+    fn from(problem: Problem) -> Self {
+        DigestError::Problem(problem)
+    }
+}
+
+/// What a digest run needs besides the site.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The period whose posts the digest shows.
+    pub period: Period,
+    /// Another subscribers file than the settings' `subscribers`.
+    pub subscribers: Option<PathBuf>,
+}
+
+/// What [`prepare`] found.
+pub enum Prepare {
+    /// The period has no posts: nobody gets an empty digest.
+    Empty(Period),
+    /// Everything a send needs.
+    Ready(Box<Prepared>),
+}
+
+/// A digest ready to preview, try or send: settings read, posts chosen and rendered, templates
+/// and subscribers loaded.
+pub struct Prepared {
+    site: PathBuf,
+    settings: DigestSettings,
+    digest: Digest,
+    renderer: Renderer,
+    subscribers: Vec<Subscriber>,
+    subscribers_path: PathBuf,
+    /// Errors in the subscribers file (those lines are skipped).
+    invalid: usize,
+    host: String,
+    from: Mailbox,
+    reply_to: Option<Mailbox>,
+    secret: Option<Vec<u8>>,
+    list_id: String,
+    extra_headers: Vec<(String, String)>,
+    state_dir: PathBuf,
+    /// Problems in the subscribers file (warnings; an error skips its line).
+    pub problems: Vec<Problem>,
+    /// Warnings that concern the whole digest, in words.
+    pub warnings: Vec<String>,
+}
+
+/// What a dry run found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DryRun {
+    /// Messages that would be sent.
+    pub would_send: usize,
+    /// Subscribers with nothing in their categories.
+    pub empty: usize,
+}
+
+/// What to do with messages earlier runs did not deliver.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Retry {
+    /// Send again the messages whose fate is unknown.
+    pub unknown: bool,
+    /// Send again to subscribers whose server refused permanently (5xx).
+    pub failed: bool,
+}
+
+/// One subscriber a send did not reach, with the subscribers file's line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missed {
+    pub address: String,
+    pub error: String,
+    /// The line of the subscribers file (0 when unknown).
+    pub line: usize,
+}
+
+/// What became of every subscriber.
+#[derive(Debug)]
+pub struct Sent {
+    pub period: Period,
+    /// `via HOST:PORT` or `into OUTBOX`.
+    pub destination: String,
+    /// The subscribers file, as messages name it.
+    pub subscribers_path: PathBuf,
+    pub sent: usize,
+    /// Refused by the server, now or in an earlier run (not retried without [`Retry::failed`]).
+    pub failed: Vec<Missed>,
+    /// Handed over with no answer, now or in an earlier run.
+    pub unknown: Vec<Missed>,
+    pub already_sent: usize,
+    pub unsubscribed: usize,
+    /// Subscribers with nothing in their categories.
+    pub empty: usize,
+    /// Lines of the subscribers file that are not a subscriber.
+    pub invalid: usize,
+    /// Why the run stopped early, and how many were left pending.
+    pub stopped: Option<(Stop, usize)>,
+}
+
+impl Sent {
+    /// Whether every message went out (nothing failed, nothing unknown, no stop).
+    pub fn all_out(&self) -> bool {
+        self.failed.is_empty() && self.unknown.is_empty() && self.stopped.is_none()
+    }
+}
+
+/// Reads the `digest:` settings, chooses the period's posts, and loads the templates and the
+/// subscribers. `posts` may be let go as soon as this returns: the digest keeps what it shows.
+pub fn prepare(
+    site: &Path,
+    config: &SiteConfig,
+    posts: &[Post],
+    request: &Request,
+) -> Result<Prepare, DigestError> {
+    // The section's warnings were the site's to report (every command reads it).
+    let (settings, _) = DigestSettings::of(config)?;
+    let digest = compose::select(site, posts, &request.period, config, &settings)?;
+    if digest.post_count == 0 {
+        return Ok(Prepare::Empty(request.period.clone()));
+    }
+    let templates = settings.templates.as_ref().map(|t| site.join(t));
+    let renderer = Renderer::new(templates.as_deref(), &settings.subject, config.timezone)?;
+    let subscribers_path = request
+        .subscribers
+        .clone()
+        .unwrap_or_else(|| site.join(&settings.subscribers));
+    let loaded = subscribers::load(&subscribers_path)?;
+    let host = config
+        .url
+        .as_ref()
+        .and_then(|u| u.host_str())
+        .unwrap_or("localhost")
+        .to_string();
+    let from: Mailbox = settings
+        .from
+        .as_deref()
+        .ok_or_else(|| DigestError::Setting("set the digest's sender, `from:` (e.g. `Site <digest@example.com>`), under `gazette: digest:` in _config.yml or under `digest:` in gazette.yml".into()))?
+        .parse()
+        .map_err(|source| DigestError::Address { key: "from", source })?;
+    let reply_to: Option<Mailbox> = settings
+        .reply_to
+        .as_deref()
+        .map(|r| r.parse())
+        .transpose()
+        .map_err(|source| DigestError::Address {
+            key: "reply_to",
+            source,
+        })?;
+    let secret = unsubscribe_secret(site, &settings)?;
+    if settings
+        .unsubscribe_url
+        .as_deref()
+        .is_some_and(|u| u.contains("{token}"))
+        && secret.is_none()
+    {
+        return Err(DigestError::Setting(format!(
+            "digest.unsubscribe_url uses {{token}}: set ${} (or digest.secret_file) to the secret that signs unsubscribe links",
+            settings.secret_env
+        )));
+    }
+    let mut warnings = Vec::new();
+    if settings.unsubscribe_url.is_none() && settings.unsubscribe_mailto.is_none() {
+        warnings.push("no digest.unsubscribe_url or unsubscribe_mailto: messages carry no List-Unsubscribe header, which large mailbox providers require".to_string());
+    }
+    let list_id = settings.list_id.clone().unwrap_or_else(|| host.clone());
+    let extra_headers = settings
+        .smtp
+        .as_ref()
+        .map(|s| {
+            s.headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let state_dir = crate::collect::shown(&site.join(&settings.state)).to_path_buf();
+    let invalid = loaded.problems.iter().filter(|p| p.is_error()).count();
+    let all_problems = loaded.problems;
+    Ok(Prepare::Ready(Box::new(Prepared {
+        site: site.to_path_buf(),
+        settings,
+        digest,
+        renderer,
+        subscribers: loaded.subscribers,
+        subscribers_path,
+        invalid,
+        host,
+        from,
+        reply_to,
+        secret,
+        list_id,
+        extra_headers,
+        state_dir,
+        problems: all_problems,
+        warnings,
+    })))
+}
+
+impl Prepared {
+    /// The period the digest covers.
+    pub fn period(&self) -> &Period {
+        &self.digest.period
+    }
+
+    /// How many posts the digest shows.
+    pub fn post_count(&self) -> usize {
+        self.digest.post_count
+    }
+
+    fn composer(&self) -> Composer<'_> {
+        Composer::new(
+            &self.digest,
+            &self.renderer,
+            self.settings.unsubscribe_url.is_some(),
+            self.settings.unsubscribe_mailto.clone(),
+        )
+    }
+
+    fn envelope(&self) -> Envelope<'_> {
+        Envelope {
+            from: &self.from,
+            reply_to: self.reply_to.as_ref(),
+            list_id: &self.list_id,
+            message_id: String::new(),
+            unsubscribe_url: None,
+            unsubscribe_mailto: self.settings.unsubscribe_mailto.clone(),
+            extra_headers: &self.extra_headers,
+        }
+    }
+
+    /// The subscriber's unsubscribe URL: the settings' template with the address and its token.
+    fn unsubscribe_url(&self, address: &str) -> Option<String> {
+        self.settings.unsubscribe_url.as_ref().map(|template| {
+            let token = self
+                .secret
+                .as_deref()
+                .map(|s| unsubscribe_token(s, address))
+                .unwrap_or_default();
+            template
+                .replace("{address}", &message::query_escape(address))
+                .replace("{token}", &token)
+        })
+    }
+
+    fn job(&self, subscriber: &Subscriber) -> Job {
+        Job {
+            message_id: message::message_id(
+                &self.digest.period.label,
+                &subscriber.key(),
+                &self.host,
+            ),
+            unsubscribe_url: self.unsubscribe_url(&subscriber.key()),
+            subscriber: subscriber.clone(),
+        }
+    }
+
+    /// Writes the whole digest (every category) as the first subscriber would see it, as HTML
+    /// for a browser.
+    pub fn preview(&self, file: &Path) -> Result<(), DigestError> {
+        let sample = self
+            .subscribers
+            .first()
+            .cloned()
+            .unwrap_or_else(|| Subscriber {
+                address: "reader@example.com".parse().expect("a valid address"),
+                name: None,
+                categories: Vec::new(),
+                line: 0,
+            });
+        let everyone = Subscriber {
+            categories: Vec::new(),
+            ..sample
+        };
+        let url = self.unsubscribe_url(&everyone.key());
+        let rendered = self
+            .composer()
+            .compose(&everyone, url.as_deref())
+            .unwrap_or_else(|| Err("no posts".into()))
+            .map_err(DigestError::Render)?;
+        std::fs::write(file, rendered.html).map_err(|source| DigestError::File {
+            what: "writing the preview",
+            path: file.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Renders and builds every message, and sends and records nothing.
+    pub fn dry_run(&self) -> Result<DryRun, DigestError> {
+        let composer = self.composer();
+        let envelope = self.envelope();
+        let mut result = DryRun {
+            would_send: 0,
+            empty: 0,
+        };
+        for s in &self.subscribers {
+            let job = self.job(s);
+            match composer.compose(s, job.unsubscribe_url.as_deref()) {
+                None => result.empty += 1,
+                Some(Err(e)) => {
+                    return Err(DigestError::Render(format!(
+                        "rendering the digest failed: {e}"
+                    )))
+                }
+                Some(Ok(r)) => {
+                    let envelope = Envelope {
+                        message_id: job.message_id.clone(),
+                        ..envelope.clone()
+                    };
+                    message::build(&envelope, s, &r).map_err(DigestError::Render)?;
+                    result.would_send += 1;
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    /// Sends to every subscriber who has not had this period's digest (nor unsubscribed),
+    /// recording each send in the ledger; one run at a time.
+    pub fn send(&self, retry: Retry, progress: &dyn Progress) -> Result<Sent, DigestError> {
+        let label = &self.digest.period.label;
+        let _lock = ledger::lock(&self.state_dir)?;
+        let mut ledger = Ledger::open(&self.state_dir)?;
+        let unsubscribed = ledger.unsubscribed()?;
+        let (current, gone): (Vec<_>, Vec<_>) = self
+            .subscribers
+            .iter()
+            .partition(|s| !unsubscribed.contains(&s.key()));
+        let jobs: Vec<Job> = current.iter().map(|s| self.job(s)).collect();
+        let entries: Vec<(String, String)> = jobs
+            .iter()
+            .map(|j| (j.subscriber.key(), j.message_id.clone()))
+            .collect();
+        let rows = ledger.prepare(label, &entries)?;
+        let by_address: HashMap<String, &Subscriber> =
+            self.subscribers.iter().map(|s| (s.key(), s)).collect();
+        let missed = |(address, error): (String, String)| Missed {
+            line: by_address.get(&address).map_or(0, |s| s.line),
+            address,
+            error,
+        };
+        let mut already = 0;
+        let mut empty_before = 0;
+        let mut unknown = Vec::new();
+        let mut failed = Vec::new();
+        let to_send: Vec<Job> = jobs
+            .into_iter()
+            .filter(|job| {
+                let row = rows.get(&job.subscriber.key());
+                let error = || row.and_then(|r| r.error.clone()).unwrap_or_default();
+                match row.map(|r| (r.state, r.permanent)) {
+                    Some((State::Sent, _)) => already += 1,
+                    Some((State::Empty, _)) => empty_before += 1,
+                    Some((State::Unknown, _)) if !retry.unknown => {
+                        unknown.push(missed((job.subscriber.key(), error())))
+                    }
+                    Some((State::Failed, true)) if !retry.failed => {
+                        failed.push(missed((job.subscriber.key(), error())))
+                    }
+                    _ => return true,
+                }
+                false
+            })
+            .collect();
+        drop(ledger);
+
+        let transport = match &self.settings.smtp {
+            Some(smtp) => Transport::Smtp {
+                server: Server::new(smtp, &self.site).map_err(DigestError::Server)?,
+                concurrency: smtp.concurrency,
+                rate: smtp.rate,
+                attempts: smtp.attempts.max(1),
+                retry_delay: std::time::Duration::from_millis(smtp.retry_delay_ms),
+            },
+            None => Transport::Outbox(self.site.join(&self.settings.outbox)),
+        };
+        let composer = self.composer();
+        let envelope = self.envelope();
+        let report = send::send_all(
+            label,
+            &self.state_dir,
+            &composer,
+            &envelope,
+            &transport,
+            to_send,
+            progress,
+        );
+        let destination = match &transport {
+            Transport::Smtp { server, .. } => format!("via {}", server.address()),
+            Transport::Outbox(dir) => format!("into {}", dir.display()),
+        };
+        // This run's misses first, then earlier runs' (as the summary has always listed them).
+        let mut all_failed: Vec<Missed> = report.failed.into_iter().map(missed).collect();
+        all_failed.append(&mut failed);
+        let mut all_unknown: Vec<Missed> = report.unknown.into_iter().map(missed).collect();
+        all_unknown.append(&mut unknown);
+        let pending = report.pending.len();
+        Ok(Sent {
+            period: self.digest.period.clone(),
+            destination,
+            subscribers_path: crate::collect::shown(&self.subscribers_path).to_path_buf(),
+            sent: report.sent.len(),
+            failed: all_failed,
+            unknown: all_unknown,
+            already_sent: already,
+            unsubscribed: gone.len(),
+            empty: report.empty.len() + empty_before,
+            invalid: self.invalid,
+            stopped: report.stopped.map(|stop| (stop, pending)),
+        })
+    }
+}
+
+/// The secret that keys unsubscribe tokens, from the environment or a file.
+fn unsubscribe_secret(
+    site: &Path,
+    settings: &DigestSettings,
+) -> Result<Option<Vec<u8>>, DigestError> {
+    if let Some(value) = std::env::var_os(&settings.secret_env) {
+        let value = value.to_string_lossy().trim().to_string();
+        if !value.is_empty() {
+            return Ok(Some(value.into_bytes()));
+        }
+    }
+    match &settings.secret_file {
+        Some(file) => {
+            let path = site.join(file);
+            let text = std::fs::read_to_string(&path).map_err(|source| DigestError::File {
+                what: "reading the secret file",
+                path: path.clone(),
+                source,
+            })?;
+            Ok(Some(text.trim().as_bytes().to_vec()))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Records that `address` wants no more digests, in the ledger every later run reads; `false`
+/// when it had already said so.
+pub fn unsubscribe(site: &Path, config: &SiteConfig, address: &str) -> Result<bool, DigestError> {
+    let (settings, _) = DigestSettings::of(config)?;
+    let state = crate::collect::shown(&site.join(&settings.state)).to_path_buf();
+    Ok(Ledger::open(&state)?.unsubscribe(address)?)
+}
