@@ -276,6 +276,18 @@ fn read_mapping(path: &Path) -> Result<Option<(Mapping, String)>, Problem> {
     }
 }
 
+/// The site's configuration file, chosen as Jekyll chooses it: `_config.yml`, or
+/// `_config.yaml` when only that exists. The one place this choice is made.
+pub fn config_file(site: &Path) -> PathBuf {
+    let yml = site.join("_config.yml");
+    let yaml = site.join("_config.yaml");
+    if !yml.exists() && yaml.exists() {
+        yaml
+    } else {
+        yml
+    }
+}
+
 /// The position of the first `key:` in the file at `path`, for problems about a setting found
 /// after loading (the file's start when it cannot be read or the key found).
 pub fn key_position_in(path: &Path, key: &str) -> Position {
@@ -464,10 +476,7 @@ impl SiteConfig {
 
     /// Reads `<site>/_config.yml` and `<site>/gazette.yml` (both optional).
     pub fn load(site: &Path) -> Result<Loaded, Problem> {
-        let mut config_path = site.join("_config.yml");
-        if !config_path.exists() && site.join("_config.yaml").exists() {
-            config_path = site.join("_config.yaml");
-        }
+        let config_path = config_file(site);
         let (map, text) = read_mapping(&config_path)?.unwrap_or_default();
         let mut problems = Vec::new();
         let mut config = SiteConfig::default();

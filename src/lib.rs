@@ -25,6 +25,8 @@ pub mod digest;
 mod escape;
 pub mod feed;
 pub mod permalink;
+pub mod plan;
 pub mod problem;
+mod temp;
 pub mod timing;
 pub mod yaml;

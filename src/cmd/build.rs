@@ -36,8 +36,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if collection.has_errors() && (args.strict || loaded.config.gazette.strict) {
         return Ok(fail(&collection.problems));
     }
-    let config_path = args.site.site.join("_config.yml");
-    let ctx = match Context::new(&loaded.config, &config_path) {
+    let ctx = match Context::new(&loaded.config) {
         Ok(ctx) => ctx,
         Err(problem) => return Ok(fail(&[problem])),
     };

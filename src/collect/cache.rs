@@ -318,7 +318,7 @@ fn temp_prefix(path: &Path) -> Option<String> {
 /// Removes the temporary files of `path` that runs killed while writing it left behind
 /// (`posts.tmp-PID` beside `posts.cache`): only files named so, only regular files (never a
 /// link), only beside `path`, and only when their process is gone or they are older than any
-/// run (see [`crate::feed::write::is_stale_temp`]). Whatever cannot be removed stays.
+/// run (see [`crate::temp::is_stale_temp`]). Whatever cannot be removed stays.
 pub(crate) fn remove_stale_temps(path: &Path) {
     let (Some(dir), Some(prefix)) = (path.parent(), temp_prefix(path)) else {
         return;
@@ -341,7 +341,7 @@ pub(crate) fn remove_stale_temps(path: &Path) {
         else {
             continue;
         };
-        if crate::feed::write::is_stale_temp(&entry, pid) {
+        if crate::temp::is_stale_temp(&entry, pid) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -644,7 +644,7 @@ mod tests {
     fn stale_temporary_files_beside_the_cache_are_removed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("posts.cache");
-        let dead = crate::feed::write::tests::dead_pid();
+        let dead = crate::temp::tests::dead_pid();
         let stale = dir.path().join(format!("posts.tmp-{dead}"));
         let live = dir.path().join(format!("posts.tmp-{}", std::process::id()));
         let keep = [
@@ -656,10 +656,9 @@ mod tests {
         for file in keep.iter().chain([&stale]) {
             std::fs::write(file, "x").unwrap();
         }
-        let link = dir.path().join(format!(
-            "posts.tmp-{}",
-            crate::feed::write::tests::dead_pid()
-        ));
+        let link = dir
+            .path()
+            .join(format!("posts.tmp-{}", crate::temp::tests::dead_pid()));
         std::os::unix::fs::symlink(&keep[1], &link).unwrap();
         let _ = Cache::load(&path, 1);
         assert!(!stale.exists());

@@ -312,10 +312,10 @@ pub fn render(text: &str, options: &KramdownOptions) -> String {
 }
 
 /// How deep block quotes, lists and inline spans may nest in the tree before they are flattened.
-/// Above the feeds' HTML cap ([`crate::feed::html::MAX_NESTING`]), so that a body flattened here
+/// Above the feeds' HTML cap ([`crate::collect::nesting::MAX_NESTING`]), so that a body flattened here
 /// is still deeper than that cap and reported there, with the post's name; low enough that the
 /// writer (which recurses once per level) stays far from the end of its stack.
-const MAX_TREE_DEPTH: usize = crate::feed::html::MAX_NESTING + 44;
+const MAX_TREE_DEPTH: usize = crate::collect::nesting::MAX_NESTING + 44;
 
 /// Flattens what nests deeper than [`MAX_TREE_DEPTH`]: a block quote or an inline span
 /// (emphasis, a link…) below that depth is replaced by what it holds, and a list by its items'

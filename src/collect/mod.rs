@@ -11,6 +11,7 @@ pub mod front_matter;
 pub mod last_wins;
 pub mod liquid;
 pub mod markdown;
+pub mod nesting;
 /// Permalinks are worked out by the leaf module [`crate::permalink`], which the config reads too.
 pub use crate::permalink;
 pub mod post;

@@ -13,8 +13,8 @@ use super::cache::Stamp;
 use super::files::{read_limited, Folders, ReadError};
 use super::taxonomy;
 use super::walk::Source;
+use crate::collect::nesting::{cap_nesting, MAX_NESTING};
 use crate::config::{Author, SiteConfig};
-use crate::feed::html::{cap_nesting, MAX_NESTING};
 use crate::problem::{Position, Problem};
 
 mod fields;

@@ -11,7 +11,7 @@ use super::settings::DigestSettings;
 use crate::collect::body::{plain_text, truncate_chars};
 use crate::collect::Post;
 use crate::config::SiteConfig;
-use crate::feed::{self, Format};
+use crate::plan::{self, Format};
 use crate::problem::Problem;
 
 use super::render::{
@@ -45,13 +45,13 @@ pub fn select(
     let root = config.site_root().map(String::from).unwrap_or_default();
     // The feeds' file names as the build gave them: a name that collided keeps the file it was
     // published under (the output folder remembers), so the digest links where the build wrote.
-    let published = feed::slug::Published::read(&site_dir.join(&config.gazette.out));
-    let plans = feed::plan_keeping(posts, config, &published);
-    let ctx = feed::Context::new(config, &site_dir.join("_config.yml"))?;
+    let published = plan::slug::Published::read(&site_dir.join(&config.gazette.out));
+    let plans = plan::plan_keeping(posts, config, &published);
+    let ctx = plan::Context::new(config)?;
     let feed_of = |name: &str, format: Format| {
         plans
             .iter()
-            .find(|p| p.scope == feed::Scope::Category && p.name.as_deref() == Some(name))
+            .find(|p| p.scope == plan::Scope::Category && p.name.as_deref() == Some(name))
             .map(|p| ctx.url_of(&p.file(format)))
     };
     let chosen: Vec<&Post> = posts
@@ -128,11 +128,11 @@ pub fn select(
         feeds: FeedsData {
             rss: plans
                 .iter()
-                .find(|p| p.scope == feed::Scope::Site)
+                .find(|p| p.scope == plan::Scope::Site)
                 .map(|p| ctx.url_of(&p.file(Format::Rss))),
             atom: plans
                 .iter()
-                .find(|p| p.scope == feed::Scope::Site)
+                .find(|p| p.scope == plan::Scope::Site)
                 .map(|p| ctx.url_of(&p.file(Format::Atom))),
             opml: ctx.url_of("feeds.opml"),
         },

@@ -1385,7 +1385,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         fs::create_dir(d.join("feed")).unwrap();
-        let dead = crate::feed::write::tests::dead_pid();
+        let dead = crate::temp::tests::dead_pid();
         let stale = d.join(format!("feed/.news.xml.gazette-{dead}.tmp"));
         fs::write(&stale, "half a feed").unwrap();
         let look_alike = d.join("feed/.news.xml.gazette-x.tmp");

@@ -525,7 +525,7 @@ fn check_feeds(site_title: &str, specs: &[PostSpec]) -> Result<(), TestCaseError
         prop_assert_eq!(got, wanted);
     }
 
-    let ctx = Context::new(&config, &site.join("_config.yml")).expect("a context");
+    let ctx = Context::new(&config).expect("a context");
     let plans = feed::plan(&posts, &config);
     let (renderer, _) = gazette::collect::render::Renderer::new(&site, &config, &posts);
     let (outputs, _warnings) = feed::render(&site, &plans, &ctx, &renderer).expect("rendered");

@@ -219,11 +219,7 @@ fn slugs_setting(site: &Path) -> (PathBuf, Position) {
                 .map(|i| Position::new(i + 1, 1))
         })
     };
-    let config = if site.join("_config.yml").exists() || !site.join("_config.yaml").exists() {
-        site.join("_config.yml")
-    } else {
-        site.join("_config.yaml")
-    };
+    let config = crate::config::config_file(site);
     let own = site.join("gazette.yml");
     if let Some(at) = line_of(&own) {
         return (own, at);
