@@ -1,10 +1,9 @@
-//! `gazette build`: write every feed, or nothing at all.
+//! `gazette build`: every feed written, or none changed; the work is `feed::build::build`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-use gazette::feed::{self, write, Context};
+use gazette::feed::build::{build, BuildError, Request};
 use gazette::problem::Problem;
 
 use super::output::{errln, Out};
@@ -36,102 +35,40 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if collection.has_errors() && (args.strict || loaded.config.gazette.strict) {
         return Ok(fail(&collection.problems));
     }
-    let ctx = match Context::new(&loaded.config) {
-        Ok(ctx) => ctx,
-        Err(problem) => return Ok(fail(&[problem])),
+    let request = Request {
+        site: &args.site.site,
+        out: args
+            .out
+            .clone()
+            .unwrap_or_else(|| args.site.site.join(&loaded.config.gazette.out)),
+        // Entries are kept beside the post cache (`.gazette/entries.cache`), and only with it.
+        entry_cache: args
+            .site
+            .cache_path(&loaded.config)
+            .map(|posts| posts.with_file_name("entries.cache")),
     };
-    gazette::timing::mark("collected");
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| args.site.site.join(&loaded.config.gazette.out));
-    // Every category and tag keeps the file it was published with (see src/feed/slug.rs).
-    let published = feed::slug::Published::read(&out);
-    let plans = feed::plan_keeping(&collection.posts, &loaded.config, &published);
-    // Entries are kept beside the post cache (`.gazette/entries.cache`), and only with it.
-    let entry_cache = args
-        .site
-        .cache_path(&loaded.config)
-        .map(|posts| posts.with_file_name("entries.cache"));
-    let (renderer, mut render_problems) =
-        gazette::collect::render::Renderer::new(&args.site.site, &loaded.config, &collection.posts);
-    let rendered = feed::render_cached(
-        &args.site.site,
-        &plans,
-        &ctx,
-        &renderer,
-        entry_cache
-            .as_deref()
-            .map(|path| (path, collection.settings_key)),
-    );
-    let (outputs, mut warnings) = match rendered {
-        Ok(rendered) => rendered,
-        Err(problem) => return Ok(fail(&[problem])),
+    let built = match build(&loaded.config, collection, &request) {
+        Ok(built) => built,
+        Err(BuildError::Problem(problem)) => return Ok(fail(&[problem])),
+        Err(other) => return Err(other.into()),
     };
-    warnings.append(&mut render_problems);
-    gazette::timing::mark("plan + render");
-    // jekyll-feed's place (`jekyll_feed: true`): its feeds are staged in Jekyll's destination
-    // before gazette's own are written and committed only after, so a failed build changes no
-    // file (dropping the staged files removes them). See src/feed/jekyll_feed.rs.
-    let jekyll = if loaded.config.gazette.jekyll_feed {
-        let cache = entry_cache
-            .as_deref()
-            .map(|path| (path, collection.settings_key));
-        let site = &args.site.site;
-        let posts = &collection.posts;
-        match feed::jekyll_feed::prepare(site, posts, &ctx, &renderer, cache, &out, &outputs) {
-            Ok(staged) => Some(staged),
-            Err(problem) => return Ok(fail(&[problem])),
-        }
-    } else {
-        None
-    };
-    let report = write::write_all(&out, &outputs)
-        .with_context(|| format!("no feed was changed in {}", out.display()))?;
-    let (jekyll_report, jekyll_problems) = match jekyll {
-        Some((staged, problems)) => (
-            Some(
-                staged
-                    .commit()
-                    .context("jekyll-feed's feeds were not all written")?,
-            ),
-            problems,
-        ),
-        None => (None, Vec::new()),
-    };
-    gazette::timing::mark("write");
-    // Warnings about a feed name it where it was written.
-    let warnings: Vec<Problem> = warnings
-        .into_iter()
-        .map(|mut w| {
-            if outputs.iter().any(|o| o.path == w.path) {
-                w.path = out.join(&w.path);
-            }
-            w
-        })
-        .collect();
-    print_problems(
-        collection
-            .problems
-            .iter()
-            .chain(&warnings)
-            .chain(&jekyll_problems),
-    );
+    print_problems(collection.problems.iter().chain(&built.problems));
     if !args.quiet {
         let mut stdout = Out::stdout();
+        let r = &built.report;
         stdout.line(format_args!(
             "{} feeds from {} posts into {}: {} files written, {} unchanged, {} removed",
-            plans.len(),
-            collection.posts.len(),
-            out.display(),
-            report.written.len(),
-            report.unchanged.len(),
-            report.removed.len()
+            built.feeds,
+            built.posts,
+            built.out.display(),
+            r.written.len(),
+            r.unchanged.len(),
+            r.removed.len()
         ));
-        if let Some(r) = &jekyll_report {
+        if let Some((dest, r)) = &built.jekyll_feed {
             stdout.line(format_args!(
                 "jekyll-feed's feeds into {}: {} files written, {} unchanged, {} removed",
-                feed::jekyll_feed::destination(&args.site.site, &loaded.config).display(),
+                dest.display(),
                 r.written.len(),
                 r.unchanged.len(),
                 r.removed.len()
@@ -152,7 +89,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             },
         );
     }
-    drop((plans, outputs, ctx));
+    drop(built);
     super::site::leave(loaded);
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod check;
+mod check_json;
 pub mod digest;
 pub mod output;
 pub mod progress;

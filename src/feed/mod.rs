@@ -7,6 +7,7 @@
 //! newest post's, never the build's, so the same posts give the same bytes.
 
 pub mod atom;
+pub mod build;
 pub mod entry_cache;
 pub mod html;
 /// jekyll-feed's feeds, at its paths, in its place (`jekyll_feed: true`).

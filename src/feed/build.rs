@@ -1,0 +1,129 @@
+//! A whole `gazette build` as one library call: plan the feeds of the collected posts (every
+//! category and tag keeping the file it was published with), render them (reusing the entry
+//! cache), stage jekyll-feed's files when asked, write everything atomically, and say what was
+//! written. The command maps its arguments to a [`Request`] and the [`Built`] to output.
+
+use std::path::{Path, PathBuf};
+
+use super::{jekyll_feed, render_cached, write, Context};
+use crate::collect::render::Renderer;
+use crate::collect::Collection;
+use crate::config::SiteConfig;
+use crate::problem::Problem;
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The site folder.
+    pub site: &'a Path,
+    /// Where the feeds go.
+    pub out: PathBuf,
+    /// The entry cache's file (beside the post cache), when caching.
+    pub entry_cache: Option<PathBuf>,
+}
+
+/// Why nothing was written. A failed build changes no file.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The site cannot have feeds as it is (no `url`, a path that is no URL…), or a post could not
+    /// be rendered: the problem names the file.
+    #[error("{0}")]
+    Problem(Problem),
+    /// The feeds could not be written (a full disk, an output folder that is a file…).
+    #[error("no feed was changed in {}", out.display())]
+    Write {
+        out: PathBuf,
+        #[source]
+        source: write::WriteError,
+    },
+    /// jekyll-feed's files could not be put in place after gazette's were written.
+    #[error("jekyll-feed's feeds were not all written")]
+    JekyllFeed(#[source] write::WriteError),
+}
+
+impl From<Problem> for BuildError {
+    fn from(problem: Problem) -> Self {
+        BuildError::Problem(problem)
+    }
+}
+
+/// What a build wrote.
+#[derive(Debug)]
+pub struct Built {
+    /// Feeds planned (each in every format).
+    pub feeds: usize,
+    /// Posts in them.
+    pub posts: usize,
+    /// Where gazette's feeds went, and what happened to each file there.
+    pub out: PathBuf,
+    pub report: write::Report,
+    /// Where jekyll-feed's files went, and what happened to them (`jekyll_feed: true`).
+    pub jekyll_feed: Option<(PathBuf, write::Report)>,
+    /// Warnings met while rendering and writing (a feed over `max_feed_bytes` names the file it
+    /// was written to).
+    pub problems: Vec<Problem>,
+}
+
+/// Builds every feed of `collection`'s posts into `request.out`.
+pub fn build(
+    config: &SiteConfig,
+    collection: &Collection,
+    request: &Request<'_>,
+) -> Result<Built, BuildError> {
+    let site = request.site;
+    let out = &request.out;
+    let ctx = Context::new(config)?;
+    crate::timing::mark("collected");
+    // Every category and tag keeps the file it was published with (see src/plan/slug.rs).
+    let published = crate::plan::slug::Published::read(out);
+    let plans = crate::plan::plan_keeping(&collection.posts, config, &published);
+    let (renderer, mut renderer_problems) = Renderer::new(site, config, &collection.posts);
+    let cache = request
+        .entry_cache
+        .as_deref()
+        .map(|path| (path, collection.settings_key));
+    let (outputs, mut warnings) = render_cached(site, &plans, &ctx, &renderer, cache)?;
+    warnings.append(&mut renderer_problems);
+    crate::timing::mark("plan + render");
+    // jekyll-feed's place (`jekyll_feed: true`): its feeds are staged in Jekyll's destination
+    // before gazette's own are written and committed only after, so a failed build changes no
+    // file (dropping the staged files removes them). See src/feed/jekyll_feed.rs.
+    let staged = if config.gazette.jekyll_feed {
+        let posts = &collection.posts;
+        Some(jekyll_feed::prepare(
+            site, posts, &ctx, &renderer, cache, out, &outputs,
+        )?)
+    } else {
+        None
+    };
+    let report = write::write_all(out, &outputs).map_err(|source| BuildError::Write {
+        out: out.clone(),
+        source,
+    })?;
+    let mut jekyll_problems = Vec::new();
+    let jekyll = match staged {
+        Some((staged, staged_problems)) => {
+            let written = staged.commit().map_err(BuildError::JekyllFeed)?;
+            jekyll_problems = staged_problems;
+            Some((jekyll_feed::destination(site, config), written))
+        }
+        None => None,
+    };
+    crate::timing::mark("write");
+    // Warnings about a feed name it where it was written.
+    for w in &mut warnings {
+        if outputs.iter().any(|o| o.path == w.path) {
+            w.path = out.join(&w.path);
+        }
+    }
+    let mut problems = warnings;
+    problems.append(&mut jekyll_problems);
+    Ok(Built {
+        feeds: plans.len(),
+        posts: collection.posts.len(),
+        out: out.clone(),
+        report,
+        jekyll_feed: jekyll,
+        problems,
+    })
+}
