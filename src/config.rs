@@ -544,7 +544,7 @@ impl SiteConfig {
             relative: Path::new("_posts/2022-01-12-x.md"),
         };
         if let Err(m) = crate::permalink::expand(&config.permalink, &probe) {
-            return Err(Problem::error(&config_path, at("permalink"), m));
+            return Err(Problem::error(&config_path, at("permalink"), m.to_string()));
         }
         config.author = map.get("author").and_then(Author::from_yaml);
         if let Some(sep) = string("excerpt_separator") {
@@ -665,10 +665,19 @@ fn is_normal_path(path: &str) -> bool {
         && !path.split('/').any(|seg| seg == "." || seg == "..")
 }
 
-fn parse_site_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text.trim()).map_err(|e| format!("is not a URL: {e}"))?;
+/// Why `url:` cannot be the site's address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum SiteUrlError {
+    #[error("is not a URL: {0}")]
+    NotAUrl(#[from] url::ParseError),
+    #[error("must be an absolute http:// or https:// address")]
+    NotHttp,
+}
+
+fn parse_site_url(text: &str) -> Result<Url, SiteUrlError> {
+    let url = Url::parse(text.trim())?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err("must be an absolute http:// or https:// address".into());
+        return Err(SiteUrlError::NotHttp);
     }
     Ok(url)
 }

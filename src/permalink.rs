@@ -151,8 +151,16 @@ fn stem(name: &str) -> &str {
     }
 }
 
+/// A permalink pattern Jekyll cannot expand (Jekyll then stops the whole build).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("permalink `{template}` uses `:{placeholder}`, which Jekyll does not know")]
+pub struct UnknownPlaceholder {
+    pub template: String,
+    pub placeholder: String,
+}
+
 /// Expands a permalink pattern into the post's path (always starting with `/`).
-pub fn expand(template: &str, fields: &Fields<'_>) -> Result<String, String> {
+pub fn expand(template: &str, fields: &Fields<'_>) -> Result<String, UnknownPlaceholder> {
     let mut out = String::with_capacity(template.len() + 32);
     let mut rest = template;
     while let Some(colon) = rest.find(':') {
@@ -176,9 +184,10 @@ pub fn expand(template: &str, fields: &Fields<'_>) -> Result<String, String> {
             {
                 Some(v) => (v, len - 1),
                 None => {
-                    return Err(format!(
-                        "permalink `{template}` uses `:{name}`, which Jekyll does not know"
-                    ))
+                    return Err(UnknownPlaceholder {
+                        template: template.to_string(),
+                        placeholder: name.to_string(),
+                    })
                 }
             },
         };
@@ -284,7 +293,8 @@ mod tests {
         );
         assert_eq!(expand("/../../:title", &f).unwrap(), "/x");
         let err = expand("/:nope/", &f).unwrap_err();
-        assert!(err.contains("`:nope`"));
+        assert_eq!(err.placeholder, "nope");
+        assert!(err.to_string().contains("`:nope`"));
     }
 
     #[test]

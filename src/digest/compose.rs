@@ -15,7 +15,8 @@ use crate::plan::{self, Format};
 use crate::problem::Problem;
 
 use super::render::{
-    Data, FeedsData, Group, PeriodData, PostData, Rendered, Renderer, SiteData, SubscriberData,
+    Data, FeedsData, Group, PeriodData, PostData, RenderError, Rendered, Renderer, SiteData,
+    SubscriberData,
 };
 use super::subscribers::Subscriber;
 use super::week::Period;
@@ -206,7 +207,7 @@ pub struct VariantKey {
 }
 
 /// One variant's rendering (with markers in place of the personal values), shared.
-type Variant = std::sync::Arc<Result<Filled, String>>;
+type Variant = std::sync::Arc<Result<Filled, RenderError>>;
 
 /// A personal value that a marker stands for.
 #[derive(Debug, Clone, Copy)]
@@ -333,7 +334,7 @@ impl<'a> Composer<'a> {
         &self,
         subscriber: &Subscriber,
         unsubscribe_url: Option<&str>,
-    ) -> Option<Result<Rendered, String>> {
+    ) -> Result<Option<Rendered>, RenderError> {
         let mut categories = subscriber.categories.clone();
         categories.sort();
         let key = VariantKey {
@@ -342,7 +343,8 @@ impl<'a> Composer<'a> {
         };
         let cached = self.cache.lock().expect("cache lock").get(&key).cloned();
         let rendered = match cached {
-            Some(variant) => variant?,
+            Some(None) => return Ok(None),
+            Some(Some(variant)) => variant,
             None => {
                 let groups = self.digest.groups_for(subscriber);
                 // Someone who chose categories gets nothing when none has posts; someone who
@@ -358,12 +360,15 @@ impl<'a> Composer<'a> {
                     .lock()
                     .expect("cache lock")
                     .insert(key, variant.clone());
-                variant?
+                match variant {
+                    None => return Ok(None),
+                    Some(variant) => variant,
+                }
             }
         };
         let rendered = match rendered.as_ref() {
             Ok(r) => r,
-            Err(e) => return Some(Err(e.clone())),
+            Err(e) => return Err(e.clone()),
         };
         let name = subscriber.name.as_deref().unwrap_or_default();
         let address = subscriber.address.to_string();
@@ -375,7 +380,7 @@ impl<'a> Composer<'a> {
             escaped[1].as_str(),
             escaped[2].as_str(),
         ];
-        Some(Ok(Rendered {
+        Ok(Some(Rendered {
             subject: super::render::one_line(&rendered.subject.fill(plain)),
             html: rendered.html.fill(escaped),
             text: rendered.text.fill(plain),

@@ -105,8 +105,21 @@ pub fn build(
     envelope: &Envelope<'_>,
     to: &Subscriber,
     rendered: &Rendered,
-) -> Result<Message, String> {
+) -> Result<Message, MessageError> {
     build_with(envelope, to, rendered, Bodies::Encoded)
+}
+
+/// Why a message could not be built (it is then reported as failed for that subscriber).
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error("cannot build the message for {address}: {source}")]
+    Build {
+        address: String,
+        #[source]
+        source: lettre::error::Error,
+    },
+    #[error("header name `{name}`: {reason}")]
+    HeaderName { name: String, reason: String },
 }
 
 /// Builds the message for one subscriber, its bodies as `bodies` says.
@@ -115,7 +128,7 @@ pub fn build_with(
     to: &Subscriber,
     rendered: &Rendered,
     bodies: Bodies,
-) -> Result<Message, String> {
+) -> Result<Message, MessageError> {
     let mut builder = Message::builder()
         .from(envelope.from.clone())
         .to(Mailbox::new(to.name.clone(), to.address.clone()))
@@ -153,7 +166,10 @@ pub fn build_with(
                 .singlepart(part(ContentType::TEXT_PLAIN, &rendered.text, bodies))
                 .singlepart(part(ContentType::TEXT_HTML, &rendered.html, bodies)),
         )
-        .map_err(|e| format!("cannot build the message for {}: {e}", to.address))?;
+        .map_err(|source| MessageError::Build {
+            address: to.address.to_string(),
+            source,
+        })?;
     if rendered.subject.contains("=?") {
         // lettre leaves an ASCII subject as it is, and readers would decode a post title shaped
         // like an encoded word (`=?utf-8?b?…?=`) into other text: encode the whole subject.
@@ -166,8 +182,11 @@ pub fn build_with(
             ));
     }
     for (name, value) in envelope.extra_headers {
-        let name = HeaderName::new_from_ascii(name.clone())
-            .map_err(|e| format!("header name `{name}`: {e}"))?;
+        let name =
+            HeaderName::new_from_ascii(name.clone()).map_err(|e| MessageError::HeaderName {
+                name: name.clone(),
+                reason: e.to_string(),
+            })?;
         let value = super::render::one_line(value);
         message
             .headers_mut()

@@ -49,9 +49,15 @@ pub enum DigestError {
         #[source]
         source: std::io::Error,
     },
-    /// A message could not be rendered or built.
-    #[error("{0}")]
-    Render(String),
+    /// A message could not be rendered.
+    #[error("rendering the digest failed: {0}")]
+    Render(#[from] super::render::RenderError),
+    /// A message could not be built.
+    #[error(transparent)]
+    Message(#[from] super::message::MessageError),
+    /// The period has no posts for the preview to show.
+    #[error("no posts")]
+    NoPosts,
     /// The ledger refused (another run holds it, it is not gazette's, the disk…).
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -334,9 +340,8 @@ impl Prepared {
         let url = self.unsubscribe_url(&everyone.key());
         let rendered = self
             .composer()
-            .compose(&everyone, url.as_deref())
-            .unwrap_or_else(|| Err("no posts".into()))
-            .map_err(DigestError::Render)?;
+            .compose(&everyone, url.as_deref())?
+            .ok_or(DigestError::NoPosts)?;
         std::fs::write(file, rendered.html).map_err(|source| DigestError::File {
             what: "writing the preview",
             path: file.to_path_buf(),
@@ -354,19 +359,14 @@ impl Prepared {
         };
         for s in &self.subscribers {
             let job = self.job(s);
-            match composer.compose(s, job.unsubscribe_url.as_deref()) {
+            match composer.compose(s, job.unsubscribe_url.as_deref())? {
                 None => result.empty += 1,
-                Some(Err(e)) => {
-                    return Err(DigestError::Render(format!(
-                        "rendering the digest failed: {e}"
-                    )))
-                }
-                Some(Ok(r)) => {
+                Some(r) => {
                     let envelope = Envelope {
                         message_id: job.message_id.clone(),
                         ..envelope.clone()
                     };
-                    message::build(&envelope, s, &r).map_err(DigestError::Render)?;
+                    message::build(&envelope, s, &r)?;
                     result.would_send += 1;
                 }
             }

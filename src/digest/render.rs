@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, FixedOffset, Weekday};
 use chrono_tz::Tz;
 use handlebars::{
     Context, Handlebars, Helper, HelperDef, HelperResult, JsonRender, Output, RenderContext,
-    RenderError, RenderErrorReason,
+    RenderError as HbRenderError, RenderErrorReason,
 };
 use serde::Serialize;
 
@@ -97,13 +97,17 @@ struct WeekdayHelper(Tz);
 /// `{{truncate text 120}}`: at most that many characters, with `…` when cut.
 struct TruncateHelper;
 
-fn param_str<'a>(h: &'a Helper<'_>, i: usize, name: &'static str) -> Result<&'a str, RenderError> {
+fn param_str<'a>(
+    h: &'a Helper<'_>,
+    i: usize,
+    name: &'static str,
+) -> Result<&'a str, HbRenderError> {
     h.param(i).and_then(|p| p.value().as_str()).ok_or_else(|| {
         RenderErrorReason::ParamTypeMismatchForName(name, i.to_string(), "string".into()).into()
     })
 }
 
-fn local_date(h: &Helper<'_>, zone: Tz, name: &'static str) -> Result<DateTime<Tz>, RenderError> {
+fn local_date(h: &Helper<'_>, zone: Tz, name: &'static str) -> Result<DateTime<Tz>, HbRenderError> {
     let raw = param_str(h, 0, name)?;
     DateTime::<FixedOffset>::parse_from_rfc3339(raw)
         .map(|d| d.with_timezone(&zone))
@@ -208,11 +212,37 @@ const SUBJECT_SOURCE: &str = "the `digest: subject:` setting";
 
 /// A render error that names the template's file, and the line and column when Handlebars
 /// gives them (a helper that fails, a missing partial…).
-fn render_problem(source: &str, e: &handlebars::RenderError) -> String {
-    match (e.line_no, e.column_no) {
-        (Some(line), Some(column)) => format!("{source}:{line}:{column}: {}", e.reason()),
-        (Some(line), None) => format!("{source}:{line}: {}", e.reason()),
-        _ => format!("{source}: {}", e.reason()),
+/// Why an email could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// A template failed at render time (a helper's error, a missing partial): the template
+    /// file, and the place Handlebars gives.
+    #[error("{}{}: {reason}", template, place(*line, *column))]
+    Template {
+        template: String,
+        line: Option<usize>,
+        column: Option<usize>,
+        reason: String,
+    },
+    /// The HTML's styles could not be inlined.
+    #[error("inlining CSS: {0}")]
+    Css(String),
+}
+
+fn place(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(line), Some(column)) => format!(":{line}:{column}"),
+        (Some(line), None) => format!(":{line}"),
+        _ => String::new(),
+    }
+}
+
+fn render_problem(source: &str, e: &HbRenderError) -> RenderError {
+    RenderError::Template {
+        template: source.to_string(),
+        line: e.line_no,
+        column: e.column_no,
+        reason: e.reason().to_string(),
     }
 }
 
@@ -287,12 +317,12 @@ impl Renderer {
     }
 
     /// Renders one email. The HTML's `<style>` rules are inlined into `style` attributes.
-    pub fn render(&self, data: &Data) -> Result<Rendered, String> {
+    pub fn render(&self, data: &Data) -> Result<Rendered, RenderError> {
         let html = self
             .html
             .render("html", data)
             .map_err(|e| render_problem(&self.html_source, &e))?;
-        let html = css_inline::inline(&html).map_err(|e| format!("inlining CSS: {e}"))?;
+        let html = css_inline::inline(&html).map_err(|e| RenderError::Css(e.to_string()))?;
         let text = self
             .text
             .render("text", data)
@@ -442,8 +472,16 @@ mod tests {
         let r = Renderer::new(Some(dir.path()), "s", chrono_tz::UTC).unwrap();
         let e = r.render(&data()).unwrap_err();
         let file = dir.path().join("digest.txt.hbs");
-        assert!(e.starts_with(&format!("{}:3:", file.display())), "{e}");
-        assert!(e.contains("is not an RFC 3339 date"), "{e}");
+        let RenderError::Template { template, line, .. } = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!(template, &file.display().to_string());
+        assert_eq!(*line, Some(3));
+        assert!(
+            e.to_string().starts_with(&format!("{}:3:", file.display())),
+            "{e}"
+        );
+        assert!(e.to_string().contains("is not an RFC 3339 date"), "{e}");
     }
 
     #[test]

@@ -260,12 +260,12 @@ fn worker(run: &Run<'_>, transport: &Transport) -> Result<(), Stop> {
             .composer
             .compose(&job.subscriber, job.unsubscribe_url.as_deref())
         {
-            None => {
+            Ok(None) => {
                 ledger.empty(run.digest, &key).map_err(ledger_error)?;
                 record(run, |r| r.empty.push(key));
                 continue;
             }
-            Some(Err(e)) => {
+            Err(e) => {
                 // Not tried: its row stays `pending`.
                 put_back(run, key);
                 return Err(Stop::new(
@@ -273,7 +273,7 @@ fn worker(run: &Run<'_>, transport: &Transport) -> Result<(), Stop> {
                     format!("rendering the digest failed: {e}"),
                 ));
             }
-            Some(Ok(r)) => r,
+            Ok(Some(r)) => r,
         };
         let envelope = Envelope {
             message_id: job.message_id.clone(),
@@ -284,6 +284,7 @@ fn worker(run: &Run<'_>, transport: &Transport) -> Result<(), Stop> {
         let message = match message::build_with(&envelope, &job.subscriber, &rendered, built_with) {
             Ok(m) => m,
             Err(e) => {
+                let e = e.to_string();
                 ledger
                     .failed(run.digest, &key, &e, true)
                     .map_err(ledger_error)?;

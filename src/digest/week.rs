@@ -27,17 +27,28 @@ impl fmt::Display for Period {
     }
 }
 
+/// Why a period cannot be read or made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeriodError {
+    #[error("the period ends ({last}) before it starts ({first})")]
+    Backwards { first: NaiveDate, last: NaiveDate },
+    #[error("{0} is too far in the future")]
+    TooLate(NaiveDate),
+    #[error("`{0}` is not an ISO week such as 2022-W02")]
+    NotAWeek(String),
+    #[error("{year} has no week {week}")]
+    NoSuchWeek { year: i32, week: u32 },
+}
+
 impl Period {
     /// The days `first..=last` in `zone`.
-    pub fn days(first: NaiveDate, last: NaiveDate, zone: Tz) -> Result<Period, String> {
+    pub fn days(first: NaiveDate, last: NaiveDate, zone: Tz) -> Result<Period, PeriodError> {
         if last < first {
-            return Err(format!(
-                "the period ends ({last}) before it starts ({first})"
-            ));
+            return Err(PeriodError::Backwards { first, last });
         }
         let after = last
             .checked_add_days(Days::new(1))
-            .ok_or_else(|| format!("{last} is too far in the future"))?;
+            .ok_or(PeriodError::TooLate(last))?;
         let monday_week = first.weekday() == Weekday::Mon && (last - first).num_days() == 6;
         let label = if monday_week {
             let w = first.iso_week();
@@ -55,14 +66,14 @@ impl Period {
     }
 
     /// An ISO week such as `2022-W02` (`2022-w2` is accepted too).
-    pub fn iso_week(text: &str, zone: Tz) -> Result<Period, String> {
-        let bad = || format!("`{text}` is not an ISO week such as 2022-W02");
+    pub fn iso_week(text: &str, zone: Tz) -> Result<Period, PeriodError> {
+        let bad = || PeriodError::NotAWeek(text.to_string());
         let (year, week) = text.trim().split_once(['-']).ok_or_else(bad)?;
         let week = week.strip_prefix(['W', 'w']).ok_or_else(bad)?;
         let year: i32 = year.parse().map_err(|_| bad())?;
         let week: u32 = week.parse().map_err(|_| bad())?;
         let monday = NaiveDate::from_isoywd_opt(year, week, Weekday::Mon)
-            .ok_or_else(|| format!("{year} has no week {week}"))?;
+            .ok_or(PeriodError::NoSuchWeek { year, week })?;
         Period::days(monday, monday + Days::new(6), zone)
     }
 
@@ -120,9 +131,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(span.label, "2022-01-11..2022-01-12");
-        assert!(Period::iso_week("2022-W54", SHANGHAI)
-            .unwrap_err()
-            .contains("no week 54"));
+        assert_eq!(
+            Period::iso_week("2022-W54", SHANGHAI).unwrap_err(),
+            PeriodError::NoSuchWeek {
+                year: 2022,
+                week: 54
+            }
+        );
         assert!(Period::iso_week("last week", SHANGHAI).is_err());
     }
 }

@@ -801,8 +801,8 @@ fn check_emails(
         );
         let rendered = composer
             .compose(sub, Some(&url))
-            .expect("every subscriber gets the digest")
-            .map_err(TestCaseError::fail)?;
+            .map_err(|e| TestCaseError::fail(e.to_string()))?
+            .expect("every subscriber gets the digest");
         let expected_subject = one_line(&format!(
             "{} · {} · {titles}",
             plain_text(&config.title),
@@ -822,7 +822,7 @@ fn check_emails(
         // Bodies encoded for any server, and as they are for one that offers 8BITMIME.
         for bodies in [message::Bodies::Encoded, message::Bodies::EightBit] {
             let email = message::build_with(&envelope, sub, &rendered, bodies)
-                .map_err(TestCaseError::fail)?;
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
             let bytes = email.formatted();
 
             // Lines: at most 998 octets, CRLF only (bodies included: 8-bit ones travel as they are).
