@@ -20,8 +20,11 @@ pub use crate::permalink::style as permalink_style;
 /// A person named in the config or in a post: a name, an email, or both.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Author {
+    /// The person's name.
     pub name: Option<String>,
+    /// Their email address.
     pub email: Option<String>,
+    /// A web page about them (Atom's `uri`, JSON Feed's `url`).
     pub uri: Option<String>,
 }
 
@@ -29,7 +32,7 @@ impl Author {
     /// Reads `author: Jane`, `author: jane@example.com`, `author: "Jane <jane@example.com>"` or
     /// `author: {name: Jane, email: jane@example.com, uri: …}` (where a `name` written
     /// `Jane <jane@example.com>` gives the email too, unless `email` is set).
-    pub fn from_yaml(value: &Value) -> Option<Author> {
+    pub(crate) fn from_yaml(value: &Value) -> Option<Author> {
         let author = match value {
             Value::Mapping(m) => {
                 let field = |k: &str| {
@@ -98,7 +101,7 @@ fn split_address(text: &str) -> Option<(Option<String>, String)> {
 }
 
 /// The default of `max_post_bytes`: 16 MiB, far above any real post.
-pub const DEFAULT_MAX_POST_BYTES: u64 = 16 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_POST_BYTES: u64 = 16 * 1024 * 1024;
 
 /// gazette's own settings (the `gazette:` section of `_config.yml`, or `gazette.yml`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -179,22 +182,29 @@ impl Default for GazetteSettings {
 /// The site's settings, read and checked.
 #[derive(Debug, Clone)]
 pub struct SiteConfig {
+    /// `title`; empty when not set.
     pub title: String,
+    /// `description`; `None` when not set or blank.
     pub description: Option<String>,
     /// The site's public address (`url`), without `baseurl`; `None` when not configured.
     pub url: Option<Url>,
     /// `baseurl`, normalised to `""` or `/path` without a trailing slash.
     pub baseurl: String,
+    /// `timezone`, for dates written without an offset; this machine's zone when not set.
     pub timezone: Tz,
     /// The permalink pattern for posts (a style name already expanded).
     pub permalink: String,
+    /// The site's `author`, for posts that name none.
     pub author: Option<Author>,
+    /// `lang` (`zh-CN`, say); `None` when not set or blank.
     pub lang: Option<String>,
+    /// Jekyll's `excerpt_separator`: where a post's excerpt ends (default: the first blank line).
     pub excerpt_separator: String,
     /// Jekyll's `future`: publish posts dated after now.
     pub future: bool,
     /// Extensions (without the dot) read as Markdown.
     pub markdown_ext: Vec<String>,
+    /// gazette's own settings (the `gazette:` section and `gazette.yml`).
     pub gazette: GazetteSettings,
     /// `_config.yml` as it was read, for the stages that read Jekyll's own sections of it
     /// (Liquid's `site`, `kramdown:`, jekyll-feed's `feed:`).
@@ -234,7 +244,9 @@ impl Default for SiteConfig {
 /// A config read, with the warnings met on the way.
 #[derive(Debug)]
 pub struct Loaded {
+    /// The settings.
     pub config: SiteConfig,
+    /// Warnings and notes about them (an unknown key, no `timezone`…).
     pub problems: Vec<Problem>,
 }
 
@@ -278,7 +290,7 @@ fn read_mapping(path: &Path) -> Result<Option<(Mapping, String)>, Problem> {
 
 /// The site's configuration file, chosen as Jekyll chooses it: `_config.yml`, or
 /// `_config.yaml` when only that exists. The one place this choice is made.
-pub fn config_file(site: &Path) -> PathBuf {
+pub(crate) fn config_file(site: &Path) -> PathBuf {
     let yml = site.join("_config.yml");
     let yaml = site.join("_config.yaml");
     if !yml.exists() && yaml.exists() {
@@ -290,7 +302,7 @@ pub fn config_file(site: &Path) -> PathBuf {
 
 /// The position of the first `key:` in the file at `path`, for problems about a setting found
 /// after loading (the file's start when it cannot be read or the key found).
-pub fn key_position_in(path: &Path, key: &str) -> Position {
+pub(crate) fn key_position_in(path: &Path, key: &str) -> Position {
     std::fs::read_to_string(path).map_or(Position::START, |text| key_position(&text, key, 0))
 }
 
@@ -358,6 +370,162 @@ impl Sources {
                 self.note(inner, &full, path, text, below);
             }
         }
+    }
+}
+
+/// `_config.yml` as read: its path, mapping and text (for the places of keys).
+struct File<'a> {
+    path: &'a Path,
+    map: &'a Mapping,
+    text: &'a str,
+}
+
+impl File<'_> {
+    fn at(&self, key: &str) -> Position {
+        key_position(self.text, key, 0)
+    }
+
+    fn string(&self, key: &str) -> Option<String> {
+        self.map.get(key).and_then(scalar_string)
+    }
+
+    /// Jekyll's own keys that gazette reads (`title`, `url`, `baseurl`, `author`…).
+    fn read_jekyll_keys(&self, config: &mut SiteConfig) -> Result<(), Problem> {
+        if let Some(title) = self.string("title") {
+            config.title = title;
+        }
+        config.description = self.string("description").filter(|s| !s.trim().is_empty());
+        config.lang = self.string("lang").filter(|s| !s.trim().is_empty());
+        if let Some(url) = self.string("url").filter(|s| !s.trim().is_empty()) {
+            config.url = Some(parse_site_url(&url).map_err(|m| {
+                Problem::error(self.path, self.at("url"), format!("`url: {url}` {m}"))
+            })?);
+        }
+        if let Some(base) = self.string("baseurl") {
+            config.baseurl = normalise_baseurl(&base);
+        }
+        config.author = self.map.get("author").and_then(Author::from_yaml);
+        if let Some(sep) = self.string("excerpt_separator") {
+            config.excerpt_separator = sep;
+        }
+        if let Some(future) = self.map.get("future").and_then(yaml11_bool) {
+            config.future = future;
+        }
+        if let Some(exts) = self.string("markdown_ext") {
+            config.markdown_ext = exts
+                .split(',')
+                .map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase())
+                .filter(|e| !e.is_empty())
+                .collect();
+        }
+        Ok(())
+    }
+
+    /// `timezone`, else this machine's zone (with a note), as Jekyll falls back on it.
+    fn timezone(&self, problems: &mut Vec<Problem>) -> Result<Tz, Problem> {
+        match self.string("timezone").filter(|s| !s.trim().is_empty()) {
+            Some(name) => name.trim().parse::<Tz>().map_err(|_| {
+                Problem::error(
+                    self.path,
+                    self.at("timezone"),
+                    format!(
+                        "`timezone: {name}` is not an IANA time zone name (such as Asia/Shanghai)"
+                    ),
+                )
+            }),
+            None => {
+                let (zone, name) = system_zone();
+                problems.push(Problem::note(
+                    self.path,
+                    Position::START,
+                    format!(
+                        "no `timezone` set: dates without an offset are read in this machine's zone \
+                         ({name}), as Jekyll does; set `timezone` so every machine agrees"
+                    ),
+                ));
+                Ok(zone)
+            }
+        }
+    }
+
+    /// `permalink` as a pattern (a style's name replaced by its pattern); `None` when unset. A
+    /// pattern Jekyll cannot expand stops Jekyll's whole build: it is an error here, once.
+    fn permalink(&self) -> Result<Option<String>, Problem> {
+        let Some(p) = self.string("permalink").filter(|s| !s.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let pattern = match permalink_style(p.trim()) {
+            Some(style) => style.to_string(),
+            None if p.contains('/') || p.contains(':') => p,
+            None => {
+                return Err(Problem::error(
+                    self.path,
+                    self.at("permalink"),
+                    format!("`permalink: {p}` is neither a style (date, pretty, ordinal, weekdate, none) nor a pattern such as /:year/:title/"),
+                ))
+            }
+        };
+        let probe = crate::permalink::Fields {
+            date: chrono::NaiveDate::from_ymd_opt(2022, 1, 12)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .expect("a valid date"),
+            categories: &[],
+            slug: "x",
+            output_ext: ".html",
+            name: "2022-01-12-x.md",
+            relative: Path::new("_posts/2022-01-12-x.md"),
+        };
+        crate::permalink::expand(&pattern, &probe)
+            .map_err(|m| Problem::error(self.path, self.at("permalink"), m.to_string()))?;
+        Ok(Some(pattern))
+    }
+
+    /// gazette's own section, then `gazette.yml` over it key by key; inside `digest:` key by key
+    /// at every level (`digest: smtp: port:` in gazette.yml changes the port alone). Each key's
+    /// file and place are kept, for the errors and warnings about it.
+    fn gazette_section(&self, site: &Path) -> Result<(Mapping, Places), Problem> {
+        let mut ours = match self.map.get("gazette") {
+            None | Some(Value::Null) => Mapping::new(),
+            Some(Value::Mapping(m)) => m.clone(),
+            Some(other) => {
+                return Err(Problem::error(
+                    self.path,
+                    self.at("gazette"),
+                    format!(
+                        "`gazette` is {}, but it must be a mapping of settings",
+                        describe(other)
+                    ),
+                ))
+            }
+        };
+        let section_line = self.at("gazette").line.saturating_sub(1);
+        let mut sources = Sources::default();
+        sources.note(&ours, "", self.path, self.text, section_line);
+        let own_path = site.join("gazette.yml");
+        let mut own_text = String::new();
+        if let Some((own, read)) = read_mapping(&own_path)? {
+            sources.note(&own, "", &own_path, &read, 0);
+            own_text = read;
+            for (k, v) in own {
+                if k.as_str() == Some(DEEP_MERGED) {
+                    if let (Some(Value::Mapping(base)), Value::Mapping(over)) =
+                        (ours.get_mut(&k), &v)
+                    {
+                        merge_deep(base, over.clone());
+                        continue;
+                    }
+                }
+                ours.insert(k, v);
+            }
+        }
+        let places = Places {
+            sources,
+            config_path: self.path.to_path_buf(),
+            config_text: self.text.to_string(),
+            own_text,
+            section: self.at("gazette"),
+        };
+        Ok((ours, places))
     }
 }
 
@@ -478,144 +646,28 @@ impl SiteConfig {
     pub fn load(site: &Path) -> Result<Loaded, Problem> {
         let config_path = config_file(site);
         let (map, text) = read_mapping(&config_path)?.unwrap_or_default();
+        let file = File {
+            path: &config_path,
+            map: &map,
+            text: &text,
+        };
         let mut problems = Vec::new();
         let mut config = SiteConfig::default();
-        let at = |key: &str| key_position(&text, key, 0);
-        let string = |key: &str| map.get(key).and_then(scalar_string);
-
-        if let Some(title) = string("title") {
-            config.title = title;
-        }
-        config.description = string("description").filter(|s| !s.trim().is_empty());
-        config.lang = string("lang").filter(|s| !s.trim().is_empty());
-        if let Some(url) = string("url").filter(|s| !s.trim().is_empty()) {
-            config.url = Some(parse_site_url(&url).map_err(|m| {
-                Problem::error(&config_path, at("url"), format!("`url: {url}` {m}"))
-            })?);
-        }
-        if let Some(base) = string("baseurl") {
-            config.baseurl = normalise_baseurl(&base);
-        }
-        config.timezone = match string("timezone").filter(|s| !s.trim().is_empty()) {
-            Some(name) => name.trim().parse::<Tz>().map_err(|_| {
-                Problem::error(
-                    &config_path,
-                    at("timezone"),
-                    format!(
-                        "`timezone: {name}` is not an IANA time zone name (such as Asia/Shanghai)"
-                    ),
-                )
-            })?,
-            None => {
-                let (zone, name) = system_zone();
-                problems.push(Problem::note(
-                    &config_path,
-                    Position::START,
-                    format!(
-                        "no `timezone` set: dates without an offset are read in this machine's zone \
-                         ({name}), as Jekyll does; set `timezone` so every machine agrees"
-                    ),
-                ));
-                zone
-            }
-        };
-        if let Some(p) = string("permalink").filter(|s| !s.trim().is_empty()) {
-            config.permalink = match permalink_style(p.trim()) {
-                Some(style) => style.to_string(),
-                None if p.contains('/') || p.contains(':') => p,
-                None => {
-                    return Err(Problem::error(
-                        &config_path,
-                        at("permalink"),
-                        format!("`permalink: {p}` is neither a style (date, pretty, ordinal, weekdate, none) nor a pattern such as /:year/:title/"),
-                    ))
-                }
-            };
-        }
-        // A pattern Jekyll cannot expand stops Jekyll's whole build: say so once, here.
-        let probe = crate::permalink::Fields {
-            date: chrono::NaiveDate::from_ymd_opt(2022, 1, 12)
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .expect("a valid date"),
-            categories: &[],
-            slug: "x",
-            output_ext: ".html",
-            name: "2022-01-12-x.md",
-            relative: Path::new("_posts/2022-01-12-x.md"),
-        };
-        if let Err(m) = crate::permalink::expand(&config.permalink, &probe) {
-            return Err(Problem::error(&config_path, at("permalink"), m.to_string()));
-        }
-        config.author = map.get("author").and_then(Author::from_yaml);
-        if let Some(sep) = string("excerpt_separator") {
-            config.excerpt_separator = sep;
-        }
-        if let Some(future) = map.get("future").and_then(yaml11_bool) {
-            config.future = future;
-        }
-        if let Some(exts) = string("markdown_ext") {
-            config.markdown_ext = exts
-                .split(',')
-                .map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase())
-                .filter(|e| !e.is_empty())
-                .collect();
-        }
-
-        // gazette's own section, then gazette.yml over it key by key; inside `digest:` key by
-        // key at every level (`digest: smtp: port:` in gazette.yml changes the port alone). Each
-        // key's file and place are kept, for the errors and warnings about it.
-        let mut ours = match map.get("gazette") {
-            None | Some(Value::Null) => Mapping::new(),
-            Some(Value::Mapping(m)) => m.clone(),
-            Some(other) => {
-                return Err(Problem::error(
-                    &config_path,
-                    at("gazette"),
-                    format!(
-                        "`gazette` is {}, but it must be a mapping of settings",
-                        describe(other)
-                    ),
-                ))
-            }
-        };
-        let section_line = at("gazette").line.saturating_sub(1);
-        let mut sources = Sources::default();
-        sources.note(&ours, "", &config_path, &text, section_line);
-        let own_path = site.join("gazette.yml");
-        let mut own_text = String::new();
-        if let Some((own, read)) = read_mapping(&own_path)? {
-            sources.note(&own, "", &own_path, &read, 0);
-            own_text = read;
-            for (k, v) in own {
-                if k.as_str() == Some(DEEP_MERGED) {
-                    if let (Some(Value::Mapping(base)), Value::Mapping(over)) =
-                        (ours.get_mut(&k), &v)
-                    {
-                        merge_deep(base, over.clone());
-                        continue;
-                    }
-                }
-                ours.insert(k, v);
-            }
-        }
-        let places = Places {
-            sources,
-            config_path: config_path.clone(),
-            config_text: text.clone(),
-            own_text,
-            section: at("gazette"),
-        };
-        let (gazette, mut unknown) = places.deserialize(Value::Mapping(ours), "")?;
+        file.read_jekyll_keys(&mut config)?;
+        config.timezone = file.timezone(&mut problems)?;
+        config.permalink = file.permalink()?.unwrap_or(config.permalink);
+        let places = file.gazette_section(site)?;
+        let (gazette, mut unknown) = places.1.deserialize(Value::Mapping(places.0), "")?;
         config.gazette = gazette;
         problems.append(&mut unknown);
-        config.places = places;
+        config.places = places.1;
         config.path = config_path;
         config.raw = map;
         Ok(Loaded { config, problems })
     }
 
     /// The site's public root (`url` + `baseurl`), ending in `/`, when `url` is set.
-    pub fn site_root(&self) -> Option<Url> {
+    pub(crate) fn site_root(&self) -> Option<Url> {
         let url = self.url.as_ref()?;
         // `url` may have a path of its own (`https://example.org/sub`): keep it.
         let root = format!("{}{}/", url.as_str().trim_end_matches('/'), self.baseurl);

@@ -13,14 +13,14 @@ pub fn text(text: &str) -> String {
 }
 
 /// Appends `text` to `out` with `&`, `<` and `>` escaped.
-pub fn push_text(text: &str, out: &mut String) {
+pub(crate) fn push_text(text: &str, out: &mut String) {
     for c in text.chars() {
         push_text_char(c, out);
     }
 }
 
 /// Appends one character to `out`, escaped as [`text`] escapes it.
-pub fn push_text_char(c: char, out: &mut String) {
+pub(crate) fn push_text_char(c: char, out: &mut String) {
     match c {
         '&' => out.push_str("&amp;"),
         '<' => out.push_str("&lt;"),

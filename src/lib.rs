@@ -5,9 +5,13 @@
 //! 1. [`config`] reads `_config.yml` (and gazette's own settings) into a [`config::SiteConfig`];
 //! 2. [`collect`] finds the posts, reads their front matter in parallel and returns
 //!    [`collect::Post`] values, newest first, with every [`problem::Problem`] it met — it
-//!    never writes anything, and renders a body only when a later stage asks for it;
-//! 3. the feed and digest stages take those posts and return bytes or messages; only the
-//!    commands in the binary write files or open sockets.
+//!    writes nothing but its cache (when one is asked for), and renders a body only when a
+//!    later stage asks for it;
+//! 3. the feed and digest stages take those posts: [`feed::render`] returns the feeds' bytes
+//!    and [`feed::build::build`] writes them into the output folder; [`digest::pipeline`]
+//!    prepares one message per subscriber and sends them, over SMTP or into an outbox folder,
+//!    recording each send in a ledger. The binary's commands map their arguments onto these
+//!    calls.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -28,5 +32,5 @@ pub mod permalink;
 pub mod plan;
 pub mod problem;
 mod temp;
-pub mod timing;
+pub(crate) mod timing;
 pub mod yaml;

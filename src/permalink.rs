@@ -26,6 +26,7 @@ pub fn style(name: &str) -> Option<&'static str> {
 pub struct Fields<'a> {
     /// The post's date in the site's zone (Jekyll formats `localtime`).
     pub date: NaiveDateTime,
+    /// The post's categories, for `:categories`.
     pub categories: &'a [String],
     /// The slug (from the file name, or the front matter's `slug`).
     pub slug: &'a str,
@@ -155,7 +156,9 @@ fn stem(name: &str) -> &str {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("permalink `{template}` uses `:{placeholder}`, which Jekyll does not know")]
 pub struct UnknownPlaceholder {
+    /// The pattern as written.
     pub template: String,
+    /// The unknown name, without its `:`.
     pub placeholder: String,
 }
 

@@ -33,7 +33,9 @@ impl fmt::Display for Severity {
 /// A 1-based line and column (columns count characters, not bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Position {
+    /// The line, from 1.
     pub line: usize,
+    /// The column, from 1, in characters.
     pub column: usize,
 }
 
@@ -46,14 +48,15 @@ impl Default for Position {
 
 impl Position {
     /// The start of a file.
-    pub const START: Position = Position { line: 1, column: 1 };
+    pub(crate) const START: Position = Position { line: 1, column: 1 };
 
+    /// The position at `line` and `column`, both 1-based.
     pub fn new(line: usize, column: usize) -> Self {
         Position { line, column }
     }
 
     /// The position of byte offset `at` in `text` (clamped to the text's end).
-    pub fn of_offset(text: &str, at: usize) -> Self {
+    pub(crate) fn of_offset(text: &str, at: usize) -> Self {
         let at = at.min(text.len());
         let at = (0..=at)
             .rev()
@@ -73,13 +76,18 @@ impl Position {
 /// One thing wrong (or worth saying) about one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
+    /// The file the problem is in, as the stage was given it.
     pub path: PathBuf,
+    /// Where in the file (line 1, column 1 when the problem is about the whole file).
     pub position: Position,
+    /// How bad it is.
     pub severity: Severity,
+    /// What is wrong, in a sentence for the site's author.
     pub message: String,
 }
 
 impl Problem {
+    /// A problem of any severity at `position` in `path`.
     pub fn new(
         path: impl Into<PathBuf>,
         position: Position,
@@ -94,10 +102,12 @@ impl Problem {
         }
     }
 
+    /// An error ([`Severity::Error`]): what it concerns cannot be used, and the run fails.
     pub fn error(path: impl Into<PathBuf>, position: Position, message: impl Into<String>) -> Self {
         Self::new(path, position, Severity::Error, message)
     }
 
+    /// A warning ([`Severity::Warning`]): probably not what the author meant.
     pub fn warning(
         path: impl Into<PathBuf>,
         position: Position,
@@ -106,10 +116,12 @@ impl Problem {
         Self::new(path, position, Severity::Warning, message)
     }
 
+    /// A note ([`Severity::Note`]): worth knowing, but it changes nothing.
     pub fn note(path: impl Into<PathBuf>, position: Position, message: impl Into<String>) -> Self {
         Self::new(path, position, Severity::Note, message)
     }
 
+    /// Whether this is an error, which makes the run fail.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

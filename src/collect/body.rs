@@ -8,7 +8,9 @@ use super::markdown::{self, KramdownOptions};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Markup {
+    /// Markdown (an extension in `markdown_ext`), rendered as kramdown would.
     Markdown,
+    /// HTML (`.html`), kept as it is.
     Html,
 }
 
@@ -43,7 +45,7 @@ pub fn render(text: &str, format: Markup) -> String {
 }
 
 /// Renders a body to HTML with the site's kramdown options (`_config.yml`'s `kramdown:`).
-pub fn render_with(text: &str, format: Markup, options: &KramdownOptions) -> String {
+pub(crate) fn render_with(text: &str, format: Markup, options: &KramdownOptions) -> String {
     match format {
         Markup::Html => text.to_string(),
         Markup::Markdown => markdown::render(text, options),
@@ -62,7 +64,7 @@ pub fn excerpt(source: &ExcerptSource, body: &str, body_html: &str, format: Mark
 }
 
 /// [`excerpt`] with the site's kramdown options.
-pub fn excerpt_with(
+pub(crate) fn excerpt_with(
     source: &ExcerptSource,
     body: &str,
     body_html: &str,
@@ -201,7 +203,7 @@ pub fn decode_entities(text: &str) -> String {
 }
 
 /// At most `max` characters of `text` (never cutting a character), with `…` when cut.
-pub fn truncate_chars(text: &str, max: usize) -> String {
+pub(crate) fn truncate_chars(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         None => text.to_string(),
         Some((cut, _)) => {

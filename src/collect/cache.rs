@@ -32,7 +32,10 @@ const CHUNK: usize = 4096;
 /// What identifies a file's content without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stamp {
+    /// The file's size in bytes.
     pub size: u64,
+    /// Its modification time in nanoseconds since the Unix epoch (negative before it; 0 when
+    /// the platform cannot say).
     pub modified_ns: i128,
 }
 
@@ -46,7 +49,7 @@ impl Stamp {
 
     /// The stamp in a file's metadata (a modification time the platform cannot give counts as
     /// the epoch: the size and the path still tell files apart).
-    pub fn from_metadata(meta: &std::fs::Metadata) -> Stamp {
+    pub(crate) fn from_metadata(meta: &std::fs::Metadata) -> Stamp {
         let modified_ns = match meta.modified().map(|m| m.duration_since(UNIX_EPOCH)) {
             Ok(Ok(d)) => d.as_nanos() as i128,
             Ok(Err(e)) => -(e.duration().as_nanos() as i128),
@@ -238,7 +241,7 @@ pub(crate) type Slot = Option<(Reading, Option<Stamp>)>;
 
 /// The cache as loaded: entries sorted by path, each taken out when it is used.
 #[derive(Debug, Default)]
-pub struct Cache {
+pub(crate) struct Cache {
     key: u64,
     old: Vec<(PathBuf, Stamp, Option<Reading>)>,
     used: usize,
@@ -256,7 +259,7 @@ pub(crate) fn checksum(bytes: &[u8]) -> u64 {
 
 /// The key of a site's settings and of the time zone the posts are read in (`zone`: the
 /// config's `timezone`, else the machine's): any change to them may change every post.
-pub fn settings_key(site: &Path, zone: chrono_tz::Tz) -> u64 {
+pub(crate) fn settings_key(site: &Path, zone: chrono_tz::Tz) -> u64 {
     let mut bytes = env!("CARGO_PKG_VERSION").as_bytes().to_vec();
     bytes.extend_from_slice(b"zone:");
     bytes.extend_from_slice(zone.name().as_bytes());
@@ -512,7 +515,7 @@ impl Cache {
     }
 
     /// Whether every loaded entry was used (or none was loaded).
-    pub fn all_used(&self) -> bool {
+    pub(crate) fn all_used(&self) -> bool {
         !self.released_unused && self.used == self.old.len()
     }
 

@@ -18,6 +18,7 @@ use regex::Regex;
 /// A successfully read date, and anything the author should hear about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadDate {
+    /// The instant, with the offset it was written with (or the site zone's).
     pub at: DateTime<FixedOffset>,
     /// Set when the result is what Jekyll does but probably not what was meant.
     pub warning: Option<String>,

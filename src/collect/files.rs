@@ -102,7 +102,7 @@ impl Folders {
     }
 
     /// The stamp of the file at `site/relative` now, or `None` when it cannot be read.
-    pub fn stamp(&self, site: &Path, relative: &Path) -> Option<Stamp> {
+    pub(crate) fn stamp(&self, site: &Path, relative: &Path) -> Option<Stamp> {
         #[cfg(unix)]
         if let (Some(dir), Some(name)) = (self.folder_of(relative), relative.file_name()) {
             use rustix::fs::{statat, AtFlags};
@@ -124,8 +124,10 @@ impl Folders {
 pub enum ReadError {
     /// The file holds more than the limit: at least `size` bytes.
     TooLarge {
+        /// Its size, or the bytes read before giving up (it holds at least this many).
         size: u64,
     },
+    /// The file could not be opened or read.
     Io(io::Error),
 }
 
@@ -137,7 +139,7 @@ impl From<io::Error> for ReadError {
 
 /// Reads `file` (said to hold `size` bytes) into `buffer`, refusing more than `limit` bytes:
 /// never more than `limit + 1` bytes are read.
-pub fn read_limited(
+pub(crate) fn read_limited(
     file: &mut impl io::Read,
     size: u64,
     buffer: &mut Vec<u8>,

@@ -18,14 +18,20 @@ pub use crate::yaml::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Split {
     /// No front matter: the whole text (after any BOM) is the body.
-    None { body_start: usize },
-    /// `yaml` is the text between the fences; the body starts after the closing fence.
-    Found {
-        yaml_start: usize,
-        yaml_end: usize,
+    None {
+        /// Where the body starts: 0, or just after a BOM.
         body_start: usize,
     },
-    /// An opening `---` with no closing line; `opening_end` is where the opening line ends.
+    /// Front matter between two fences.
+    Found {
+        /// Where the YAML starts: the line after the opening `---`.
+        yaml_start: usize,
+        /// Where the YAML ends: the start of the closing `---` or `...` line.
+        yaml_end: usize,
+        /// Where the body starts: after the closing fence and any blank lines after it.
+        body_start: usize,
+    },
+    /// An opening `---` with no closing line.
     Unclosed,
 }
 
@@ -88,13 +94,16 @@ pub fn split(text: &str) -> Split {
 /// Why front matter could not be read, with its place in the whole file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YamlError {
+    /// Where in the file the problem is.
     pub position: Position,
+    /// What is wrong, in a sentence.
     pub message: String,
 }
 
 /// Front matter read into a YAML mapping, with enough of the source kept to point at keys.
 #[derive(Debug, Clone)]
 pub struct FrontMatter<'a> {
+    /// The keys and values (for a repeated key, the last one written).
     pub data: Mapping,
     yaml: &'a str,
     /// The file line on which the YAML text starts (1-based).
@@ -189,13 +198,13 @@ impl<'a> FrontMatter<'a> {
     /// The YAML tags written on top-level keys' values (or inside them): (key, tag as written).
     /// The library resolves YAML's own (`!!str`, `!!python/object:x`) and keeps no trace of
     /// them: [`FrontMatter::written_tag`] finds those.
-    pub fn yaml_tags(&self) -> &[(String, String)] {
+    pub(crate) fn yaml_tags(&self) -> &[(String, String)] {
         &self.tags
     }
 
     /// The tag written at the start of a top-level key's value (`title: !!python/object:x X`),
     /// as written.
-    pub fn written_tag(&self, key: &str) -> Option<&str> {
+    pub(crate) fn written_tag(&self, key: &str) -> Option<&str> {
         let raw = self.raw_value(key)?;
         raw.starts_with('!')
             .then(|| raw.split([' ', '\t']).next().unwrap_or(raw))
@@ -203,7 +212,7 @@ impl<'a> FrontMatter<'a> {
 
     /// Each key written twice in one mapping (Jekyll keeps the last value, and so does gazette):
     /// where the kept value is, and a message naming the lines of both.
-    pub fn repeated_keys(&self) -> Vec<(Position, String)> {
+    pub(crate) fn repeated_keys(&self) -> Vec<(Position, String)> {
         let mut seen = std::collections::HashSet::new();
         self.repeated
             .iter()
@@ -307,14 +316,14 @@ fn strip_key<'l>(line: &'l str, key: &str) -> Option<&'l str> {
 /// How deep flow collections (`[`, `{`) may nest in front matter. Real front matter nests two
 /// or three levels; the YAML library's scanner costs time in proportion to the depth on every
 /// token (80,000 `[` took 43 s to be refused).
-pub const MAX_YAML_DEPTH: usize = 64;
+pub(crate) const MAX_YAML_DEPTH: usize = 64;
 
 /// Where `yaml` first opens a flow collection (`[` or `{`) nested more than `max` levels deep,
 /// as a byte offset; `None` when it never does. A linear scan that follows the YAML scanner's
 /// tokens (quoted and plain scalars, comments, block scalars) closely enough never to miss a
 /// flow collection the scanner would open; where it cannot tell, it counts an opening bracket
 /// rather than skip one, so it may only err towards refusing.
-pub fn too_deep(yaml: &str, max: usize) -> Option<usize> {
+pub(crate) fn too_deep(yaml: &str, max: usize) -> Option<usize> {
     let b = yaml.as_bytes();
     let len = b.len();
     let blank = |i: usize| i >= len || matches!(b[i], b' ' | b'\t' | b'\r' | b'\n');

@@ -53,12 +53,19 @@ pub struct KramdownOptions {
 /// The output of kramdown's typographic symbols.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Symbols {
+    /// For `---` (default `—`).
     pub mdash: String,
+    /// For `--` (default `–`).
     pub ndash: String,
+    /// For `...` (default `…`).
     pub hellip: String,
+    /// For `<<` (default `«`).
     pub laquo: String,
+    /// For `>>` (default `»`).
     pub raquo: String,
+    /// For `<< `, the space kept (default `«` and a no-break space).
     pub laquo_space: String,
+    /// For ` >>`, the space kept (default a no-break space and `»`).
     pub raquo_space: String,
 }
 
@@ -97,13 +104,13 @@ static DEFAULT_OPTIONS: LazyLock<KramdownOptions> = LazyLock::new(KramdownOption
 
 impl KramdownOptions {
     /// Jekyll's defaults, shared.
-    pub fn jekyll_default() -> &'static KramdownOptions {
+    pub(crate) fn jekyll_default() -> &'static KramdownOptions {
         &DEFAULT_OPTIONS
     }
 
     /// The options of a `_config.yml` `kramdown:` section (`config.raw.get("kramdown")`), with
     /// a warning for each value gazette cannot follow.
-    pub fn from_yaml(section: Option<&serde_yaml::Value>) -> (Self, Vec<String>) {
+    pub(crate) fn from_yaml(section: Option<&serde_yaml::Value>) -> (Self, Vec<String>) {
         let mut options = KramdownOptions::default();
         let mut warnings = Vec::new();
         let Some(section) = section else {

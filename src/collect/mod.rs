@@ -1,14 +1,14 @@
 //! The collector: reads a site's posts, in parallel, into [`Post`] values sorted newest first.
 //!
-//! It never writes anything. What it cannot read, or reads in a way the author probably did not
-//! mean, comes back as [`Problem`]s beside the posts.
+//! It writes nothing but its cache, when [`Options::cache`] names one. What it cannot read, or
+//! reads in a way the author probably did not mean, comes back as [`Problem`]s beside the posts.
 
 pub mod body;
 pub mod cache;
 pub mod date;
 pub mod files;
 pub mod front_matter;
-pub mod last_wins;
+pub(crate) mod last_wins;
 pub mod liquid;
 pub mod markdown;
 pub mod nesting;
@@ -16,11 +16,11 @@ pub mod nesting;
 pub use crate::permalink;
 pub mod post;
 pub mod render;
-pub mod ruby_date;
+pub(crate) mod ruby_date;
 pub mod simple_yaml;
 pub mod taxonomy;
 pub mod walk;
-pub mod yaml11;
+pub(crate) mod yaml11;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -88,6 +88,7 @@ pub struct Collection {
     pub posts: Vec<Post>,
     /// Problems in file order.
     pub problems: Vec<Problem>,
+    /// How many files went where, for the summary.
     pub stats: Stats,
     /// The key of the settings the posts were read with (`cache::settings_key`), for caches of
     /// what later stages make of them; 0 when no cache was asked for.

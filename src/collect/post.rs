@@ -25,27 +25,37 @@ use fields::Report;
 pub struct Post {
     /// The file, relative to the site folder.
     pub source: PathBuf,
+    /// True for a file under `_drafts/`.
     pub draft: bool,
     /// When the post was published, with the offset it was written with (or the site's).
     #[serde(with = "compact_date")]
     pub date: DateTime<FixedOffset>,
+    /// The front matter's `title`, else the slug's words capitalised as Jekyll does.
     pub title: String,
     /// Categories in the order written, duplicates removed, case kept.
     pub categories: Vec<String>,
+    /// The front matter's `tag`, else its `tags`.
     pub tags: Vec<String>,
+    /// The front matter's `slug`, else the one in the file name.
     pub slug: String,
     /// The path of the post's page below the site root (`/news/2022/01/12/x.html`), as Jekyll
     /// builds it, percent-encoded.
     pub path: String,
     /// The absolute URL of the post's page (`url` + `baseurl` + path).
     pub url: String,
+    /// Whether the body is Markdown or HTML, by the file's extension.
     pub format: Markup,
+    /// Where the excerpt comes from.
     pub excerpt: ExcerptSource,
+    /// The front matter's `description`, when not blank.
     pub description: Option<String>,
+    /// The front matter's `author`; `None` means the site's.
     pub author: Option<Author>,
+    /// The front matter's `image` (or its `path`, when it is a mapping), as written.
     pub image: Option<String>,
     /// A front-matter `id` or `guid`, used instead of the URL as the post's identity in feeds.
     pub id: Option<String>,
+    /// The front matter's `last_modified_at`, when given.
     #[serde(with = "compact_date::optional")]
     pub last_modified: Option<DateTime<FixedOffset>>,
     /// False when the post says `feed: false`.
@@ -79,25 +89,30 @@ mod compact_date {
             .ok_or_else(|| E::custom("bad date"))
     }
 
-    pub fn serialize<S: Serializer>(at: &DateTime<FixedOffset>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(
+        at: &DateTime<FixedOffset>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         parts(at).serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<FixedOffset>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<DateTime<FixedOffset>, D::Error> {
         date(Parts::deserialize(d)?)
     }
 
     pub mod optional {
         use super::*;
 
-        pub fn serialize<S: Serializer>(
+        pub(crate) fn serialize<S: Serializer>(
             at: &Option<DateTime<FixedOffset>>,
             s: S,
         ) -> Result<S::Ok, S::Error> {
             at.as_ref().map(parts).serialize(s)
         }
 
-        pub fn deserialize<'de, D: Deserializer<'de>>(
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
         ) -> Result<Option<DateTime<FixedOffset>>, D::Error> {
             Option::<Parts>::deserialize(d)?.map(date).transpose()
@@ -108,7 +123,9 @@ mod compact_date {
 /// A post's rendered body and excerpt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Content {
+    /// The body as HTML.
     pub html: String,
+    /// The excerpt as HTML (empty when the post has none).
     pub excerpt_html: String,
     /// Whether the body ran Liquid, so that what it shows depends on more than its own file.
     pub liquid: bool,
@@ -117,6 +134,7 @@ pub struct Content {
 /// What reading one file gave.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Reading {
+    /// A post, with the warnings and notes about it.
     Post(Box<Post>, Vec<Problem>),
     /// `published: false`.
     Unpublished,
@@ -211,7 +229,7 @@ impl Post {
 /// Jekyll's `Utils.titleize_slug`: words split on `-` (trailing empty words dropped, as Ruby's
 /// `split` drops them), each capitalised as Ruby's `capitalize` does: the first letter in title
 /// case, the rest in lower case.
-pub fn titleize(slug: &str) -> String {
+pub(crate) fn titleize(slug: &str) -> String {
     let mut words: Vec<&str> = slug.split('-').collect();
     while words.last() == Some(&"") {
         words.pop();

@@ -79,7 +79,12 @@ fn check_shapes(
 }
 
 /// Warns about the YAML tags written on `key` (`!!python/object:x`), which Jekyll ignores.
-pub fn check_tags(key: &str, fm: &FrontMatter<'_>, path: &Path, problems: &mut Vec<Problem>) {
+pub(crate) fn check_tags(
+    key: &str,
+    fm: &FrontMatter<'_>,
+    path: &Path,
+    problems: &mut Vec<Problem>,
+) {
     let tag = fm.written_tag(key).or_else(|| {
         fm.yaml_tags()
             .iter()

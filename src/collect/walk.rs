@@ -27,17 +27,20 @@ pub struct Source {
 /// What the walk found.
 #[derive(Debug, Default)]
 pub struct Found {
+    /// The post files, sorted by path.
     pub sources: Vec<Source>,
+    /// What could not be read, and entries skipped (links that leave the site, FIFOs…), each
+    /// saying why.
     pub problems: Vec<Problem>,
 }
 
 /// Whether Jekyll's entry filter calls a name special (`.x`, `_x`, `#x`, `~x`, `x~`).
-pub fn is_special_name(name: &str) -> bool {
+pub(crate) fn is_special_name(name: &str) -> bool {
     name.starts_with(['.', '_', '#', '~']) || name.ends_with('~')
 }
 
 /// Whether Jekyll skips a folder of the site (special names and its default excludes).
-pub fn is_skipped_name(name: &str) -> bool {
+pub(crate) fn is_skipped_name(name: &str) -> bool {
     is_special_name(name) || name == "node_modules" || name == "vendor"
 }
 
@@ -106,7 +109,7 @@ pub fn find(site: &Path, drafts: bool) -> Found {
 /// Categories from the folders above `_posts`, as Jekyll's `categories_from_path` finds them:
 /// everything from the first occurrence of the text `_posts` on is cut off (so
 /// `my_posts_blog/_posts/x.md` gives `my`, a Jekyll quirk kept on purpose), the rest split on `/`.
-pub fn folder_categories(relative: &Path, folder: &str) -> Vec<String> {
+pub(crate) fn folder_categories(relative: &Path, folder: &str) -> Vec<String> {
     if relative
         .as_os_str()
         .as_encoded_bytes()

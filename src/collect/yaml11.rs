@@ -149,7 +149,7 @@ fn number(text: &str) -> Option<Value> {
 
 /// Applies YAML 1.1's reading to every top-level key of `data` whose value `yaml` writes as a
 /// plain scalar or a list of plain scalars. `yaml` is the front matter's text.
-pub fn apply(yaml: &str, data: &mut Mapping) {
+pub(crate) fn apply(yaml: &str, data: &mut Mapping) {
     let mut lines = yaml.lines().peekable();
     while let Some(line) = lines.next() {
         let Some((key, rest)) = top_level_key(line) else {

@@ -28,8 +28,11 @@ const UNSUBSCRIBE: &str = "\u{E000}gazette:unsubscribe\u{E001}";
 /// The posts of one period, grouped by category in the configured order.
 #[derive(Debug, Clone)]
 pub struct Digest {
+    /// The period the posts come from.
     pub period: Period,
+    /// The categories with posts, in the order the email shows them.
     pub groups: Vec<Group>,
+    /// How many posts the digest holds (each post counts once, whatever its categories).
     pub post_count: usize,
     site: SiteData,
     feeds: FeedsData,
@@ -43,74 +46,34 @@ pub fn select(
     config: &SiteConfig,
     settings: &DigestSettings,
 ) -> Result<Digest, Problem> {
-    let root = config.site_root().map(String::from).unwrap_or_default();
-    // The feeds' file names as the build gave them: a name that collided keeps the file it was
-    // published under (the output folder remembers), so the digest links where the build wrote.
-    let published = plan::slug::Published::read(&site_dir.join(&config.gazette.out));
-    let plans = plan::plan_keeping(posts, config, &published);
-    let ctx = plan::Context::new(config)?;
-    let feed_of = |name: &str, format: Format| {
-        plans
-            .iter()
-            .find(|p| p.scope == plan::Scope::Category && p.name.as_deref() == Some(name))
-            .map(|p| ctx.url_of(&p.file(format)))
-    };
     let chosen: Vec<&Post> = posts
         .iter()
         .filter(|p| !p.draft && period.contains(&p.date))
         .collect();
     // Liquid's warnings are the build's to report: the digest shows the same bodies.
     let (renderer, _) = crate::collect::render::Renderer::new(site_dir, config, posts);
-    // A post appears once, under the first of its categories in display order.
-    let rank = |name: &str| {
-        settings
-            .category_order
-            .iter()
-            .position(|c| c == name)
-            .unwrap_or(usize::MAX)
-    };
-    let display = |name: &str| {
-        config
-            .gazette
-            .category_names
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| name.to_string())
-    };
+    let order = Order { config, settings };
     let mut by_group: BTreeMap<(usize, String, String), Vec<PostData>> = BTreeMap::new();
     // Oldest first inside a group reads like a week's story; posts come newest first.
     for post in chosen.iter().rev() {
-        let name = post
-            .categories
-            .iter()
-            .min_by_key(|c| (rank(c), display(c)))
-            .cloned()
-            .unwrap_or_default();
-        let (content, _) = post.content(site_dir, &renderer)?;
-        let source = post.description.clone().unwrap_or(content.excerpt_html);
-        let data = PostData {
-            title: plain_text(&post.title),
-            url: post.url.clone(),
-            date: post.date.to_rfc3339(),
-            excerpt: truncate_chars(&plain_text(&source), settings.excerpt_chars),
-            categories: post.categories.clone(),
-            tags: post.tags.clone(),
-        };
+        let name = order.group_of(post);
+        let data = post_data(site_dir, post, &renderer, settings.excerpt_chars)?;
         let shown = if name.is_empty() {
             settings.uncategorized.clone()
         } else {
-            display(&name)
+            order.display(&name)
         };
         by_group
-            .entry((rank(&name), shown, name))
+            .entry((order.rank(&name), shown, name))
             .or_default()
             .push(data);
     }
+    let links = FeedLinks::of(site_dir, posts, config)?;
     let groups = by_group
         .into_iter()
         .map(|((_, display, name), posts)| Group {
-            feed_url: feed_of(&name, Format::Rss),
-            atom_url: feed_of(&name, Format::Atom),
+            feed_url: links.category(&name, Format::Rss),
+            atom_url: links.category(&name, Format::Atom),
             name,
             display,
             posts,
@@ -122,27 +85,108 @@ pub fn select(
         post_count: chosen.len(),
         site: SiteData {
             title: plain_text(&config.title),
-            url: root,
+            url: config.site_root().map(String::from).unwrap_or_default(),
             description: config.description.clone(),
             lang: config.lang.clone(),
         },
-        feeds: FeedsData {
-            rss: plans
-                .iter()
-                .find(|p| p.scope == plan::Scope::Site)
-                .map(|p| ctx.url_of(&p.file(Format::Rss))),
-            atom: plans
-                .iter()
-                .find(|p| p.scope == plan::Scope::Site)
-                .map(|p| ctx.url_of(&p.file(Format::Atom))),
-            opml: ctx.url_of("feeds.opml"),
-        },
+        feeds: links.site(),
     })
+}
+
+/// The order of the digest's groups: `category_order` first, then by display name; a post
+/// appears once, under the first of its categories in that order.
+struct Order<'a> {
+    config: &'a SiteConfig,
+    settings: &'a DigestSettings,
+}
+
+impl Order<'_> {
+    fn rank(&self, name: &str) -> usize {
+        self.settings
+            .category_order
+            .iter()
+            .position(|c| c == name)
+            .unwrap_or(usize::MAX)
+    }
+
+    fn display(&self, name: &str) -> String {
+        self.config
+            .gazette
+            .category_names
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| name.to_string())
+    }
+
+    /// The category a post is shown under (empty when it has none).
+    fn group_of(&self, post: &Post) -> String {
+        post.categories
+            .iter()
+            .min_by_key(|c| (self.rank(c), self.display(c)))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// What the templates see of one post: its title and URL, and its description or excerpt cut to
+/// `excerpt_chars`.
+fn post_data(
+    site_dir: &Path,
+    post: &Post,
+    renderer: &crate::collect::render::Renderer,
+    excerpt_chars: usize,
+) -> Result<PostData, Problem> {
+    let (content, _) = post.content(site_dir, renderer)?;
+    let source = post.description.clone().unwrap_or(content.excerpt_html);
+    Ok(PostData {
+        title: plain_text(&post.title),
+        url: post.url.clone(),
+        date: post.date.to_rfc3339(),
+        excerpt: truncate_chars(&plain_text(&source), excerpt_chars),
+        categories: post.categories.clone(),
+        tags: post.tags.clone(),
+    })
+}
+
+/// The feeds' URLs, as the build named the files: a name that collided keeps the file it was
+/// published under (the output folder remembers), so the digest links where the build wrote.
+struct FeedLinks<'a> {
+    plans: Vec<plan::Plan<'a>>,
+    ctx: plan::Context<'a>,
+}
+
+impl<'a> FeedLinks<'a> {
+    fn of(site_dir: &Path, posts: &'a [Post], config: &'a SiteConfig) -> Result<Self, Problem> {
+        let published = plan::slug::Published::read(&site_dir.join(&config.gazette.out));
+        Ok(FeedLinks {
+            plans: plan::plan_keeping(posts, config, &published),
+            ctx: plan::Context::new(config)?,
+        })
+    }
+
+    fn of_scope(&self, scope: plan::Scope, name: Option<&str>, format: Format) -> Option<String> {
+        self.plans
+            .iter()
+            .find(|p| p.scope == scope && (name.is_none() || p.name.as_deref() == name))
+            .map(|p| self.ctx.url_of(&p.file(format)))
+    }
+
+    fn category(&self, name: &str, format: Format) -> Option<String> {
+        self.of_scope(plan::Scope::Category, Some(name), format)
+    }
+
+    fn site(&self) -> FeedsData {
+        FeedsData {
+            rss: self.of_scope(plan::Scope::Site, None, Format::Rss),
+            atom: self.of_scope(plan::Scope::Site, None, Format::Atom),
+            opml: self.ctx.url_of("feeds.opml"),
+        }
+    }
 }
 
 impl Digest {
     /// The groups a subscriber gets: all, or those of their categories.
-    pub fn groups_for(&self, subscriber: &Subscriber) -> Vec<Group> {
+    pub(crate) fn groups_for(&self, subscriber: &Subscriber) -> Vec<Group> {
         if subscriber.categories.is_empty() {
             return self.groups.clone();
         }
@@ -201,7 +245,7 @@ impl Digest {
 
 /// What makes two subscribers' emails differ beyond their personal values.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct VariantKey {
+pub(crate) struct VariantKey {
     pub categories: Vec<String>,
     pub has_name: bool,
 }
@@ -314,6 +358,8 @@ pub struct Composer<'a> {
 }
 
 impl<'a> Composer<'a> {
+    /// A composer for `digest` and `renderer`. `has_url` says whether subscribers get an
+    /// unsubscribe URL; `mailto` is the unsubscribe address, if any.
     pub fn new(
         digest: &'a Digest,
         renderer: &'a Renderer,

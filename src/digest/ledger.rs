@@ -30,20 +30,39 @@ const LOCK: &str = "ledger.lock";
 /// Why the ledger cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
+    /// Another run holds the lock at this path.
     #[error("{0}: another `gazette digest` is running for this site (it holds this lock); wait for it to finish")]
     Busy(PathBuf),
+    /// The file is not a gazette ledger.
     #[error("{path}: not a gazette ledger ({why}); refusing to touch it: move it aside to start a new ledger")]
-    Foreign { path: PathBuf, why: String },
+    Foreign {
+        /// The ledger's file.
+        path: PathBuf,
+        /// What the file is instead.
+        why: String,
+    },
+    /// The ledger was written by a newer gazette, whose schema this one does not know.
     #[error("{path}: written by a newer gazette (ledger version {found}; this gazette knows version {VERSION}); refusing to change it: upgrade gazette")]
-    Newer { path: PathBuf, found: i64 },
+    Newer {
+        /// The ledger's file.
+        path: PathBuf,
+        /// The schema version it records (SQLite's `user_version`).
+        found: i64,
+    },
+    /// The state folder or the lock file could not be made or opened.
     #[error("{path}: {source}")]
     Io {
+        /// The folder or file.
         path: PathBuf,
+        /// What the system said.
         source: std::io::Error,
     },
+    /// SQLite failed on the ledger.
     #[error("{path}: {source}")]
     Sql {
+        /// The ledger's file.
         path: PathBuf,
+        /// What SQLite said.
         source: rusqlite::Error,
     },
 }
@@ -51,10 +70,15 @@ pub enum LedgerError {
 /// A send's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum State {
+    /// Not sent yet: the next run sends it.
     Pending,
+    /// Committed just before the message went to the server, whose answer is not in yet.
     Sending,
+    /// The server accepted the message (or it was written to the outbox).
     Sent,
+    /// Not delivered: the server refused it or the connection failed; `error` says why.
     Failed,
+    /// Was being sent when a run stopped: the server may have it, so it is resent only when asked.
     Unknown,
     /// Nothing to send: none of the subscriber's categories had posts.
     Empty,
@@ -87,8 +111,11 @@ impl State {
 /// One row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
+    /// Where the send stands.
     pub state: State,
+    /// How many times the message has been handed to the server.
     pub attempts: i64,
+    /// Why the send did not go through, or was put back; `None` when there is nothing to report.
     pub error: Option<String>,
     /// A 5xx: retried only when asked.
     pub permanent: bool,
@@ -125,7 +152,7 @@ pub fn lock(dir: &Path) -> Result<RunLock, LedgerError> {
 }
 
 /// A connection to the ledger. Each sending thread opens its own.
-pub struct Ledger {
+pub(crate) struct Ledger {
     conn: Connection,
     path: PathBuf,
 }

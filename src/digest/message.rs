@@ -14,6 +14,7 @@ use super::subscribers::Subscriber;
 
 macro_rules! text_header {
     ($type:ident, $name:literal) => {
+        #[doc = concat!("The `", $name, "` header, its value as written.")]
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub struct $type(pub String);
 
@@ -79,13 +80,19 @@ pub fn message_id(digest: &str, address: &str, domain: &str) -> String {
 /// Everything of a message that is not the rendered content.
 #[derive(Debug, Clone)]
 pub struct Envelope<'a> {
+    /// The sender (`digest.from`).
     pub from: &'a Mailbox,
+    /// Where replies go (`digest.reply_to`), if not to the sender.
     pub reply_to: Option<&'a Mailbox>,
+    /// The list's identifier, written as `List-Id: <…>` (`digest.list_id`, or the site's host).
     pub list_id: &'a str,
+    /// The `Message-ID`, angle brackets included (see [`message_id`]).
     pub message_id: String,
     /// Filled-in one-click URL (https) and mailto address, when configured.
     pub unsubscribe_url: Option<String>,
+    /// The address that unsubscribes, for a `mailto:` in `List-Unsubscribe`.
     pub unsubscribe_mailto: Option<String>,
+    /// Headers added as they are (`digest.smtp.headers`): name, then value.
     pub extra_headers: &'a [(String, String)],
 }
 
@@ -112,14 +119,23 @@ pub fn build(
 /// Why a message could not be built (it is then reported as failed for that subscriber).
 #[derive(Debug, thiserror::Error)]
 pub enum MessageError {
+    /// lettre refused the message.
     #[error("cannot build the message for {address}: {source}")]
     Build {
+        /// The subscriber's address.
         address: String,
+        /// What lettre said.
         #[source]
         source: lettre::error::Error,
     },
+    /// An extra header's name is not a valid header name.
     #[error("header name `{name}`: {reason}")]
-    HeaderName { name: String, reason: String },
+    HeaderName {
+        /// The name as configured.
+        name: String,
+        /// Why it is not valid.
+        reason: String,
+    },
 }
 
 /// Builds the message for one subscriber, its bodies as `bodies` says.

@@ -37,15 +37,20 @@ pub enum DigestError {
     /// The digest's sender or reply address is not an address.
     #[error("gazette.digest.{key}: {source}")]
     Address {
+        /// The setting: `from` or `reply_to`.
         key: &'static str,
+        /// What lettre said about it.
         #[source]
         source: lettre::address::AddressError,
     },
     /// A file the digest needs could not be read or written.
     #[error("{what} {}: {source}", path.display())]
     File {
+        /// What gazette was doing, e.g. `reading the secret file`.
         what: &'static str,
+        /// The file.
         path: PathBuf,
+        /// What the system said.
         #[source]
         source: std::io::Error,
     },
@@ -134,7 +139,9 @@ pub struct Retry {
 /// One subscriber a send did not reach, with the subscribers file's line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Missed {
+    /// The subscriber's address, lower-cased as the ledger keys it.
     pub address: String,
+    /// What went wrong, as the server or the ledger said it.
     pub error: String,
     /// The line of the subscribers file (0 when unknown).
     pub line: usize,
@@ -143,17 +150,21 @@ pub struct Missed {
 /// What became of every subscriber.
 #[derive(Debug)]
 pub struct Sent {
+    /// The period the digest covered.
     pub period: Period,
     /// `via HOST:PORT` or `into OUTBOX`.
     pub destination: String,
     /// The subscribers file, as messages name it.
     pub subscribers_path: PathBuf,
+    /// Messages this run delivered (to the server, or into the outbox).
     pub sent: usize,
     /// Refused by the server, now or in an earlier run (not retried without [`Retry::failed`]).
     pub failed: Vec<Missed>,
     /// Handed over with no answer, now or in an earlier run.
     pub unknown: Vec<Missed>,
+    /// Subscribers an earlier run already sent this period's digest to.
     pub already_sent: usize,
+    /// Subscribers in the file who have unsubscribed since; nothing was sent to them.
     pub unsubscribed: usize,
     /// Subscribers with nothing in their categories.
     pub empty: usize,

@@ -21,72 +21,114 @@ const TEXT: &str = include_str!("../../templates/digest.txt.hbs");
 /// The data every template sees.
 #[derive(Debug, Clone, Serialize)]
 pub struct Data {
+    /// The site: its title, URL, description and language (`site`).
     pub site: SiteData,
+    /// The period the digest covers (`period`).
     pub period: PeriodData,
+    /// The categories with posts for this subscriber: those in `digest.category_order` first, in
+    /// that order, then the others by name (`groups`).
     pub groups: Vec<Group>,
+    /// How many posts the groups hold (`post_count`).
     pub post_count: usize,
+    /// Who the email is for (`subscriber`).
     pub subscriber: SubscriberData,
+    /// The one-click unsubscribe link; `None` when `digest.unsubscribe_url` is not set.
     pub unsubscribe_url: Option<String>,
+    /// The address that unsubscribes whoever writes to it (`digest.unsubscribe_mailto`), if set.
     pub unsubscribe_mailto: Option<String>,
+    /// The site-wide feeds' URLs (`feeds`).
     pub feeds: FeedsData,
 }
 
+/// The site, as templates see it under `site`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SiteData {
+    /// The site's `title`, as plain text.
     pub title: String,
+    /// The site's root URL (`url` + `baseurl`, ending in `/`); empty when `_config.yml` has no
+    /// `url`.
     pub url: String,
+    /// The site's `description`, if it has one.
     pub description: Option<String>,
+    /// The site's `lang`, if it has one.
     pub lang: Option<String>,
 }
 
+/// The period, as templates see it under `period`; its instants (RFC 3339) go to the `date` and
+/// `weekday` helpers.
 #[derive(Debug, Clone, Serialize)]
 pub struct PeriodData {
+    /// `2022-W02` for an ISO week, `2022-01-10..2022-01-16` for other spans.
     pub label: String,
     /// RFC 3339 instants; `last_day` is the start of the period's last day.
     pub start: String,
+    /// The instant the period ends (the start of the day after it; not included).
     pub end: String,
+    /// The start of the period's last day.
     pub last_day: String,
 }
 
+/// The site-wide feeds' URLs, as templates see them under `feeds`.
 #[derive(Debug, Clone, Serialize)]
 pub struct FeedsData {
+    /// The site's RSS feed; `None` when the build makes no site-wide feed.
     pub rss: Option<String>,
+    /// The site's Atom feed; `None` when the build makes no site-wide feed.
     pub atom: Option<String>,
+    /// The OPML list of all the site's feeds (`feeds.opml`).
     pub opml: String,
 }
 
 /// One category's posts.
 #[derive(Debug, Clone, Serialize)]
 pub struct Group {
+    /// The category as posts write it; empty for posts without one.
     pub name: String,
+    /// The name shown: from `gazette.category_names`, or `digest.uncategorized` for posts without
+    /// a category.
     pub display: String,
+    /// The category's RSS feed; `None` when the build makes none for it.
     pub feed_url: Option<String>,
+    /// The category's Atom feed; `None` when the build makes none for it.
     pub atom_url: Option<String>,
+    /// The group's posts, oldest first.
     pub posts: Vec<PostData>,
 }
 
+/// One post, as templates see it in a group's `posts`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PostData {
+    /// The post's title, as plain text.
     pub title: String,
+    /// The absolute URL of the post's page.
     pub url: String,
+    /// When the post was published (RFC 3339), for the `date` and `weekday` helpers.
     pub date: String,
     /// Plain text, cut to `excerpt_chars` characters.
     pub excerpt: String,
+    /// The post's categories, as written.
     pub categories: Vec<String>,
+    /// The post's tags, as written.
     pub tags: Vec<String>,
 }
 
+/// The subscriber, as templates see them under `subscriber`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SubscriberData {
+    /// Their name; `None` when the subscriber list gives none.
     pub name: Option<String>,
+    /// Their email address.
     pub address: String,
 }
 
 /// A rendered email: subject, HTML (CSS inlined) and text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
+    /// The subject, on one line.
     pub subject: String,
+    /// The HTML body, its CSS inlined.
     pub html: String,
+    /// The plain-text body.
     pub text: String,
 }
 
@@ -172,7 +214,7 @@ impl HelperDef for TruncateHelper {
 }
 
 /// A weekday's name: `星期一` for `zh…`, `Monday` otherwise.
-pub fn weekday_name(day: Weekday, lang: &str) -> &'static str {
+pub(crate) fn weekday_name(day: Weekday, lang: &str) -> &'static str {
     let i = day.num_days_from_monday() as usize;
     if lang.to_ascii_lowercase().starts_with("zh") {
         [
@@ -219,9 +261,13 @@ pub enum RenderError {
     /// file, and the place Handlebars gives.
     #[error("{}{}: {reason}", template, place(*line, *column))]
     Template {
+        /// The template's file, or the setting that holds the subject.
         template: String,
+        /// The line in it, when Handlebars gives one.
         line: Option<usize>,
+        /// The column in it, when Handlebars gives one.
         column: Option<usize>,
+        /// Handlebars' message.
         reason: String,
     },
     /// The HTML's styles could not be inlined.

@@ -25,7 +25,7 @@ use super::smtp::{Fatal, Outcome, Server, Session};
 use super::subscribers::Subscriber;
 
 /// Where messages go.
-pub enum Transport {
+pub(crate) enum Transport {
     Smtp {
         server: Server,
         concurrency: usize,
@@ -40,7 +40,7 @@ pub enum Transport {
 
 /// One message to send.
 #[derive(Debug, Clone)]
-pub struct Job {
+pub(crate) struct Job {
     pub subscriber: Subscriber,
     pub message_id: String,
     pub unsubscribe_url: Option<String>,
@@ -49,8 +49,13 @@ pub struct Job {
 /// What happened to the messages of a run.
 #[derive(Debug, Default)]
 pub struct Report {
+    /// Subscribers (lower-cased addresses) whose message was delivered.
     pub sent: Vec<String>,
+    /// Subscribers whose message was not delivered (refused, or not buildable or writable), with
+    /// why.
     pub failed: Vec<(String, String)>,
+    /// Subscribers whose message was handed over with no answer from the server, with what
+    /// happened.
     pub unknown: Vec<(String, String)>,
     /// Subscribers none of whose categories had posts.
     pub empty: Vec<String>,
@@ -116,7 +121,7 @@ pub struct Silent;
 impl Progress for Silent {}
 
 /// Sends `jobs`; returns what became of each.
-pub fn send_all(
+pub(crate) fn send_all(
     digest: &str,
     ledger_dir: &Path,
     composer: &Composer<'_>,
@@ -220,172 +225,254 @@ fn bodies_for(session: Option<&Session<'_>>) -> Bodies {
     }
 }
 
-/// One worker: its own ledger connection and SMTP session.
+/// Where one worker's messages go: its own SMTP session (with the retry settings), or the
+/// outbox folder.
+enum Channel<'s> {
+    Smtp {
+        // Boxed: a session is large beside the outbox's file transport.
+        session: Box<Session<'s>>,
+        rate: f64,
+        attempts: u32,
+        retry_delay: Duration,
+    },
+    Outbox(FileTransport),
+}
+
+impl<'s> Channel<'s> {
+    fn open(transport: &'s Transport) -> Result<Channel<'s>, Stop> {
+        match transport {
+            Transport::Smtp {
+                server,
+                rate,
+                attempts,
+                retry_delay,
+                ..
+            } => Ok(Channel::Smtp {
+                session: Box::new(Session::new(server)),
+                rate: *rate,
+                attempts: *attempts,
+                retry_delay: *retry_delay,
+            }),
+            Transport::Outbox(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    Stop::new(
+                        "the outbox cannot be written",
+                        format!("{}: {e}", dir.display()),
+                    )
+                })?;
+                Ok(Channel::Outbox(FileTransport::new(dir)))
+            }
+        }
+    }
+
+    /// The session, when messages go by SMTP.
+    fn session(&self) -> Option<&Session<'s>> {
+        match self {
+            Channel::Smtp { session, .. } => Some(session),
+            Channel::Outbox(_) => None,
+        }
+    }
+}
+
+/// One message to hand over: the job's subscriber, its envelope and rendered email, and the
+/// message built with `bodies`.
+struct Ready<'j> {
+    job: &'j Job,
+    key: String,
+    envelope: Envelope<'j>,
+    rendered: super::render::Rendered,
+    message: lettre::Message,
+    bodies: Bodies,
+}
+
+/// One worker: its own ledger connection and channel; takes jobs until the queue is empty or
+/// the run is stopped.
 fn worker(run: &Run<'_>, transport: &Transport) -> Result<(), Stop> {
     let ledger = Ledger::open(run.ledger_dir).map_err(ledger_error)?;
-    let mut session = match transport {
-        Transport::Smtp { server, .. } => Some(Session::new(server)),
-        Transport::Outbox(_) => None,
-    };
-    let outbox = match transport {
-        Transport::Outbox(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                Stop::new(
-                    "the outbox cannot be written",
-                    format!("{}: {e}", dir.display()),
-                )
-            })?;
-            Some(FileTransport::new(dir))
-        }
-        Transport::Smtp { .. } => None,
-    };
-    let (rate, attempts, retry_delay) = match transport {
-        Transport::Smtp {
-            rate,
-            attempts,
-            retry_delay,
-            ..
-        } => (*rate, *attempts, *retry_delay),
-        Transport::Outbox(_) => (0.0, 1, Duration::ZERO),
-    };
-    loop {
-        if run.stop.load(Ordering::SeqCst) {
-            break;
-        }
+    let mut channel = Channel::open(transport)?;
+    while !run.stop.load(Ordering::SeqCst) {
         let Some(job) = lock(&run.queue).pop_front() else {
             break;
         };
-        let key = job.subscriber.key();
-        let rendered = match run
-            .composer
-            .compose(&job.subscriber, job.unsubscribe_url.as_deref())
-        {
-            Ok(None) => {
-                ledger.empty(run.digest, &key).map_err(ledger_error)?;
-                record(run, |r| r.empty.push(key));
-                continue;
-            }
-            Err(e) => {
-                // Not tried: its row stays `pending`.
-                put_back(run, key);
-                return Err(Stop::new(
-                    "a template failed",
-                    format!("rendering the digest failed: {e}"),
-                ));
-            }
-            Ok(Some(r)) => r,
+        let Some(ready) = prepare(run, &ledger, &job, bodies_for(channel.session()))? else {
+            continue;
         };
-        let envelope = Envelope {
-            message_id: job.message_id.clone(),
-            unsubscribe_url: job.unsubscribe_url.clone(),
-            ..run.envelope.clone()
-        };
-        let mut built_with = bodies_for(session.as_ref());
-        let message = match message::build_with(&envelope, &job.subscriber, &rendered, built_with) {
-            Ok(m) => m,
-            Err(e) => {
-                let e = e.to_string();
-                ledger
-                    .failed(run.digest, &key, &e, true)
-                    .map_err(ledger_error)?;
-                record(run, |r| r.failed.push((key, e)));
-                continue;
-            }
-        };
-        match (&mut session, &outbox) {
-            (None, Some(files)) => {
-                ledger.sending(run.digest, &key).map_err(ledger_error)?;
-                match files.send(&message) {
-                    Ok(_) => {
-                        ledger.sent(run.digest, &key).map_err(ledger_error)?;
-                        record(run, |r| r.sent.push(key));
-                    }
-                    Err(e) => {
-                        let error = format!("writing to the outbox: {e}");
-                        ledger
-                            .failed(run.digest, &key, &error, false)
-                            .map_err(ledger_error)?;
-                        record(run, |r| r.failed.push((key, error)));
-                    }
-                }
-            }
-            (Some(session), _) => {
-                let mut message = message;
-                let mut bytes = message.formatted();
-                let mut delay = retry_delay;
-                let mut attempt = 1;
-                loop {
-                    // A new connection may take other bodies than the one the message was
-                    // built for: build it again (the same text, so no new failure).
-                    let now = bodies_for(Some(session));
-                    if now != built_with {
-                        if let Ok(m) =
-                            message::build_with(&envelope, &job.subscriber, &rendered, now)
-                        {
-                            bytes = m.formatted();
-                            message = m;
-                            built_with = now;
-                        }
-                    }
-                    wait_for_slot(run, rate);
-                    ledger.sending(run.digest, &key).map_err(ledger_error)?;
-                    match session.send(message.envelope(), &bytes, built_with == Bodies::EightBit) {
-                        Err(fatal) => {
-                            // Stopped before anything was handed over: the row goes back to
-                            // `pending`, for the next run; no subscriber is to blame.
-                            ledger
-                                .pending(run.digest, &key, Some(&fatal.message))
-                                .map_err(ledger_error)?;
-                            put_back(run, key);
-                            return Err(fatal.into());
-                        }
-                        Ok(Outcome::Sent) => {
-                            ledger.sent(run.digest, &key).map_err(ledger_error)?;
-                            record(run, |r| r.sent.push(key));
-                            break;
-                        }
-                        Ok(Outcome::Unknown(text)) => {
-                            ledger
-                                .unknown(run.digest, &key, &text)
-                                .map_err(ledger_error)?;
-                            record(run, |r| r.unknown.push((key, text)));
-                            break;
-                        }
-                        Ok(Outcome::Refused { error, permanent }) => {
-                            if permanent || attempt >= attempts {
-                                ledger
-                                    .failed(run.digest, &key, &error, permanent)
-                                    .map_err(ledger_error)?;
-                                record(run, |r| r.failed.push((key, error)));
-                                break;
-                            }
-                            // Certainly not sent: `pending` while it waits for its next attempt,
-                            // or for the next run when this one has been stopped meanwhile.
-                            ledger
-                                .pending(run.digest, &key, Some(&error))
-                                .map_err(ledger_error)?;
-                            if run.stop.load(Ordering::SeqCst) {
-                                put_back(run, key);
-                                break;
-                            }
-                            std::thread::sleep(delay);
-                            delay = delay.saturating_mul(2);
-                            attempt += 1;
-                        }
-                    }
-                }
-            }
-            (None, None) => {
-                put_back(run, key);
-                return Err(Stop::new(
-                    "nothing to send with",
-                    "neither an SMTP server nor an outbox is set up",
-                ));
-            }
+        match &mut channel {
+            Channel::Outbox(files) => to_outbox(run, &ledger, files, ready)?,
+            Channel::Smtp {
+                session,
+                rate,
+                attempts,
+                retry_delay,
+            } => by_smtp(
+                run,
+                &ledger,
+                session,
+                (*rate, *attempts, *retry_delay),
+                ready,
+            )?,
         }
     }
-    if let Some(session) = session {
+    if let Channel::Smtp { session, .. } = channel {
         session.close();
     }
     Ok(())
+}
+
+/// Renders and builds one job's message; `None` when the subscriber has nothing to receive
+/// (recorded `empty`) or the message cannot be built (recorded `failed`).
+fn prepare<'j>(
+    run: &Run<'j>,
+    ledger: &Ledger,
+    job: &'j Job,
+    bodies: Bodies,
+) -> Result<Option<Ready<'j>>, Stop> {
+    let key = job.subscriber.key();
+    let rendered = match run
+        .composer
+        .compose(&job.subscriber, job.unsubscribe_url.as_deref())
+    {
+        Ok(None) => {
+            ledger.empty(run.digest, &key).map_err(ledger_error)?;
+            record(run, |r| r.empty.push(key));
+            return Ok(None);
+        }
+        Err(e) => {
+            // Not tried: its row stays `pending`.
+            put_back(run, key);
+            return Err(Stop::new(
+                "a template failed",
+                format!("rendering the digest failed: {e}"),
+            ));
+        }
+        Ok(Some(r)) => r,
+    };
+    let envelope = Envelope {
+        message_id: job.message_id.clone(),
+        unsubscribe_url: job.unsubscribe_url.clone(),
+        ..run.envelope.clone()
+    };
+    match message::build_with(&envelope, &job.subscriber, &rendered, bodies) {
+        Ok(message) => Ok(Some(Ready {
+            job,
+            key,
+            envelope,
+            rendered,
+            message,
+            bodies,
+        })),
+        Err(e) => {
+            let e = e.to_string();
+            ledger
+                .failed(run.digest, &key, &e, true)
+                .map_err(ledger_error)?;
+            record(run, |r| r.failed.push((key, e)));
+            Ok(None)
+        }
+    }
+}
+
+/// Writes one message into the outbox.
+fn to_outbox(
+    run: &Run<'_>,
+    ledger: &Ledger,
+    files: &FileTransport,
+    ready: Ready<'_>,
+) -> Result<(), Stop> {
+    let key = ready.key;
+    ledger.sending(run.digest, &key).map_err(ledger_error)?;
+    match files.send(&ready.message) {
+        Ok(_) => {
+            ledger.sent(run.digest, &key).map_err(ledger_error)?;
+            record(run, |r| r.sent.push(key));
+        }
+        Err(e) => {
+            let error = format!("writing to the outbox: {e}");
+            ledger
+                .failed(run.digest, &key, &error, false)
+                .map_err(ledger_error)?;
+            record(run, |r| r.failed.push((key, error)));
+        }
+    }
+    Ok(())
+}
+
+/// Hands one message to the SMTP server: retried with a doubling delay on a 4xx, up to
+/// `attempts`; recorded sent, unknown (the connection was lost while handing it over) or failed.
+fn by_smtp(
+    run: &Run<'_>,
+    ledger: &Ledger,
+    session: &mut Session<'_>,
+    (rate, attempts, retry_delay): (f64, u32, Duration),
+    ready: Ready<'_>,
+) -> Result<(), Stop> {
+    let Ready {
+        job,
+        key,
+        envelope,
+        rendered,
+        mut message,
+        bodies: mut built_with,
+    } = ready;
+    let mut bytes = message.formatted();
+    let mut delay = retry_delay;
+    let mut attempt = 1;
+    loop {
+        // A new connection may take other bodies than the one the message was built for:
+        // build it again (the same text, so no new failure).
+        let now = bodies_for(Some(session));
+        if now != built_with {
+            if let Ok(m) = message::build_with(&envelope, &job.subscriber, &rendered, now) {
+                bytes = m.formatted();
+                message = m;
+                built_with = now;
+            }
+        }
+        wait_for_slot(run, rate);
+        ledger.sending(run.digest, &key).map_err(ledger_error)?;
+        match session.send(message.envelope(), &bytes, built_with == Bodies::EightBit) {
+            Err(fatal) => {
+                // Stopped before anything was handed over: the row goes back to `pending`, for
+                // the next run; no subscriber is to blame.
+                ledger
+                    .pending(run.digest, &key, Some(&fatal.message))
+                    .map_err(ledger_error)?;
+                put_back(run, key);
+                return Err(fatal.into());
+            }
+            Ok(Outcome::Sent) => {
+                ledger.sent(run.digest, &key).map_err(ledger_error)?;
+                record(run, |r| r.sent.push(key));
+                return Ok(());
+            }
+            Ok(Outcome::Unknown(text)) => {
+                ledger
+                    .unknown(run.digest, &key, &text)
+                    .map_err(ledger_error)?;
+                record(run, |r| r.unknown.push((key, text)));
+                return Ok(());
+            }
+            Ok(Outcome::Refused { error, permanent }) => {
+                if permanent || attempt >= attempts {
+                    ledger
+                        .failed(run.digest, &key, &error, permanent)
+                        .map_err(ledger_error)?;
+                    record(run, |r| r.failed.push((key, error)));
+                    return Ok(());
+                }
+                // Certainly not sent: `pending` while it waits for its next attempt, or for the
+                // next run when this one has been stopped meanwhile.
+                ledger
+                    .pending(run.digest, &key, Some(&error))
+                    .map_err(ledger_error)?;
+                if run.stop.load(Ordering::SeqCst) {
+                    put_back(run, key);
+                    return Ok(());
+                }
+                std::thread::sleep(delay);
+                delay = delay.saturating_mul(2);
+                attempt += 1;
+            }
+        }
+    }
 }

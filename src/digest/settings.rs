@@ -22,6 +22,7 @@ impl DigestSettings {
 pub struct DigestSettings {
     /// The sender, e.g. `财经新闻镜像 <digest@example.com>`.
     pub from: Option<String>,
+    /// The `Reply-To` address, if replies should go elsewhere than `from`.
     pub reply_to: Option<String>,
     /// The subject, a Handlebars template over the same data as the body.
     pub subject: String,
@@ -50,6 +51,7 @@ pub struct DigestSettings {
     pub state: PathBuf,
     /// Where messages go when no SMTP server is configured.
     pub outbox: PathBuf,
+    /// The SMTP server to send through; `None` writes messages to `outbox` instead.
     pub smtp: Option<SmtpSettings>,
 }
 
@@ -93,12 +95,15 @@ pub enum TlsMode {
 #[derive(Clone, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct SmtpSettings {
+    /// The server's host name.
     pub host: String,
     /// Default: 587 for STARTTLS, 465 for implicit TLS, 25 for none.
     pub port: Option<u16>,
+    /// How the connection is secured (default: STARTTLS).
     pub tls: TlsMode,
     /// Allow `tls: none` to a host that is not loopback.
     pub allow_plain: bool,
+    /// The user to log in as; `None` sends without logging in.
     pub username: Option<String>,
     /// The environment variable holding the password.
     pub password_env: Option<String>,

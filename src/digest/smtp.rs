@@ -29,7 +29,7 @@ use super::settings::{SmtpSettings, TlsMode};
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Sent,
     /// Not delivered. `permanent` for a 5xx answer.
     Refused {
@@ -69,7 +69,9 @@ impl std::fmt::Display for FatalKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct Fatal {
+    /// What failed, for callers to tell the cases apart.
     pub kind: FatalKind,
+    /// The whole story, in words, for the person running gazette.
     pub message: String,
 }
 
@@ -329,7 +331,7 @@ fn closes(e: &Error) -> bool {
 }
 
 /// A connection that is opened on first use and reopened after a failure.
-pub struct Session<'a> {
+pub(crate) struct Session<'a> {
     server: &'a Server,
     conn: Option<SmtpConnection>,
 }
@@ -448,7 +450,7 @@ impl<'a> Session<'a> {
     }
 
     /// Whether the open connection takes 8-bit bodies (false when none is open yet).
-    pub fn offers_8bitmime(&self) -> bool {
+    pub(crate) fn offers_8bitmime(&self) -> bool {
         self.conn
             .as_ref()
             .is_some_and(|c| c.server_info().supports_feature(Extension::EightBitMime))
@@ -487,21 +489,9 @@ impl<'a> Session<'a> {
         message: &[u8],
         eight_bit: bool,
     ) -> Result<Attempt, Fatal> {
-        if self.conn.as_ref().is_some_and(|c| c.has_broken()) {
-            self.drop_connection();
-        }
-        let mut conn = match self.conn.take() {
-            Some(conn) => conn,
-            None => match self.connect() {
-                Ok(conn) => conn,
-                Err(ConnectError::Fatal(fatal)) => return Err(fatal),
-                Err(ConnectError::Transient(text)) => {
-                    return Ok(Attempt::Done(Outcome::Refused {
-                        error: text,
-                        permanent: false,
-                    }))
-                }
-            },
+        let mut conn = match self.connection()? {
+            Ok(conn) => conn,
+            Err(refused) => return Ok(Attempt::Done(refused)),
         };
         let server = self.server;
         if eight_bit && !conn.server_info().supports_feature(Extension::EightBitMime) {
@@ -544,6 +534,32 @@ impl<'a> Session<'a> {
             conn.abort();
             return Ok(Attempt::Stale(error));
         }
+        Ok(self.hand_over(conn, message))
+    }
+
+    /// The session's connection, or a new one (a connection the server broke is dropped
+    /// first); `Ok(Err(refused))` when connecting failed for now (a 4xx greeting…).
+    fn connection(&mut self) -> Result<Result<SmtpConnection, Outcome>, Fatal> {
+        if self.conn.as_ref().is_some_and(|c| c.has_broken()) {
+            self.drop_connection();
+        }
+        if let Some(conn) = self.conn.take() {
+            return Ok(Ok(conn));
+        }
+        match self.connect() {
+            Ok(conn) => Ok(Ok(conn)),
+            Err(ConnectError::Fatal(fatal)) => Err(fatal),
+            Err(ConnectError::Transient(text)) => Ok(Err(Outcome::Refused {
+                error: text,
+                permanent: false,
+            })),
+        }
+    }
+
+    /// Sends the message's text after DATA was accepted: sent, refused (the session goes on
+    /// unless the server said 421), or unknown when the connection failed while handing it over.
+    fn hand_over(&mut self, mut conn: SmtpConnection, message: &[u8]) -> Attempt {
+        let server = self.server;
         let sent = match simdutf8::basic::from_utf8(message) {
             Ok(text) => conn.command(Payload::new(text)),
             Err(_) => conn.message(message),
@@ -551,7 +567,7 @@ impl<'a> Session<'a> {
         match sent {
             Ok(_) => {
                 self.conn = Some(conn);
-                Ok(Attempt::Done(Outcome::Sent))
+                Attempt::Done(Outcome::Sent)
             }
             Err(e) if e.is_transient() || e.is_permanent() => {
                 let permanent = e.is_permanent();
@@ -560,18 +576,18 @@ impl<'a> Session<'a> {
                 } else {
                     self.conn = Some(conn);
                 }
-                Ok(Attempt::Done(Outcome::Refused {
+                Attempt::Done(Outcome::Refused {
                     error: describe(&e, server),
                     permanent,
-                }))
+                })
             }
             Err(e) => {
                 conn.abort();
-                Ok(Attempt::Done(Outcome::Unknown(format!(
+                Attempt::Done(Outcome::Unknown(format!(
                     "the connection to {} failed while the message was handed over: {}",
                     server.address(),
                     describe(&e, server)
-                ))))
+                )))
             }
         }
     }

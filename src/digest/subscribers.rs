@@ -16,7 +16,10 @@ use crate::yaml::scalar_string;
 /// One person who gets the digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscriber {
+    /// Where the digest goes, as written in the file.
     pub address: Address,
+    /// The name to greet them by and put in `To:`, control characters made spaces; `None` when
+    /// the file gives none (or only spaces).
     pub name: Option<String>,
     /// Empty: every category.
     pub categories: Vec<String>,
@@ -34,7 +37,9 @@ impl Subscriber {
 /// What reading the file gave.
 #[derive(Debug, Default)]
 pub struct Loaded {
+    /// The valid subscribers, in file order, each address once.
     pub subscribers: Vec<Subscriber>,
+    /// Lines left out (invalid addresses: errors) and duplicates (warnings).
     pub problems: Vec<Problem>,
 }
 

@@ -17,7 +17,9 @@ pub struct Period {
     pub first: NaiveDate,
     /// The last day (inclusive).
     pub last: NaiveDate,
+    /// The first day's 00:00 in the site's zone: the period's first instant.
     pub start: DateTime<FixedOffset>,
+    /// The 00:00 after the last day: the first instant after the period.
     pub end: DateTime<FixedOffset>,
 }
 
@@ -30,14 +32,28 @@ impl fmt::Display for Period {
 /// Why a period cannot be read or made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PeriodError {
+    /// The last day comes before the first.
     #[error("the period ends ({last}) before it starts ({first})")]
-    Backwards { first: NaiveDate, last: NaiveDate },
+    Backwards {
+        /// The first day asked for.
+        first: NaiveDate,
+        /// The last day asked for.
+        last: NaiveDate,
+    },
+    /// The day after this last day is past the last date chrono can represent.
     #[error("{0} is too far in the future")]
     TooLate(NaiveDate),
+    /// The text is not a week written as `2022-W02`.
     #[error("`{0}` is not an ISO week such as 2022-W02")]
     NotAWeek(String),
+    /// The year has no such ISO week (a year has 52 or 53).
     #[error("{year} has no week {week}")]
-    NoSuchWeek { year: i32, week: u32 },
+    NoSuchWeek {
+        /// The ISO year asked for.
+        year: i32,
+        /// The week number asked for.
+        week: u32,
+    },
 }
 
 impl Period {

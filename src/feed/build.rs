@@ -32,7 +32,9 @@ pub enum BuildError {
     /// The feeds could not be written (a full disk, an output folder that is a file…).
     #[error("no feed was changed in {}", out.display())]
     Write {
+        /// The output folder.
         out: PathBuf,
+        /// The file and what the system said.
         #[source]
         source: write::WriteError,
     },
@@ -56,6 +58,7 @@ pub struct Built {
     pub posts: usize,
     /// Where gazette's feeds went, and what happened to each file there.
     pub out: PathBuf,
+    /// What happened to each of gazette's files.
     pub report: write::Report,
     /// Where jekyll-feed's files went, and what happened to them (`jekyll_feed: true`).
     pub jekyll_feed: Option<(PathBuf, write::Report)>,

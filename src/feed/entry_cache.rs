@@ -34,7 +34,7 @@ struct ContentsRef<'a> {
 
 /// The entries of the last build, by post file.
 #[derive(Debug, Default)]
-pub struct EntryCache {
+pub(crate) struct EntryCache {
     key: u64,
     old: HashMap<PathBuf, (Stamp, Entry)>,
 }
@@ -111,7 +111,7 @@ impl EntryCache {
     }
 
     /// Whether the cache holds exactly these entries already (then there is nothing to save).
-    pub fn holds_exactly<'a>(
+    pub(crate) fn holds_exactly<'a>(
         &self,
         used: impl ExactSizeIterator<Item = (&'a Path, Stamp)>,
     ) -> bool {

@@ -46,7 +46,7 @@ use crate::problem::{Position, Problem};
 use crate::yaml::{scalar_string, yaml11_bool};
 
 /// The list of files gazette wrote into Jekyll's destination folder in jekyll-feed's place.
-pub const MANIFEST: &str = ".gazette-jekyll-feed-files";
+pub(crate) const MANIFEST: &str = ".gazette-jekyll-feed-files";
 
 /// What jekyll-feed's own output starts with: its generator element. A file that carries it was
 /// written by jekyll-feed (during `jekyll build`, while the plugin is still enabled), and is
@@ -57,17 +57,13 @@ const OUR_MARK: &str = ">gazette (jekyll-feed compatible)</generator>";
 
 /// One feed jekyll-feed would write.
 #[derive(Debug, Clone)]
-pub struct JekyllPlan<'a> {
-    /// The page's path as jekyll-feed names it (`/feed.xml`, `/feed/news.xml`).
-    pub page: String,
+pub(crate) struct JekyllPlan<'a> {
     /// The page's URL below the site (`page.url`: percent-encoded, sanitised as Jekyll does).
     pub url: String,
     /// The file, relative to the destination folder (the URL decoded).
     pub file: PathBuf,
     /// The category of a category feed.
     pub category: Option<String>,
-    /// The tag of a tag feed.
-    pub tag: Option<String>,
     pub posts: Vec<&'a Post>,
 }
 
@@ -76,18 +72,27 @@ pub struct JekyllPlan<'a> {
 pub struct Settings {
     /// The site feed's path (`feed: path:`, or `collections: posts: path:`).
     pub path: String,
+    /// Categories that get a feed of their own, `/feed/<category>.xml` (`feed: categories:`).
     pub categories: Vec<String>,
+    /// The tag feeds (`feed: tags:`); `None` when there are none.
     pub tags: Option<TagSettings>,
+    /// Posts per feed at most (`feed: posts_limit:`, default 10).
     pub posts_limit: usize,
+    /// Entries carry the summary but no content (`feed: excerpt_only:`).
     pub excerpt_only: bool,
     /// `disable_in_development: true` while `JEKYLL_ENV` is unset or `development`.
     pub disabled: bool,
 }
 
+/// jekyll-feed's tag feeds (`feed: tags:`), one per tag at `<path><tag>.xml`; tags with
+/// characters other than ASCII letters, digits and `_` get none.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TagSettings {
+    /// The tags that get a feed (`only:`); `None` means every tag of the site.
     pub only: Option<Vec<String>>,
+    /// Tags that get no feed (`except:`).
     pub except: Vec<String>,
+    /// The folder the feeds go in (`path:`, default `/feed/by_tag/`).
     pub path: String,
 }
 
@@ -451,7 +456,7 @@ fn dirname(path: &str) -> &str {
 
 /// Jekyll's `Document#id`: `File.join(File.dirname(url), slug)`, the slug being the front
 /// matter's, else the file name's.
-pub fn document_id(post_path: &str, slug: &str) -> String {
+pub(crate) fn document_id(post_path: &str, slug: &str) -> String {
     let dir = dirname(post_path);
     match (dir.ends_with('/'), slug.starts_with('/')) {
         (true, true) => format!("{dir}{}", &slug[1..]),
@@ -476,7 +481,7 @@ fn capitalize(text: &str) -> String {
 /// Jekyll's `smartify` (kramdown's SmartyPants) on plain text, giving HTML: quotes made curly by
 /// kramdown's rules, `---`, `--`, `...`, `<<`, `>>` made dashes, an ellipsis and guillemets, and
 /// `&`, `<`, `>` escaped.
-pub fn smartify(text: &str) -> String {
+pub(crate) fn smartify(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len() + 8);
     // Whether the character before the current one was consumed by a rule (a quote or a
@@ -633,7 +638,7 @@ pub fn destination(site: &Path, config: &SiteConfig) -> PathBuf {
 
 /// Decides which feeds jekyll-feed would write and which posts each holds (newest first,
 /// `posts_limit` of them). Posts marked `feed: false` are left out (gazette's own setting).
-pub fn plan<'a>(
+pub(crate) fn plan<'a>(
     site: &Path,
     posts: &'a [Post],
     settings: &Settings,
@@ -652,10 +657,7 @@ pub fn plan<'a>(
     let eligible: Vec<&Post> = posts.iter().filter(|p| !p.draft && p.in_feeds).collect();
     let limit = settings.posts_limit;
     let mut missing_tags = Vec::new();
-    let mut add = |page: String,
-                   category: Option<String>,
-                   tag: Option<String>,
-                   chosen: Vec<&'a Post>| {
+    let mut add = |page: String, category: Option<String>, chosen: Vec<&'a Post>| {
         // jekyll-feed leaves a path to a file of the site's own.
         let in_source = site.join(page.trim_start_matches('/'));
         if fs::symlink_metadata(&in_source).is_ok() {
@@ -669,11 +671,9 @@ pub fn plan<'a>(
         let url = page_url(&page);
         match file_of(&url) {
             Some(file) => plans.push(JekyllPlan {
-                page,
                 url,
                 file,
                 category,
-                tag,
                 posts: chosen.into_iter().take(limit).collect(),
             }),
             None => problems.push(Problem::warning(
@@ -683,7 +683,7 @@ pub fn plan<'a>(
             )),
         }
     };
-    add(settings.path.clone(), None, None, eligible.clone());
+    add(settings.path.clone(), None, eligible.clone());
     for category in &settings.categories {
         let chosen = eligible
             .iter()
@@ -693,7 +693,6 @@ pub fn plan<'a>(
         add(
             format!("/feed/{category}.xml"),
             Some(category.clone()),
-            None,
             chosen,
         );
     }
@@ -733,7 +732,7 @@ pub fn plan<'a>(
                     .copied()
                     .filter(|p| p.tags.contains(&tag))
                     .collect();
-                add(format!("{}{tag}.xml", tags.path), None, Some(tag), chosen);
+                add(format!("{}{tag}.xml", tags.path), None, chosen);
             }
         }
     }
@@ -764,7 +763,7 @@ fn attribute(value: &str) -> String {
 const MEDIA: &str = "http://search.yahoo.com/mrss/";
 
 /// Writes one feed as jekyll-feed's template does.
-pub fn write(
+pub(crate) fn write(
     plan: &JekyllPlan<'_>,
     entries: &HashMap<&Path, Entry>,
     ctx: &Context<'_>,
@@ -1032,7 +1031,12 @@ pub fn prepare(
 
 /// A file that two writers would both write: jekyll-feed's `dest`-relative outputs against
 /// gazette's own in `out`. Compared as paths below the same site, without touching the disk.
-pub fn clash(dest: &Path, ours: &[Output], out: &Path, theirs: &[Output]) -> Option<PathBuf> {
+pub(crate) fn clash(
+    dest: &Path,
+    ours: &[Output],
+    out: &Path,
+    theirs: &[Output],
+) -> Option<PathBuf> {
     let theirs: BTreeSet<PathBuf> = theirs.iter().map(|o| out.join(&o.path)).collect();
     ours.iter()
         .map(|o| dest.join(&o.path))
@@ -1094,7 +1098,7 @@ pub struct Staged {
 /// `jekyll_feed: true` tells gazette to take its place); anything else standing there (a page
 /// of the site, another plugin's file) is left as it is, with a warning, and not recorded, so
 /// that it is never removed either.
-pub fn stage(dest: &Path, outputs: &[Output]) -> Result<(Staged, Vec<Problem>), WriteError> {
+pub(crate) fn stage(dest: &Path, outputs: &[Output]) -> Result<(Staged, Vec<Problem>), WriteError> {
     if dest.exists() && !dest.is_dir() {
         return Err(WriteError {
             path: dest.to_path_buf(),
@@ -1216,7 +1220,7 @@ impl Staged {
     /// Renames the staged files into place, records them, and removes the files an earlier
     /// build wrote and this one does not (only regular files inside the folder that still carry
     /// gazette's mark; never through a symbolic link).
-    pub fn commit(mut self) -> Result<Report, WriteError> {
+    pub(crate) fn commit(mut self) -> Result<Report, WriteError> {
         self.committed = true;
         for (temp, target, _) in &self.files {
             fs::rename(temp, target).map_err(err(target))?;

@@ -2,9 +2,10 @@
 //! JSON Feed) for the whole site, for every category and, when enabled, for every tag; plus an
 //! OPML list of them and an HTML snippet of `<link rel="alternate">` tags.
 //!
-//! Everything here is pure: [`render`] returns the files' paths and bytes, and only
-//! [`write::write_all`] (called by the `build` command) touches the disk. Feed-level times are the
-//! newest post's, never the build's, so the same posts give the same bytes.
+//! [`render`] writes nothing: it returns the files' paths and bytes. [`build::build`] is what
+//! touches the disk: it writes them with [`write::write_all`], keeps the entry cache when one is
+//! asked for, and puts jekyll-feed's files in place (`jekyll_feed: true`). Feed-level times are
+//! the newest post's, never the build's, so the same posts give the same bytes.
 
 pub mod atom;
 pub mod build;
@@ -14,7 +15,7 @@ pub mod html;
 pub mod jekyll_feed;
 pub mod json;
 pub mod opml;
-pub mod rss2;
+pub(crate) mod rss2;
 pub mod write;
 mod xml;
 
@@ -102,7 +103,7 @@ fn as_uri(id: &str) -> Option<String> {
 /// A post's id in Atom and JSON Feed, which must be an absolute URI: [`id_uri`] of its
 /// front-matter `id`, or its URL when it has none. (RSS keeps the front-matter id as it is, in
 /// `<guid isPermaLink="false">`.)
-pub fn entry_id(post: &Post, root: &Url) -> String {
+pub(crate) fn entry_id(post: &Post, root: &Url) -> String {
     match post.id.as_deref() {
         Some(id) => id_uri(id, &post.date, root),
         None => post.url.clone(),
@@ -112,7 +113,7 @@ pub fn entry_id(post: &Post, root: &Url) -> String {
 /// A front-matter id as an absolute URI: itself when it is one ([`as_uri`]); else the tag
 /// URI (RFC 4151) `tag:<site host>,<year of the post's date>:<id>`, percent-encoding what a tag
 /// URI cannot hold.
-pub fn id_uri(id: &str, date: &DateTime<FixedOffset>, root: &Url) -> String {
+pub(crate) fn id_uri(id: &str, date: &DateTime<FixedOffset>, root: &Url) -> String {
     let id = escape::xml_safe(id.trim());
     if let Some(uri) = as_uri(&id) {
         return uri;
@@ -145,6 +146,7 @@ pub fn id_uri(id: &str, date: &DateTime<FixedOffset>, root: &Url) -> String {
 /// A post made ready for feeds: plain-text title, safe HTML with absolute URLs.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
+    /// The post's title as plain text.
     pub title: String,
     /// The body; empty when the post has none (feeds then leave their content element out).
     pub content_html: String,
@@ -170,7 +172,7 @@ pub fn render(
 ///
 /// An entry whose body runs Liquid is never kept: what it shows depends on files the post's
 /// stamp does not cover (includes, `_data/`, other posts' URLs), so it is rendered every time.
-pub fn render_cached(
+pub(crate) fn render_cached(
     site: &Path,
     plans: &[Plan<'_>],
     ctx: &Context<'_>,
@@ -347,12 +349,12 @@ fn lists(plans: &[Plan<'_>], ctx: &Context<'_>, formats: &[Format]) -> [Output; 
 
 /// Media RSS's namespace, for a post's `image` (`media:thumbnail`, `media:content`), as
 /// jekyll-feed writes it.
-pub const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
+pub(crate) const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
 
 /// The absolute URL of a post's `image`, as jekyll-feed's `absolute_url` makes it: a URL is
 /// kept, `//host/x` takes the site's scheme, and a path (with or without its leading `/`) is
 /// below the site's root (`url` + `baseurl`). `None` without one, or when it makes no URL.
-pub fn image_url(post: &Post, root: &Url) -> Option<String> {
+pub(crate) fn image_url(post: &Post, root: &Url) -> Option<String> {
     let image = post
         .image
         .as_deref()
@@ -368,7 +370,7 @@ pub fn image_url(post: &Post, root: &Url) -> Option<String> {
 
 /// A post's `image` as Media RSS elements: `media:thumbnail` and `media:content`, keyed as the
 /// feed crates keep extensions (prefix, then name).
-pub fn media_elements(
+pub(crate) fn media_elements(
     image: &str,
 ) -> std::collections::BTreeMap<String, Vec<atom_syndication::extension::Extension>> {
     use atom_syndication::extension::Extension;
@@ -496,7 +498,7 @@ pub(crate) mod testing {
 
     /// The site's feeds by path (`feed.rss.xml`, `categories/x.atom.xml`, …), and the problems
     /// that rendering reported. `posts` are file names in `_posts` and their text.
-    pub fn render_site(
+    pub(crate) fn render_site(
         config: &str,
         posts: &[(&str, &str)],
     ) -> (BTreeMap<String, String>, Vec<Problem>) {

@@ -42,7 +42,7 @@ pub fn opml(plans: &[Plan<'_>], ctx: &Context<'_>, format: Format) -> Vec<u8> {
 }
 
 /// `<link rel="alternate">` tags for every feed written.
-pub fn link_tags(plans: &[Plan<'_>], ctx: &Context<'_>, formats: &[Format]) -> Vec<u8> {
+pub(crate) fn link_tags(plans: &[Plan<'_>], ctx: &Context<'_>, formats: &[Format]) -> Vec<u8> {
     let mut out = String::new();
     for plan in plans {
         for &format in formats {

@@ -29,13 +29,17 @@ use crate::temp::tests::dead_pid;
 use crate::temp::{is_stale_temp, temp_path, temp_pid};
 
 /// The list of files gazette wrote into an output folder.
-pub const MANIFEST: &str = ".gazette-files";
+pub(crate) const MANIFEST: &str = ".gazette-files";
 
 /// What a write did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
+    /// Files written because they are new or their content changed (paths relative to the
+    /// output folder, as in the other lists).
     pub written: Vec<PathBuf>,
+    /// Files that already held these bytes, left untouched.
     pub unchanged: Vec<PathBuf>,
+    /// Files an earlier build wrote (the manifest lists them) that no feed needs now, deleted.
     pub removed: Vec<PathBuf>,
 }
 
@@ -43,7 +47,9 @@ pub struct Report {
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {error}")]
 pub struct WriteError {
+    /// The file or folder.
     pub path: PathBuf,
+    /// What the system said.
     pub error: io::Error,
 }
 

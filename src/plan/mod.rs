@@ -19,16 +19,22 @@ use crate::problem::{Position, Problem};
 /// What a feed covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Scope {
+    /// Every post of the site (`feed.*`).
     Site,
+    /// One category's posts (`categories/…`).
     Category,
+    /// One tag's posts (`tags/…`).
     Tag,
 }
 
 /// The formats gazette writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// RSS 2.0 (`.rss.xml`).
     Rss,
+    /// Atom 1.0 (`.atom.xml`).
     Atom,
+    /// JSON Feed 1.1 (`.json`).
     Json,
 }
 
@@ -43,7 +49,7 @@ impl Format {
     }
 
     /// The media type, for `<link type>` and `atom:link`.
-    pub fn media_type(self) -> &'static str {
+    pub(crate) fn media_type(self) -> &'static str {
         match self {
             Format::Rss => "application/rss+xml",
             Format::Atom => "application/atom+xml",
@@ -55,6 +61,7 @@ impl Format {
 /// One feed to write: what it covers and its posts, newest first, already limited.
 #[derive(Debug, Clone)]
 pub struct Plan<'a> {
+    /// Whether it is the site's feed, a category's or a tag's.
     pub scope: Scope,
     /// The category or tag as written in posts (`None` for the site feed).
     pub name: Option<String>,
@@ -63,6 +70,7 @@ pub struct Plan<'a> {
     /// The path of the feed's files without the format's ending, relative to the output folder
     /// (`feed`, `categories/xinhuashe`, `tags/zhong-guo`).
     pub stem: String,
+    /// The posts it holds, newest first, at most the `items` setting.
     pub posts: Vec<&'a Post>,
 }
 
@@ -86,6 +94,7 @@ pub fn updated(post: &Post) -> DateTime<FixedOffset> {
 /// What every format needs to know about the site.
 #[derive(Debug, Clone)]
 pub struct Context<'a> {
+    /// The site's configuration.
     pub config: &'a SiteConfig,
     /// The site's public root (`url` + `baseurl` + `/`).
     pub root: Url,
@@ -120,7 +129,7 @@ impl<'a> Context<'a> {
     }
 
     /// A feed file's public URL.
-    pub fn url_of(&self, file: &str) -> String {
+    pub(crate) fn url_of(&self, file: &str) -> String {
         self.base
             .join(file)
             .map(String::from)
@@ -133,7 +142,7 @@ impl<'a> Context<'a> {
     }
 
     /// The feed-level author: the site's, else the site's title as a name (Atom needs one).
-    pub fn site_author(&self) -> Author {
+    pub(crate) fn site_author(&self) -> Author {
         self.config.author.clone().unwrap_or_else(|| Author {
             name: Some(self.site_title()),
             ..Author::default()
@@ -141,7 +150,7 @@ impl<'a> Context<'a> {
     }
 
     /// The site's `lang` as feeds write it ([`language_tag`]); `None` when unset or unusable.
-    pub fn language(&self) -> Option<String> {
+    pub(crate) fn language(&self) -> Option<String> {
         self.config.lang.as_deref().and_then(language_tag)
     }
 }
@@ -255,6 +264,8 @@ pub fn plan_keeping<'a>(
 /// A file to write, relative to the output folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
+    /// Where, relative to the output folder.
     pub path: PathBuf,
+    /// The file's whole content.
     pub bytes: Vec<u8>,
 }

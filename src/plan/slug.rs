@@ -22,11 +22,11 @@ use crate::problem::{Position, Problem};
 const MAX_LEN: usize = 80;
 
 /// The file in the output folder that says which category and tag got which file.
-pub const NAMES: &str = ".gazette-names";
+pub(crate) const NAMES: &str = ".gazette-names";
 
 /// Whether Windows refuses `name` as a file name: `con`, `prn`, `aux`, `nul`, `com1`…`com9`,
 /// `lpt1`…`lpt9`, in any case, with or without an extension (`nul.rss.xml` is refused too).
-pub fn reserved_on_windows(name: &str) -> bool {
+pub(crate) fn reserved_on_windows(name: &str) -> bool {
     let stem = name.split('.').next().unwrap_or(name).to_ascii_lowercase();
     match stem.as_bytes() {
         b"con" | b"prn" | b"aux" | b"nul" => true,
@@ -65,7 +65,7 @@ pub fn readable(name: &str) -> Option<String> {
 
 /// Whether a slug given in the config (or found in [`NAMES`]) is safe to use as a file name as
 /// it is.
-pub fn is_safe(slug: &str) -> bool {
+pub(crate) fn is_safe(slug: &str) -> bool {
     !slug.is_empty()
         && slug.len() <= MAX_LEN
         && slug
@@ -100,7 +100,7 @@ fn own_slug(name: &str, explicit: &BTreeMap<String, String>, fallback: &str) -> 
 /// the last build's [`NAMES`]); the other names, in sorted order, take their own slug, or when
 /// it is taken the first free of `-2`, `-3`, …. On a clean build (nothing published) the
 /// result depends only on the set of names.
-pub fn assign(
+pub(crate) fn assign(
     names: &BTreeSet<&str>,
     explicit: &BTreeMap<String, String>,
     fallback: &str,
@@ -148,7 +148,9 @@ pub fn assign(
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Published {
+    /// Each category's name, as posts write it, to its slug.
     pub categories: BTreeMap<String, String>,
+    /// Each tag's name, as posts write it, to its slug.
     pub tags: BTreeMap<String, String>,
 }
 
@@ -181,7 +183,7 @@ impl Published {
     }
 
     /// The names and slugs of `plans`, as the file [`NAMES`] to write beside the feeds.
-    pub fn of_plans(plans: &[Plan<'_>]) -> Published {
+    pub(crate) fn of_plans(plans: &[Plan<'_>]) -> Published {
         let mut published = Published::default();
         for plan in plans {
             let (Some(name), Some((_, slug))) = (&plan.name, plan.stem.rsplit_once('/')) else {

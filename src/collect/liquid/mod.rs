@@ -31,7 +31,7 @@ use crate::config::SiteConfig;
 use crate::problem::{Position, Problem};
 
 /// Everything a post's Liquid can see that is the same for every post: built once per run.
-pub struct LiquidSite {
+pub(crate) struct LiquidSite {
     shared: Arc<Shared>,
 }
 
