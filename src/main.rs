@@ -18,7 +18,7 @@ struct Cli {
 enum Command {
     /// Read every post and report what is wrong (exit 1 when any post is invalid).
     Check(cmd::check::Args),
-    /// Write the RSS and Atom feeds (exit 1, writing nothing, when any post is invalid).
+    /// Write the RSS and Atom feeds (posts that cannot be read are left out; --strict: none).
     Build(cmd::build::Args),
     /// Send the weekly digest email to every subscriber, exactly once each.
     Digest(cmd::digest::Args),
