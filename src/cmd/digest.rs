@@ -118,37 +118,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 /// Prints what became of every subscriber; the exit status: 0 when everything went out, 1 when
 /// some messages failed or are unknown, 2 when the run stopped.
 fn report(sent: &Sent) -> ExitCode {
-    let file = sent.subscribers_path.display();
-    for m in &sent.failed {
-        errln!("{file}:{}:1: failed: {}: {}", m.line, m.address, m.error);
+    for line in sent.missed_lines() {
+        errln!("{line}");
     }
-    for m in &sent.unknown {
-        errln!(
-            "{file}:{}:1: unknown: {}: {} (check the server's log; --resend-unknown sends it again)",
-            m.line,
-            m.address,
-            m.error
-        );
-    }
-    let stopped = match &sent.stopped {
-        Some((stop, pending)) => format!(
-            "; the run stopped ({}): {pending} not sent, left pending for the next run",
-            stop.cause
-        ),
-        None => String::new(),
-    };
-    outln!(
-        "{}: {} sent {}, {} failed, {} unknown, {} already sent, {} unsubscribed, {} with nothing in their categories, {} invalid in the subscribers file{stopped}",
-        sent.period,
-        sent.sent,
-        sent.destination,
-        sent.failed.len(),
-        sent.unknown.len(),
-        sent.already_sent,
-        sent.unsubscribed,
-        sent.empty,
-        sent.invalid,
-    );
+    outln!("{sent}");
     if let Some((stop, _)) = &sent.stopped {
         errln!("gazette: the run stopped: {}", stop.message);
         return ExitCode::from(2);

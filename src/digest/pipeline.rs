@@ -174,7 +174,52 @@ pub struct Sent {
     pub stopped: Option<(Stop, usize)>,
 }
 
+impl std::fmt::Display for Sent {
+    /// The run's summary line: how many were sent where, failed, unknown, already sent,
+    /// unsubscribed, empty and invalid, and why the run stopped, if it did.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} sent {}, {} failed, {} unknown, {} already sent, {} unsubscribed, {} with nothing in their categories, {} invalid in the subscribers file",
+            self.period,
+            self.sent,
+            self.destination,
+            self.failed.len(),
+            self.unknown.len(),
+            self.already_sent,
+            self.unsubscribed,
+            self.empty,
+            self.invalid,
+        )?;
+        if let Some((stop, pending)) = &self.stopped {
+            write!(
+                f,
+                "; the run stopped ({}): {pending} not sent, left pending for the next run",
+                stop.cause
+            )?;
+        }
+        Ok(())
+    }
+}
+
 impl Sent {
+    /// One line per subscriber the run did not reach, `FILE:LINE:1: failed|unknown: address:
+    /// error`, failures first.
+    pub fn missed_lines(&self) -> Vec<String> {
+        let file = self.subscribers_path.display();
+        let failed = self
+            .failed
+            .iter()
+            .map(|m| format!("{file}:{}:1: failed: {}: {}", m.line, m.address, m.error));
+        let unknown = self.unknown.iter().map(|m| {
+            format!(
+                "{file}:{}:1: unknown: {}: {} (check the server's log; --resend-unknown sends it again)",
+                m.line, m.address, m.error
+            )
+        });
+        failed.chain(unknown).collect()
+    }
+
     /// Whether every message went out (nothing failed, nothing unknown, no stop).
     pub fn all_out(&self) -> bool {
         self.failed.is_empty() && self.unknown.is_empty() && self.stopped.is_none()
