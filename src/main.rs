@@ -24,6 +24,8 @@ enum Command {
     Digest(cmd::digest::Args),
     /// Record that an address wants no more digests.
     Unsubscribe(cmd::unsubscribe::Args),
+    /// Import, export and list the subscriber store.
+    Subscribers(cmd::subscribers::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Build(args) => &args.site.site,
         Command::Digest(args) => &args.site.site,
         Command::Unsubscribe(args) => &args.site.site,
+        Command::Subscribers(args) => args.site(),
     };
     cmd::site::require_site(site)?;
     match command {
@@ -52,5 +55,6 @@ fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Build(args) => cmd::build::run(args),
         Command::Digest(args) => cmd::digest::run(args),
         Command::Unsubscribe(args) => cmd::unsubscribe::run(args),
+        Command::Subscribers(args) => cmd::subscribers::run(args),
     }
 }

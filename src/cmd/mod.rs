@@ -8,4 +8,5 @@ pub mod digest;
 pub mod output;
 pub mod progress;
 pub mod site;
+pub mod subscribers;
 pub mod unsubscribe;

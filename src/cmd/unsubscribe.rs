@@ -24,7 +24,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow!("`{}` is not an email address: {e}", args.address))?;
     let loaded = SiteConfig::load(&args.site.site).map_err(|p| anyhow!("{p}"))?;
     let site = &args.site.site;
-    if gazette::digest::pipeline::unsubscribe(site, &loaded.config, address.as_ref())? {
+    if gazette::digest::pipeline::unsubscribe(site, &loaded.config, &address)? {
         outln!("{address} is unsubscribed: no later digest goes to it");
     } else {
         outln!("{address} was already unsubscribed");

@@ -1,5 +1,6 @@
 //! The weekly digest: the posts of one period, rendered from Handlebars templates into one
 //! email per subscriber, sent through SMTP exactly once each (a ledger records every send).
+//! Subscribers come from a file, or from the subscriber [`store`] when the site has one.
 
 pub mod compose;
 pub mod ledger;
@@ -9,5 +10,6 @@ pub mod render;
 pub mod send;
 pub mod settings;
 pub mod smtp;
+pub mod store;
 pub mod subscribers;
 pub mod week;

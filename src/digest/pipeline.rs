@@ -17,7 +17,10 @@ use super::send::{self, Job, Transport};
 pub use super::send::{Progress, Silent, Stop};
 use super::settings::DigestSettings;
 use super::smtp::{Fatal, Server};
-use super::subscribers::{self, Subscriber};
+use super::store::roster::{self, Roster};
+use super::store::transfer::TransferError;
+use super::store::{SqliteStore, StoreError, SubscriberStore};
+use super::subscribers::Subscriber;
 use super::week::Period;
 use crate::collect::Post;
 use crate::config::SiteConfig;
@@ -66,6 +69,9 @@ pub enum DigestError {
     /// The ledger refused (another run holds it, it is not gazette's, the disk…).
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    /// The subscriber store refused (another writer holds it, it is not gazette's…).
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// The SMTP settings cannot make a server.
     #[error("{}", .0.message)]
     Server(Fatal),
@@ -77,12 +83,24 @@ impl From<Problem> for DigestError {
     }
 }
 
+impl From<TransferError> for DigestError {
+    fn from(error: TransferError) -> Self {
+        match error {
+            TransferError::Problem(p) => DigestError::Problem(p),
+            TransferError::Store(e) => DigestError::Store(e),
+            TransferError::Ledger(e) => DigestError::Ledger(e),
+            other => DigestError::Setting(other.to_string()),
+        }
+    }
+}
+
 /// What a digest run needs besides the site.
 #[derive(Debug, Clone)]
 pub struct Request {
     /// The period whose posts the digest shows.
     pub period: Period,
-    /// Another subscribers file than the settings' `subscribers`.
+    /// Another subscribers file than the settings' `subscribers`; it wins over the subscriber
+    /// store too.
     pub subscribers: Option<PathBuf>,
 }
 
@@ -103,6 +121,8 @@ pub struct Prepared {
     renderer: Renderer,
     subscribers: Vec<Subscriber>,
     subscribers_path: PathBuf,
+    /// Who the store says has left, or came back since the ledger's unsubscribe.
+    roster: Roster,
     /// Errors in the subscribers file (those lines are skipped).
     invalid: usize,
     host: String,
@@ -143,7 +163,8 @@ pub struct Missed {
     pub address: String,
     /// What went wrong, as the server or the ledger said it.
     pub error: String,
-    /// The line of the subscribers file (0 when unknown).
+    /// The line of the subscribers file, or the row's id in the subscriber store (0 when
+    /// unknown).
     pub line: usize,
 }
 
@@ -154,7 +175,7 @@ pub struct Sent {
     pub period: Period,
     /// `via HOST:PORT` or `into OUTBOX`.
     pub destination: String,
-    /// The subscribers file, as messages name it.
+    /// The subscribers file (or the subscriber store's file), as messages name it.
     pub subscribers_path: PathBuf,
     /// Messages this run delivered (to the server, or into the outbox).
     pub sent: usize,
@@ -164,7 +185,8 @@ pub struct Sent {
     pub unknown: Vec<Missed>,
     /// Subscribers an earlier run already sent this period's digest to.
     pub already_sent: usize,
-    /// Subscribers in the file who have unsubscribed since; nothing was sent to them.
+    /// Subscribers in the file (or the store) who have unsubscribed since; nothing was sent to
+    /// them.
     pub unsubscribed: usize,
     /// Subscribers with nothing in their categories.
     pub empty: usize,
@@ -242,11 +264,12 @@ pub fn prepare(
     }
     let templates = settings.templates.as_ref().map(|t| site.join(t));
     let renderer = Renderer::new(templates.as_deref(), &settings.subject, config.timezone)?;
-    let subscribers_path = request
-        .subscribers
-        .clone()
-        .unwrap_or_else(|| site.join(&settings.subscribers));
-    let loaded = subscribers::load(&subscribers_path)?;
+    let state_dir = crate::collect::shown(&site.join(&settings.state)).to_path_buf();
+    let mut roster = roster::load(
+        request.subscribers.as_deref(),
+        &site.join(&settings.subscribers),
+        &state_dir,
+    )?;
     let host = config
         .url
         .as_ref()
@@ -295,16 +318,16 @@ pub fn prepare(
                 .collect()
         })
         .unwrap_or_default();
-    let state_dir = crate::collect::shown(&site.join(&settings.state)).to_path_buf();
-    let invalid = loaded.problems.iter().filter(|p| p.is_error()).count();
-    let all_problems = loaded.problems;
+    let invalid = roster.problems.iter().filter(|p| p.is_error()).count();
+    let all_problems = std::mem::take(&mut roster.problems);
     Ok(Prepare::Ready(Box::new(Prepared {
         site: site.to_path_buf(),
         settings,
         digest,
         renderer,
-        subscribers: loaded.subscribers,
-        subscribers_path,
+        subscribers: std::mem::take(&mut roster.subscribers),
+        subscribers_path: roster.path.clone(),
+        roster,
         invalid,
         host,
         from,
@@ -440,7 +463,7 @@ impl Prepared {
         let (current, gone): (Vec<_>, Vec<_>) = self
             .subscribers
             .iter()
-            .partition(|s| !unsubscribed.contains(&s.key()));
+            .partition(|s| !self.roster.is_gone(&s.key(), &unsubscribed));
         let jobs: Vec<Job> = current.iter().map(|s| self.job(s)).collect();
         let entries: Vec<(String, String)> = jobs
             .iter()
@@ -518,7 +541,7 @@ impl Prepared {
             failed: all_failed,
             unknown: all_unknown,
             already_sent: already,
-            unsubscribed: gone.len(),
+            unsubscribed: gone.len() + self.roster.left,
             empty: report.empty.len() + empty_before,
             invalid: self.invalid,
             stopped: report.stopped.map(|stop| (stop, pending)),
@@ -551,10 +574,20 @@ fn unsubscribe_secret(
     }
 }
 
-/// Records that `address` wants no more digests, in the ledger every later run reads; `false`
-/// when it had already said so.
-pub fn unsubscribe(site: &Path, config: &SiteConfig, address: &str) -> Result<bool, DigestError> {
+/// Records that `address` wants no more digests, in the ledger every later run reads, and in
+/// the subscriber store when the site has one (the store is never created here); `false` when
+/// both had already said so.
+pub fn unsubscribe(
+    site: &Path,
+    config: &SiteConfig,
+    address: &lettre::Address,
+) -> Result<bool, DigestError> {
     let (settings, _) = DigestSettings::of(config)?;
     let state = crate::collect::shown(&site.join(&settings.state)).to_path_buf();
-    Ok(Ledger::open(&state)?.unsubscribe(address)?)
+    let in_ledger = Ledger::open(&state)?.unsubscribe(address.as_ref())?;
+    let in_store = match SqliteStore::open_existing(&state)? {
+        Some(mut store) => store.unsubscribe(address, chrono::Utc::now())?,
+        None => false,
+    };
+    Ok(in_ledger || in_store)
 }

@@ -20,3 +20,4 @@ mod jekyll_content;
 mod jekyll_feed;
 mod jekyll_oracle;
 mod properties;
+mod subscribers;
