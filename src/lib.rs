@@ -31,6 +31,7 @@ pub mod feed;
 pub mod permalink;
 pub mod plan;
 pub mod problem;
+pub mod serve;
 mod temp;
 pub(crate) mod timing;
 pub mod yaml;
