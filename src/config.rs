@@ -251,7 +251,12 @@ pub struct Loaded {
 }
 
 /// Reads a YAML file into a mapping; a missing file is an empty mapping.
-fn read_mapping(path: &Path) -> Result<Option<(Mapping, String)>, Problem> {
+/// A YAML file read into a mapping (`None` when it does not exist), with its text, and the keys
+/// it repeats. With `last_wins` (Jekyll's own `_config.yml`), a repeated key keeps its last value
+/// as Jekyll keeps it; otherwise (gazette's own `gazette.yml`) it is an error.
+type ReadMapping = Option<(Mapping, String, Vec<String>)>;
+
+fn read_mapping(path: &Path, last_wins: bool) -> Result<ReadMapping, Problem> {
     let text = match std::fs::read(path) {
         Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
             let at = e.utf8_error().valid_up_to();
@@ -272,11 +277,15 @@ fn read_mapping(path: &Path) -> Result<Option<(Mapping, String)>, Problem> {
         }
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
-    let value: Value =
-        serde_yaml::from_str(&text).map_err(|e| crate::yaml::yaml_file_error(path, &e))?;
+    let (value, repeated) = if last_wins {
+        crate::collect::last_wins::from_str(&text)
+    } else {
+        serde_yaml::from_str(&text).map(|v| (v, Vec::new()))
+    }
+    .map_err(|e| crate::yaml::yaml_file_error(path, &e))?;
     match crate::yaml::untag(value) {
-        Value::Mapping(m) => Ok(Some((m, text))),
-        Value::Null => Ok(Some((Mapping::new(), text))),
+        Value::Mapping(m) => Ok(Some((m, text, repeated))),
+        Value::Null => Ok(Some((Mapping::new(), text, repeated))),
         other => Err(Problem::error(
             path,
             Position::START,
@@ -286,6 +295,39 @@ fn read_mapping(path: &Path) -> Result<Option<(Mapping, String)>, Problem> {
             ),
         )),
     }
+}
+
+/// A warning for each key `_config.yml` writes twice in one mapping, naming the lines: the last
+/// value is used, as Jekyll uses it.
+fn repeated_keys(path: &Path, text: &str, repeated: &[String]) -> Vec<Problem> {
+    let mut seen = std::collections::HashSet::new();
+    repeated
+        .iter()
+        .filter(|key| seen.insert(key.as_str()))
+        .map(|key| {
+            let lines: Vec<usize> = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| {
+                    l.trim_start()
+                        .strip_prefix(key.as_str())
+                        .is_some_and(|rest| rest.trim_start().starts_with(':'))
+                })
+                .map(|(i, _)| i + 1)
+                .collect();
+            let at = lines.last().map_or(Position::START, |&l| Position::new(l, 1));
+            let listed = lines
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" and ");
+            Problem::warning(
+                path,
+                at,
+                format!("the key `{key}` appears on lines {listed}: the last value is used, as Jekyll uses it"),
+            )
+        })
+        .collect()
 }
 
 /// The site's configuration file, chosen as Jekyll chooses it: `_config.yml`, or
@@ -503,7 +545,7 @@ impl File<'_> {
         sources.note(&ours, "", self.path, self.text, section_line);
         let own_path = site.join("gazette.yml");
         let mut own_text = String::new();
-        if let Some((own, read)) = read_mapping(&own_path)? {
+        if let Some((own, read, _)) = read_mapping(&own_path, false)? {
             sources.note(&own, "", &own_path, &read, 0);
             own_text = read;
             for (k, v) in own {
@@ -645,13 +687,13 @@ impl SiteConfig {
     /// Reads `<site>/_config.yml` and `<site>/gazette.yml` (both optional).
     pub fn load(site: &Path) -> Result<Loaded, Problem> {
         let config_path = config_file(site);
-        let (map, text) = read_mapping(&config_path)?.unwrap_or_default();
+        let (map, text, repeated) = read_mapping(&config_path, true)?.unwrap_or_default();
         let file = File {
             path: &config_path,
             map: &map,
             text: &text,
         };
-        let mut problems = Vec::new();
+        let mut problems = repeated_keys(&config_path, &text, &repeated);
         let mut config = SiteConfig::default();
         file.read_jekyll_keys(&mut config)?;
         config.timezone = file.timezone(&mut problems)?;
@@ -765,6 +807,32 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("_config.yml"), config).unwrap();
         SiteConfig::load(dir.path())
+    }
+
+    /// Jekyll 4.3 keeps the last value of a key `_config.yml` repeats; gazette does too, and says
+    /// so. gazette's own `gazette.yml` stays strict.
+    #[test]
+    fn a_key_config_repeats_keeps_its_last_value_with_a_warning() {
+        let loaded =
+            load("title: First\nurl: https://a.example\ntitle: Second\ntimezone: UTC\n").unwrap();
+        assert_eq!(loaded.config.title, "Second");
+        let warning = loaded
+            .problems
+            .iter()
+            .find(|p| p.message.contains("`title`"))
+            .expect("a warning");
+        assert!(!warning.is_error());
+        assert_eq!(warning.position, Position::new(3, 1));
+        assert!(
+            warning.message.contains("lines 1 and 3"),
+            "{}",
+            warning.message
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("_config.yml"), "url: https://a.example\n").unwrap();
+        std::fs::write(dir.path().join("gazette.yml"), "items: 3\nitems: 4\n").unwrap();
+        assert!(SiteConfig::load(dir.path()).is_err());
     }
 
     #[test]
