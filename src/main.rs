@@ -26,6 +26,8 @@ enum Command {
     Unsubscribe(cmd::unsubscribe::Args),
     /// Import, export and list the subscriber store.
     Subscribers(cmd::subscribers::Args),
+    /// Run the subscription service: sign-up, confirmation, one-click unsubscribe, preferences.
+    Serve(cmd::serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +50,7 @@ fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Digest(args) => &args.site.site,
         Command::Unsubscribe(args) => &args.site.site,
         Command::Subscribers(args) => args.site(),
+        Command::Serve(args) => &args.site.site,
     };
     cmd::site::require_site(site)?;
     match command {
@@ -56,5 +59,6 @@ fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Digest(args) => cmd::digest::run(args),
         Command::Unsubscribe(args) => cmd::unsubscribe::run(args),
         Command::Subscribers(args) => cmd::subscribers::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
     }
 }

@@ -7,6 +7,7 @@ mod check_json;
 pub mod digest;
 pub mod output;
 pub mod progress;
+pub mod serve;
 pub mod site;
 pub mod subscribers;
 pub mod unsubscribe;

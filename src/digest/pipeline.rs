@@ -129,6 +129,11 @@ pub struct Prepared {
     from: Mailbox,
     reply_to: Option<Mailbox>,
     secret: Option<Vec<u8>>,
+    /// `digest.serve_url` and the key its links are signed with, when the service is set up.
+    service: Option<(
+        crate::serve::links::ServiceUrl,
+        crate::serve::token::TokenKey,
+    )>,
     list_id: String,
     extra_headers: Vec<(String, String)>,
     state_dir: PathBuf,
@@ -303,8 +308,29 @@ pub fn prepare(
             settings.secret_env
         )));
     }
+    let service = match settings.serve_url.as_deref() {
+        None => None,
+        Some(url) => {
+            let url = crate::serve::links::ServiceUrl::parse(url).map_err(DigestError::Setting)?;
+            let key = secret
+                .as_deref()
+                .map(crate::serve::token::TokenKey::new)
+                .transpose()
+                .map_err(|e| DigestError::Setting(format!("digest.serve_url: {e}")))?
+                .ok_or_else(|| {
+                    DigestError::Setting(format!(
+                        "digest.serve_url is set: set ${} (or digest.secret_file) to the secret that signs its links",
+                        settings.secret_env
+                    ))
+                })?;
+            Some((url, key))
+        }
+    };
     let mut warnings = Vec::new();
-    if settings.unsubscribe_url.is_none() && settings.unsubscribe_mailto.is_none() {
+    if settings.unsubscribe_url.is_none()
+        && settings.unsubscribe_mailto.is_none()
+        && service.is_none()
+    {
         warnings.push("no digest.unsubscribe_url or unsubscribe_mailto: messages carry no List-Unsubscribe header, which large mailbox providers require".to_string());
     }
     let list_id = settings.list_id.clone().unwrap_or_else(|| host.clone());
@@ -333,6 +359,7 @@ pub fn prepare(
         from,
         reply_to,
         secret,
+        service,
         list_id,
         extra_headers,
         state_dir,
@@ -356,7 +383,7 @@ impl Prepared {
         Composer::new(
             &self.digest,
             &self.renderer,
-            self.settings.unsubscribe_url.is_some(),
+            self.settings.unsubscribe_url.is_some() || self.service.is_some(),
             self.settings.unsubscribe_mailto.clone(),
         )
     }
@@ -373,8 +400,22 @@ impl Prepared {
         }
     }
 
-    /// The subscriber's unsubscribe URL: the settings' template with the address and its token.
+    /// The subscriber's unsubscribe URL: the service's (`{serve_url}/unsubscribe?token=…`,
+    /// signed and expiring after `serve.link_days`) when `serve_url` is set, else the settings'
+    /// template with the address and its token.
     fn unsubscribe_url(&self, address: &str) -> Option<String> {
+        if let Some((url, key)) = &self.service {
+            let days = chrono::TimeDelta::days(i64::from(self.settings.serve.link_days.max(1)));
+            // Only an address over 320 bytes cannot be signed; lettre never parses one.
+            return crate::serve::links::unsubscribe_link(
+                url,
+                key,
+                address,
+                chrono::Utc::now(),
+                days,
+            )
+            .ok();
+        }
         self.settings.unsubscribe_url.as_ref().map(|template| {
             let token = self
                 .secret

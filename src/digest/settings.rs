@@ -53,6 +53,70 @@ pub struct DigestSettings {
     pub outbox: PathBuf,
     /// The SMTP server to send through; `None` writes messages to `outbox` instead.
     pub smtp: Option<SmtpSettings>,
+    /// The public address of `gazette serve` (e.g. `https://news.example.org/newsletter`):
+    /// when set, digests carry its unsubscribe links instead of `unsubscribe_url`'s, and the
+    /// service's mails link to it.
+    pub serve_url: Option<String>,
+    /// How `gazette serve` runs.
+    pub serve: ServeSettings,
+}
+
+/// The settings of `gazette serve` (`digest: serve:`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ServeSettings {
+    /// The address to listen on (`--listen` wins); loopback by default.
+    pub listen: String,
+    /// Reverse proxies (addresses or blocks such as `10.0.0.0/8`) whose forwarding header is
+    /// believed; none by default (the client is the socket's peer).
+    pub trusted_proxies: Vec<String>,
+    /// The forwarding header those proxies write: `x-forwarded-for` or `forwarded`.
+    pub proxy_header: ProxyHeaderSetting,
+    /// Requests a client may make at once before it is limited.
+    pub client_burst: u32,
+    /// Seconds for one more request of a client's allowance to come back.
+    pub client_interval_secs: u64,
+    /// Sign-ups for one email address at once (each mails it).
+    pub address_burst: u32,
+    /// Seconds for one more sign-up of an address's allowance to come back.
+    pub address_interval_secs: u64,
+    /// How many clients and addresses each limiter remembers at most.
+    pub limiter_capacity: usize,
+    /// Seconds a request may take, body included, before it is answered 408.
+    pub request_timeout_secs: u64,
+    /// Hours a confirmation link stays valid.
+    pub confirm_hours: u32,
+    /// Days an unsubscribe or preferences link in a digest or mail stays valid.
+    pub link_days: u32,
+}
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        ServeSettings {
+            listen: "127.0.0.1:8080".into(),
+            trusted_proxies: Vec::new(),
+            proxy_header: ProxyHeaderSetting::default(),
+            client_burst: 20,
+            client_interval_secs: 3,
+            address_burst: 2,
+            address_interval_secs: 600,
+            limiter_capacity: 65_536,
+            request_timeout_secs: 10,
+            confirm_hours: 48,
+            link_days: 400,
+        }
+    }
+}
+
+/// Which forwarding header a trusted proxy writes.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProxyHeaderSetting {
+    /// `X-Forwarded-For` (nginx, Caddy).
+    #[default]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239).
+    Forwarded,
 }
 
 impl Default for DigestSettings {
@@ -74,6 +138,8 @@ impl Default for DigestSettings {
             state: PathBuf::from(".gazette"),
             outbox: PathBuf::from(".gazette/outbox"),
             smtp: None,
+            serve_url: None,
+            serve: ServeSettings::default(),
         }
     }
 }

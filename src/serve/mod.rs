@@ -1,8 +1,13 @@
-//! The security core of `gazette serve`, the subscription service of issue #14: pure library
-//! code, with no HTTP in it yet.
+//! `gazette serve`, the subscription service of issue #14: sign-up with double opt-in,
+//! one-click unsubscribe and preferences over HTTP ([`http`]), on a security core of pure
+//! library code.
 //!
 //! What is here:
 //!
+//! - [`http`]: the service itself (routes, limits, security headers, graceful shutdown).
+//! - [`pages`]: its pages and mails, from Handlebars templates a site can override.
+//! - [`mail`]: its mails, through the digest's transport.
+//! - [`links`]: the links it mails and the digests carry.
 //! - [`token`]: signed, expiring, versioned tokens for the links the service mails (confirm a
 //!   sign-up, unsubscribe, preferences), HMAC-SHA256 under the site's secret, checked in
 //!   constant time; the unsubscribe tokens of digests already sent are still accepted.
@@ -13,11 +18,7 @@
 //! - [`client`]: the client's address for rate limits, from a forwarding header only when the
 //!   peer is a configured, trusted proxy.
 //!
-//! What is still to come: the HTTP service itself (`gazette serve`: routes for sign-up,
-//! confirmation, one-click unsubscribe and preferences, pages and their templates, request size
-//! and time limits, security headers, graceful shutdown), its settings in the `digest:`
-//! section, and its use of the subscriber store. The service is expected to put these together
-//! per request: [`client::ProxyTrust::client`] then [`client::limit_key`] into a
+//! The service puts these together per request: [`client::ProxyTrust::client`] then [`client::limit_key`] into a
 //! [`limit::Limiter`]; [`form::SignUpForm::parse`] and `validate`, then a second limiter keyed
 //! by the address, before any confirmation is mailed; [`token::TokenKey::issue`] for the link,
 //! [`token::TokenKey::verify`] (or [`token::TokenKey::verify_unsubscribe`]) when it is opened;
@@ -25,5 +26,9 @@
 
 pub mod client;
 pub mod form;
+pub mod http;
 pub mod limit;
+pub mod links;
+pub mod mail;
+pub mod pages;
 pub mod token;

@@ -20,4 +20,5 @@ mod jekyll_content;
 mod jekyll_feed;
 mod jekyll_oracle;
 mod properties;
+mod serve;
 mod subscribers;
