@@ -5,11 +5,11 @@
 use std::path::Path;
 use std::process::Command;
 
-fn gazette(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_gazette"))
-        .args(args)
-        .output()
-        .expect("gazette runs")
+use crate::support::run::{Program, Run};
+
+/// `gazette ARGS` (the machine's zone as the test has it).
+fn gazette(args: &[&str]) -> Run {
+    Program::gazette(args).inherit_tz().run()
 }
 
 /// Runs the benchmark's generator: 120 posts, 6 categories, seed 3, into `out`.
@@ -42,12 +42,8 @@ fn a_tiny_benchmark_corpus_checks_clean_and_builds() {
 
     let site_arg = site.to_str().unwrap();
     let check = gazette(&["check", "--site", site_arg, "--json"]);
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let stdout = String::from_utf8(check.stdout).unwrap();
+    assert!(check.ok(), "{}", check.stderr);
+    let stdout = check.stdout;
     let posts = stdout
         .lines()
         .filter(|l| l.starts_with(r#"{"type":"post""#))
@@ -77,8 +73,8 @@ fn a_tiny_benchmark_corpus_checks_clean_and_builds() {
 
     let out = dir.path().join("out");
     let build = gazette(&["build", "--site", site_arg, "--out", out.to_str().unwrap()]);
-    let build_stderr = String::from_utf8_lossy(&build.stderr);
-    assert!(build.status.success(), "{build_stderr}");
+    assert!(build.ok(), "{}", build.stderr);
+    let build_stderr = build.stderr;
     // Every tag and include resolves: no Liquid warning, and no Liquid source in a feed.
     assert!(!build_stderr.contains("warning:"), "{build_stderr}");
     assert!(out.join("feed.rss.xml").is_file());

@@ -56,7 +56,7 @@ fn example_site_is_clean_with_exact_counts() {
             counts_line(15, 0, 1, 1, 0, 0, 0)
         )
     );
-    assert_eq!(run.code, 0);
+    assert_eq!(run.code, Some(0));
 }
 
 #[test]
@@ -65,7 +65,7 @@ fn example_site_json_lists_posts_newest_first_with_stats() {
         example_dir(),
         &["check", "--site", "example", "--json"],
     ));
-    assert_eq!(run.code, 0);
+    assert_eq!(run.code, Some(0));
     assert_eq!(run.stderr, "");
     assert!(run.problems.is_empty(), "{:#?}", run.problems);
     assert_eq!(
@@ -159,13 +159,13 @@ fn example_site_with_drafts_includes_the_draft() {
             counts_line(16, 1, 0, 1, 0, 0, 0)
         )
     );
-    assert_eq!(run.code, 0);
+    assert_eq!(run.code, Some(0));
 
     let json = JsonRun::parse(run_in(
         example_dir(),
         &["check", "--site", "example", "--drafts", "--json"],
     ));
-    assert_eq!(json.code, 0);
+    assert_eq!(json.code, Some(0));
     assert_eq!(json.posts.len(), 16);
     assert_newest_first(&json.posts);
     let drafts: Vec<&Value> = json.posts.iter().filter(|p| p["draft"] == true).collect();
@@ -208,7 +208,7 @@ fn dated_post(date_line: &str) -> (common::Run, JsonRun) {
 fn assert_date(date_line: &str, date: &str, url: &str, stderr: &str) {
     let (plain, json) = dated_post(date_line);
     assert_eq!(plain.stderr, stderr, "problems for `{date_line}`");
-    assert_eq!(json.code, 0, "exit code for `{date_line}`");
+    assert_eq!(json.code, Some(0), "exit code for `{date_line}`");
     assert_eq!(json.post()["date"], date, "date for `{date_line}`");
     assert_eq!(json.post()["url"], url, "URL for `{date_line}`");
     let problems = stderr.lines().count();
@@ -366,7 +366,7 @@ fn no_timezone_uses_the_machine_zone_with_a_note() {
         "_config.yml:1:1: note: no `timezone` set: dates without an offset are read in this \
          machine's zone (UTC), as Jekyll does; set `timezone` so every machine agrees\n"
     );
-    assert_eq!(json.code, 0);
+    assert_eq!(json.code, Some(0));
     assert_eq!(json.post()["date"], "2022-01-12T14:18:00+00:00");
 }
 
@@ -400,7 +400,7 @@ fn categories_and_tags_as_lists_dedupe_keep_case_and_stringify_numbers() {
         "categories: [News, world, News, 2022]\ntags: [Rust, rust, Rust, 996, 1.5]\n",
     );
     assert_eq!(plain.stderr, "");
-    assert_eq!(json.code, 0);
+    assert_eq!(json.code, Some(0));
     let post = json.post();
     assert_eq!(post["categories"], json!(["News", "world", "2022"]));
     assert_eq!(post["tags"], json!(["Rust", "rust", "996", "1.5"]));
@@ -456,7 +456,7 @@ fn comma_separated_categories_warn_and_keep_the_comma() {
         "_posts/2022-01-12-x.md:3:13: warning: categories `news,` has a comma: Jekyll splits \
          `categories` on spaces, not commas; write a list (`categories: [a, b]`) or `a b`\n"
     );
-    assert_eq!(json.code, 0);
+    assert_eq!(json.code, Some(0));
     assert_eq!(json.post()["categories"], json!(["news,", "foundation"]));
     assert_eq!(json.post()["url"], "/news,/foundation/2022/01/12/x.html");
 }
@@ -469,7 +469,7 @@ fn numeric_tags_warn_and_give_no_tags() {
         "_posts/2022-01-12-x.md:3:7: warning: `tags` is the number 996, which Jekyll ignores: \
          this post has no tags; quote it (`tags: \"996\"`) or make it a list\n"
     );
-    assert_eq!(json.code, 0);
+    assert_eq!(json.code, Some(0));
     assert_eq!(json.post()["tags"], json!([]));
 }
 
@@ -482,7 +482,7 @@ fn numeric_categories_are_an_error() {
          this post (it would publish it with the build's date and no title); write it as a \
          string (`categories: \"2022\"`) or a list\n"
     );
-    assert_eq!(json.code, 1);
+    assert_eq!(json.code, Some(1));
     assert!(json.posts.is_empty());
     assert_eq!(json.summary["stats"]["invalid"], 1);
 }
@@ -532,7 +532,7 @@ fn permalink_url(config: &str, extra_front: &str) -> String {
     );
     let (plain, json) = site.check_both(&[]);
     assert_eq!(plain.stderr, "");
-    assert_eq!(json.code, 0);
+    assert_eq!(json.code, Some(0));
     json.post()["url"].as_str().unwrap().to_string()
 }
 
@@ -641,7 +641,7 @@ fn unknown_placeholder_in_config_permalink_points_at_the_config() {
     site.write("_posts/2022-01-12-x.md", "---\ntitle: X\n---\nBody.\n");
     site.write("_posts/2022-01-13-y.md", "---\ntitle: Y\n---\nBody.\n");
     let run = site.check(&[]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, Some(1));
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(
         run.stderr.starts_with("_config.yml:2:1: error: ") && run.stderr.contains("`:nope`"),
@@ -672,7 +672,7 @@ fn excerpt_kind(config: &str, file: &str) -> String {
     site.write("_posts/2022-01-12-x.md", file);
     let (plain, json) = site.check_both(&[]);
     assert_eq!(plain.stderr, "");
-    assert_eq!(json.code, 0);
+    assert_eq!(json.code, Some(0));
     json.post()["excerpt"].as_str().unwrap().to_string()
 }
 
@@ -780,7 +780,7 @@ fn drafts_are_left_out_and_counted_without_the_flag() {
             counts_line(1, 0, 2, 0, 0, 0, 0)
         )
     );
-    assert_eq!(json.code, 0);
+    assert_eq!(json.code, Some(0));
     assert_eq!(json.paths(), ["_posts/2022-01-10-post.md"]);
     assert_eq!(json.summary["stats"]["drafts_skipped"], 2);
 }
@@ -797,7 +797,7 @@ fn drafts_are_read_with_the_flag() {
             counts_line(3, 2, 0, 0, 0, 0, 0)
         )
     );
-    assert_eq!(json.code, 0);
+    assert_eq!(json.code, Some(0));
     assert_eq!(
         json.posts,
         [
@@ -869,7 +869,7 @@ fn future_posts_are_left_out_and_counted() {
             counts_line(1, 0, 0, 0, 2, 0, 0)
         )
     );
-    assert_eq!(json.code, 0);
+    assert_eq!(json.code, Some(0));
     assert_eq!(json.paths(), ["_posts/2022-01-10-past.md"]);
     assert_eq!(json.summary["stats"]["future"], 2);
 }
@@ -899,7 +899,7 @@ fn future_posts_are_included_with_the_flag() {
 #[test]
 fn future_posts_are_included_with_future_true_in_the_config() {
     let json = future_site("future: true\n").check_json(&[]);
-    assert_eq!(json.code, 0);
+    assert_eq!(json.code, Some(0));
     assert_eq!(json.posts.len(), 3);
     assert_eq!(json.summary["stats"]["future"], 0);
 }
@@ -913,7 +913,7 @@ fn published(published_line: &str) -> (usize, u64) {
     );
     let (plain, json) = site.check_both(&[]);
     assert_eq!(plain.stderr, "", "problems for `{published_line}`");
-    assert_eq!(json.code, 0);
+    assert_eq!(json.code, Some(0));
     let unpublished = json.summary["stats"]["unpublished"].as_u64().unwrap();
     let expected = counts_line(json.posts.len(), 0, 0, unpublished as usize, 0, 0, 0);
     assert!(plain.stdout.starts_with(&expected), "{}", plain.stdout);
@@ -960,7 +960,7 @@ fn unpublished_post_with_a_bad_date_is_still_an_error() {
         run.stderr,
         "_posts/2022-01-12-x.md:4:7: error: bad date: month 13 is out of range (1 to 12)\n"
     );
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, Some(1));
 }
 
 // ------------------------------------------------------------------------------------------
@@ -981,7 +981,7 @@ fn assert_invalid(path: &str, content: impl AsRef<[u8]>, stderr: &str) {
             counts_line(0, 0, 0, 0, 0, 1, 0)
         )
     );
-    assert_eq!(plain.code, 1);
+    assert_eq!(plain.code, Some(1));
     assert!(json.posts.is_empty());
     assert_eq!(json.summary["stats"]["invalid"], 1);
 }
@@ -1019,7 +1019,7 @@ fn a_repeated_key_keeps_its_last_value_with_a_warning_naming_both_lines() {
         "_posts/2022-01-12-x.md:4:1: warning: the key `title` appears on lines 2 and 4: the last \
          value is used, as Jekyll uses it\n"
     );
-    assert_eq!(plain.code, 0);
+    assert_eq!(plain.code, Some(0));
     assert_eq!(json.posts[0]["title"], "Y");
 }
 
@@ -1044,7 +1044,7 @@ fn invalid_yaml_says_where_the_unclosed_construct_starts() {
         "---\ntitle: X\ntags: [a, b\n---\nBody.\n",
     );
     let run = site.check(&[]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, Some(1));
     assert!(
         (run.stderr.contains("flow sequence") && run.stderr.contains("3:7"))
             || run.stderr.contains("line 3 column 7"),
@@ -1147,7 +1147,7 @@ fn a_date_not_even_ruby_reads_takes_the_file_names_date_with_a_warning() {
          can read as Jekyll would: write it as `2022-01-12 14:18:25 +0800`, `2022-01-12` or RFC \
          3339; the file name's date (2022-01-12) is used instead\n"
     );
-    assert_eq!(plain.code, 0);
+    assert_eq!(plain.code, Some(0));
     assert_eq!(json.posts.len(), 1);
     assert_eq!(json.posts[0]["date"], "2022-01-12T00:00:00+08:00");
 }
@@ -1167,7 +1167,7 @@ fn a_malformed_date_is_read_as_ruby_reads_it_with_a_warning() {
         "{}",
         plain.stderr
     );
-    assert_eq!(plain.code, 0);
+    assert_eq!(plain.code, Some(0));
     // Ruby reads day first here, and Jekyll's URL follows the front matter's date.
     assert_eq!(json.posts[0]["date"], "2017-09-11T00:00:00+08:00");
     assert_eq!(json.posts[0]["url"], "/2017/09/11/x.html");
@@ -1285,7 +1285,7 @@ fn a_shared_url_goes_to_the_post_jekyll_writes_last_with_a_warning_naming_it() {
             counts_line(1, 0, 0, 0, 0, 0, 0)
         )
     );
-    assert_eq!(run.code, 0);
+    assert_eq!(run.code, Some(0));
 }
 
 #[test]
@@ -1297,7 +1297,7 @@ fn a_shared_url_names_the_other_file_as_locations_do() {
          published at /2022/01/12/same.html too, and Jekyll writes it last, so the page there is \
          that post's: this one is left out of the feeds (give one of them another `permalink`)\n"
     );
-    assert_eq!(plain.code, 0);
+    assert_eq!(plain.code, Some(0));
     assert_eq!(json.posts.len(), 1);
     assert_eq!(json.posts[0]["title"], "B");
 }
@@ -1310,7 +1310,7 @@ fn assert_bad_config(config: &str, stderr: &str) {
     let (plain, json) = site.check_both(&[]);
     assert_eq!(plain.stderr, stderr);
     assert_eq!(plain.stdout, "");
-    assert_eq!(plain.code, 1);
+    assert_eq!(plain.code, Some(1));
     assert!(json.posts.is_empty());
     assert_eq!(json.summary["stats"]["posts"], 0);
 }
@@ -1362,7 +1362,7 @@ fn unknown_gazette_setting_is_a_warning() {
             counts_line(1, 0, 0, 0, 0, 0, 0)
         )
     );
-    assert_eq!(plain.code, 0);
+    assert_eq!(plain.code, Some(0));
     assert_eq!(json.posts.len(), 1);
 }
 
@@ -1372,7 +1372,7 @@ fn gazette_setting_of_the_wrong_type_names_the_key() {
     let site = Site::new("title: x\ntimezone: UTC\ngazette:\n  items: many\n");
     site.write("_posts/2022-01-12-x.md", "---\ntitle: X\n---\nBody.\n");
     let run = site.check(&[]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, Some(1));
     assert!(
         run.stderr.starts_with("_config.yml:4:") && run.stderr.contains("items"),
         "{}",
@@ -1401,7 +1401,7 @@ fn files_in_posts_not_named_like_posts_are_noted_and_ignored() {
             counts_line(1, 0, 0, 0, 0, 0, 2)
         )
     );
-    assert_eq!(plain.code, 0);
+    assert_eq!(plain.code, Some(0));
     assert_eq!(json.paths(), ["_posts/2022-01-12-x.md"]);
 }
 
@@ -1415,7 +1415,7 @@ fn bom_crlf_and_tabs_in_front_matter_read_fine() {
     );
     let (plain, json) = site.check_both(&[]);
     assert_eq!(plain.stderr, "");
-    assert_eq!(plain.code, 0);
+    assert_eq!(plain.code, Some(0));
     assert_eq!(
         json.post(),
         &json!({
@@ -1480,7 +1480,7 @@ fn yaml_non_specific_tag_on_a_title() {
     site.write("_posts/2022-01-12-x.md", "---\ntitle: ! 'x'\n---\nBody.\n");
     let (plain, json) = site.check_both(&[]);
     assert_eq!(plain.stderr, "");
-    assert_eq!(plain.code, 0);
+    assert_eq!(plain.code, Some(0));
     assert_eq!(json.post()["title"], "x");
 }
 
@@ -1501,7 +1501,7 @@ fn empty_file_is_a_post_titled_from_its_name_with_a_warning() {
             counts_line(1, 0, 0, 0, 0, 0, 0)
         )
     );
-    assert_eq!(plain.code, 0);
+    assert_eq!(plain.code, Some(0));
     assert_eq!(
         json.post(),
         &json!({
@@ -1546,7 +1546,7 @@ fn one_bad_post_does_not_hide_the_others() {
             counts_line(2, 0, 0, 0, 0, 1, 0)
         )
     );
-    assert_eq!(plain.code, 1);
+    assert_eq!(plain.code, Some(1));
     assert_eq!(
         json.paths(),
         [
@@ -1625,10 +1625,10 @@ fn ten_thousand_posts() {
             counts_line(N, 0, 0, 0, 0, 0, 0)
         )
     );
-    assert_eq!(run.code, 0);
+    assert_eq!(run.code, Some(0));
 
     let json = site.check_json(&[]);
-    assert_eq!(json.code, 0);
+    assert_eq!(json.code, Some(0));
     assert_eq!(json.posts.len(), N);
     assert_eq!(json.summary["stats"]["posts"], N);
     assert!(json.problems.is_empty());
@@ -1637,15 +1637,14 @@ fn ten_thousand_posts() {
     // How many cores the run used: printed only (see `--nocapture`), never asserted.
     let time = Path::new("/usr/bin/time");
     if time.exists() {
-        let out = std::process::Command::new(time)
+        let out = common::Program::new(time)
             .arg("-v")
             .arg(common::gazette_bin())
             .args(["check", "--site", "."])
-            .current_dir(site.path())
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0));
-        let stderr = String::from_utf8_lossy(&out.stderr);
+            .cwd(site.path())
+            .run();
+        assert_eq!(out.code, Some(0));
+        let stderr = out.stderr;
         for line in stderr.lines() {
             if line.contains("Percent of CPU") {
                 println!("gazette check on {N} posts: {}", line.trim());
@@ -1678,7 +1677,7 @@ fn the_cache_is_used_but_never_trusted_blindly() {
     bytes[middle] ^= 0x55;
     std::fs::write(&cache, &bytes).unwrap();
     let json = site.check_json(&[]);
-    assert_eq!(json.code, 0);
+    assert_eq!(json.code, Some(0));
     assert_eq!(json.posts.len(), 2);
     assert_eq!(json.posts[1]["title"], "FIRST");
     std::fs::write(&cache, b"not a cache").unwrap();
@@ -1692,17 +1691,17 @@ fn the_cache_is_used_but_never_trusted_blindly() {
 
     // Problems come back from the cache too, and a deleted post is gone.
     site.write("_posts/2022-01-14-c.md", "---\ntitle: [unclosed\n---\n");
-    assert_eq!(site.check(&[]).code, 1);
+    assert_eq!(site.check(&[]).code, Some(1));
     assert_eq!(
         site.check(&[]).code,
-        1,
+        Some(1),
         "the error is remembered with the post"
     );
     std::fs::remove_file(site.path().join("_posts/2022-01-14-c.md")).unwrap();
-    assert_eq!(site.check(&[]).code, 0);
+    assert_eq!(site.check(&[]).code, Some(0));
 
     // --no-cache reads everything and leaves the cache alone.
     std::fs::remove_file(&cache).unwrap();
-    assert_eq!(site.check(&["--no-cache"]).code, 0);
+    assert_eq!(site.check(&["--no-cache"]).code, Some(0));
     assert!(!cache.exists());
 }

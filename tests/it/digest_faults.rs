@@ -36,7 +36,7 @@ fn site(port: u16, extra: &[&str], subscribers: &[String]) -> Site {
     site
 }
 
-fn week(site: &Site) -> Output {
+fn week(site: &Site) -> Run {
     site.digest(&["--week", "2022-W02"])
 }
 
@@ -53,7 +53,7 @@ fn each_once(addresses: &[String]) -> BTreeMap<String, usize> {
 }
 
 /// The stderr lines that are not the progress line.
-fn report_lines(out: &Output) -> Vec<String> {
+fn report_lines(out: &Run) -> Vec<String> {
     out.stderr
         .lines()
         .filter(|l| !l.starts_with("gazette: ") || !l.ends_with("messages handled"))

@@ -2,13 +2,13 @@
 //! folders, and every feed is read back with the real parser `feed-rs` (and checked for XML
 //! well-formedness with quick-xml) to compare it with what `gazette check --json` reports.
 //!
-//! Self-contained on purpose: it shares no helper with the other integration tests.
+//! It shares the site fixture and the runs of the binary with the other integration tests
+//! (`tests/support/site.rs`); reading feeds back is its own.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
@@ -18,7 +18,8 @@ use quick_xml::XmlVersion;
 use regex::Regex;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_gazette");
+use crate::support::site::{snapshot, Expect, Program, Run, Site};
+
 const CRATE_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const OUT_OF_DATE: &str =
     "feeds/ is out of date: run `cargo run -- build --site example --out feeds`";
@@ -27,42 +28,17 @@ const OUT_OF_DATE: &str =
 // Running the binary
 // ---------------------------------------------------------------------------------------------
 
-/// One run of the binary.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn ok(&self) -> bool {
-        self.code == Some(0)
-    }
-}
-
+/// `gazette ARGS`, where the machine's zone must not matter: every site below sets `timezone`.
 fn gazette<I, S>(args: I) -> Run
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let output = Command::new(BIN)
-        .args(args)
-        // The machine's zone must not matter: every site below sets `timezone`.
-        .env("TZ", "America/New_York")
-        .output()
-        .expect("the gazette binary runs");
-    let run = Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    assert!(
-        !run.stderr.contains("panicked"),
-        "gazette panicked:\n{}",
-        run.stderr
-    );
-    run
+    Program::gazette(args)
+        .tz("America/New_York")
+        .lossy()
+        .expect(Expect::NoPanic)
+        .run()
 }
 
 fn build(site: &Path, out: &Path) -> Run {
@@ -143,61 +119,26 @@ fn check_posts(site: &Path) -> Vec<CheckPost> {
 // ---------------------------------------------------------------------------------------------
 
 /// A temporary folder holding `site/` (the Jekyll site) and, once built, `out/`.
-struct Site {
-    dir: tempfile::TempDir,
+fn feeds_site(config: &str) -> Site {
+    Site::options()
+        .prefix("gazette-feeds-")
+        .inside_root()
+        .out_beside()
+        .tz("America/New_York")
+        .lossy()
+        .expect(Expect::NoPanic)
+        .create(config)
 }
 
-impl Site {
-    fn new(config: &str) -> Site {
-        let dir = tempfile::Builder::new()
-            .prefix("gazette-feeds-")
-            .tempdir()
-            .unwrap();
-        let site = Site { dir };
-        site.write("_config.yml", config);
-        site
-    }
+trait Feeds {
+    /// `gazette build --site SITE --out OUT`, expecting success.
+    fn build_ok(&self) -> Run;
+}
 
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn path(&self) -> PathBuf {
-        self.dir.path().join("site")
-    }
-
-    fn out(&self) -> PathBuf {
-        self.dir.path().join("out")
-    }
-
-    fn write(&self, relative: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.path().join(relative);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, content).unwrap();
-        path
-    }
-
+impl Feeds for Site {
     fn build_ok(&self) -> Run {
-        build_ok(&self.path(), &self.out())
+        build_ok(self.path(), &self.out())
     }
-
-    fn read(&self, relative: &str) -> String {
-        let path = self.out().join(relative);
-        fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
-}
-
-/// Every file below `dir` (hidden ones included), by path relative to `dir`, with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            let rel = e.path().strip_prefix(dir).unwrap().to_path_buf();
-            (rel, fs::read(e.path()).unwrap())
-        })
-        .collect()
 }
 
 fn files(dir: &Path) -> BTreeSet<String> {
@@ -773,7 +714,7 @@ const UTC_SITE: &str =
     "title: Det\nurl: https://example.org\ntimezone: UTC\ngazette:\n  tag_feeds: true\n";
 
 fn determinism_site() -> Site {
-    let site = Site::new(UTC_SITE);
+    let site = feeds_site(UTC_SITE);
     site.write(
         "_posts/2022-03-01-one.md",
         post(
@@ -810,7 +751,7 @@ fn builds_are_deterministic_and_rewrite_only_what_changed() {
         first.stdout
     );
     let other = site.root().join("other");
-    build_ok(&site.path(), &other);
+    build_ok(site.path(), &other);
     let before = snapshot(&site.out());
     assert_eq!(before, snapshot(&other), "two builds differ");
 
@@ -962,7 +903,7 @@ fn a_failure_while_writing_leaves_every_feed_as_it_was() {
             "Changed.\n",
         ),
     );
-    let run = build(&site.path(), &site.out());
+    let run = build(site.path(), &site.out());
     assert_eq!(run.code, Some(1), "{run:#?}");
     assert!(
         run.stderr.contains("a folder stands where the feed goes"),
@@ -983,7 +924,7 @@ fn a_failure_while_writing_leaves_every_feed_as_it_was() {
 fn an_output_folder_that_is_a_file_fails_cleanly() {
     let site = determinism_site();
     fs::write(site.out(), "I am a file").unwrap();
-    let run = build(&site.path(), &site.out());
+    let run = build(site.path(), &site.out());
     assert_eq!(run.code, Some(1), "{run:#?}");
     assert!(
         run.stderr.contains("the output folder is a file"),
@@ -1007,7 +948,7 @@ fn an_output_folder_that_is_a_file_fails_cleanly() {
 fn an_output_folder_that_is_a_file_is_reported_once() {
     let site = determinism_site();
     fs::write(site.out(), "I am a file").unwrap();
-    let run = build(&site.path(), &site.out());
+    let run = build(site.path(), &site.out());
     assert_eq!(run.code, Some(1));
     assert_eq!(
         run.stderr.matches("the output folder is a file").count(),
@@ -1028,7 +969,7 @@ const NASTY_TITLE_TEXT: &str = "Bold & x < yz w";
 
 #[test]
 fn content_is_made_safe_and_every_feed_still_parses() {
-    let site = Site::new(
+    let site = feeds_site(
         "title: Safe\nurl: https://example.org\ntimezone: UTC\ngazette:\n  json_feed: true\n",
     );
     let body = "<p>Body ]]> end \u{1}ctl\u{b}.</p>\n\
@@ -1089,7 +1030,7 @@ Markdown [link](sub/page.html) and ![img](images/y.png).\n";
         }
     }
     // As written: the item's title element holds the text escaped once (however spelled).
-    let rss = site.read("feed.rss.xml");
+    let rss = site.read_out("feed.rss.xml");
     let raw = all(r"<item><title>([^<]*)</title>", &rss);
     assert_eq!(raw.len(), 1, "{rss}");
     assert_eq!(html_text(&raw[0]), NASTY_TITLE_TEXT, "{rss}");
@@ -1097,7 +1038,7 @@ Markdown [link](sub/page.html) and ![img](images/y.png).\n";
 
 #[test]
 fn protocol_relative_urls_take_the_sites_scheme() {
-    let site = Site::new("title: Plain\nurl: http://plain.example\ntimezone: UTC\n");
+    let site = feeds_site("title: Plain\nurl: http://plain.example\ntimezone: UTC\n");
     site.write(
         "_posts/2022-01-02-p.md",
         post(
@@ -1118,7 +1059,7 @@ fn protocol_relative_urls_take_the_sites_scheme() {
 
 #[test]
 fn javascript_urls_hidden_by_white_space_are_removed() {
-    let site = Site::new("title: S\nurl: https://example.org\ntimezone: UTC\n");
+    let site = feeds_site("title: S\nurl: https://example.org\ntimezone: UTC\n");
     site.write(
         "_posts/2022-01-02-js.html",
         post(
@@ -1140,7 +1081,7 @@ fn javascript_urls_hidden_by_white_space_are_removed() {
 
 #[test]
 fn a_control_character_between_words_leaves_one_space() {
-    let site = Site::new("title: S\nurl: https://example.org\ntimezone: UTC\n");
+    let site = feeds_site("title: S\nurl: https://example.org\ntimezone: UTC\n");
     site.write(
         "_posts/2022-01-02-c.md",
         post("title: \"a \\u0001 b\"\n", "x\n"),
@@ -1158,7 +1099,7 @@ fn a_control_character_between_words_leaves_one_space() {
 #[test]
 fn category_names_never_lead_outside_the_output_folder() {
     let long = "x".repeat(300);
-    let site = Site::new(
+    let site = feeds_site(
         "title: Cats\nurl: https://example.org\ntimezone: UTC\ngazette:\n  slugs:\n    a/b: custom-ab\n    \"!!!\": ../evil\n",
     );
     let names = [
@@ -1206,7 +1147,7 @@ fn category_names_never_lead_outside_the_output_folder() {
     assert_eq!(top, ["out", "site"].map(String::from).into());
     // The site folder holds its posts and gazette's caches of them, nothing else.
     assert_eq!(
-        files(&site.path()),
+        files(site.path()),
         [
             ".gazette/entries.cache",
             ".gazette/posts.cache",
@@ -1250,7 +1191,7 @@ fn category_names_never_lead_outside_the_output_folder() {
 
     // The names are stable from build to build.
     let again = site.root().join("again");
-    build_ok(&site.path(), &again);
+    build_ok(site.path(), &again);
     assert_eq!(files(&again), files(&site.out()));
 }
 
@@ -1260,7 +1201,7 @@ fn category_names_never_lead_outside_the_output_folder() {
 
 #[test]
 fn guids_ids_updated_and_authors() {
-    let site = Site::new(
+    let site = feeds_site(
         "title: Guid\nurl: https://example.org\ntimezone: Asia/Shanghai\nauthor:\n  name: Site Ed\n  email: ed@example.org\n",
     );
     site.write(
@@ -1281,7 +1222,7 @@ fn guids_ids_updated_and_authors() {
     site.build_ok();
     let url = |slug: &str, day: u32| format!("https://example.org/2022/01/{day:02}/{slug}.html");
 
-    let rss = site.read("feed.rss.xml");
+    let rss = site.read_out("feed.rss.xml");
     let items = chunks(&rss, "item");
     assert_eq!(items.len(), 3, "{rss}");
     let (c, b, a) = (&items[0], &items[1], &items[2]);
@@ -1319,7 +1260,7 @@ fn guids_ids_updated_and_authors() {
     );
     assert!(rss.contains("xmlns:dc=\"http://purl.org/dc/elements/1.1/\""));
 
-    let atom = site.read("feed.atom.xml");
+    let atom = site.read_out("feed.atom.xml");
     let entries = chunks(&atom, "entry");
     assert_eq!(entries.len(), 3, "{atom}");
     let (c, b, a) = (&entries[0], &entries[1], &entries[2]);
@@ -1381,7 +1322,7 @@ fn guids_ids_updated_and_authors() {
 
 #[test]
 fn without_a_site_author_every_atom_entry_still_has_one() {
-    let site = Site::new("title: Nobody\nurl: https://example.org\ntimezone: UTC\n");
+    let site = feeds_site("title: Nobody\nurl: https://example.org\ntimezone: UTC\n");
     site.write("_posts/2022-01-02-a.md", post("title: A\n", "a\n"));
     site.write(
         "_posts/2022-01-03-b.md",
@@ -1403,7 +1344,7 @@ fn without_a_site_author_every_atom_entry_still_has_one() {
         names,
         [vec!["Jane Doe".to_string()], vec!["Nobody".to_string()]]
     );
-    let rss = site.read("feed.rss.xml");
+    let rss = site.read_out("feed.rss.xml");
     let items = chunks(&rss, "item");
     assert!(items[0].contains("<dc:creator>Jane Doe</dc:creator>"));
     assert!(
@@ -1419,8 +1360,9 @@ fn without_a_site_author_every_atom_entry_still_has_one() {
 
 #[test]
 fn left_out_posts_never_appear_and_items_limits_after_filtering() {
-    let site =
-        Site::new("title: Filter\nurl: https://example.org\ntimezone: UTC\ngazette:\n  items: 2\n");
+    let site = feeds_site(
+        "title: Filter\nurl: https://example.org\ntimezone: UTC\ngazette:\n  items: 2\n",
+    );
     site.write(
         "_posts/2022-01-05-hidden.md",
         post("title: Hidden\nfeed: false\ncategories: [solo]\n", "h\n"),
@@ -1492,7 +1434,7 @@ fn left_out_posts_never_appear_and_items_limits_after_filtering() {
 
 #[test]
 fn json_feed_hub_stylesheet_and_size_warnings() {
-    let site = Site::new(
+    let site = feeds_site(
         "title: Opts\nurl: https://example.org\ntimezone: UTC\ngazette:\n  tag_feeds: true\n  json_feed: true\n  hub: https://hub.example.net/\n  stylesheet: /feed.xsl\n  max_feed_bytes: 1000\n",
     );
     site.write(
@@ -1529,21 +1471,21 @@ fn json_feed_hub_stylesheet_and_size_warnings() {
                 Some("https://hub.example.net/"),
                 "{stem} {format}"
             );
-            let raw = site.read(&format!("{stem}.{format}.xml"));
+            let raw = site.read_out(&format!("{stem}.{format}.xml"));
             assert!(
                 raw.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<?xml-stylesheet type=\"text/xsl\" href=\"/feed.xsl\"?>"),
                 "{stem} {format}: {}",
                 &raw[..200.min(raw.len())]
             );
         }
-        let json: Value = serde_json::from_str(&site.read(&format!("{stem}.json"))).unwrap();
+        let json: Value = serde_json::from_str(&site.read_out(&format!("{stem}.json"))).unwrap();
         assert_eq!(json["hubs"][0]["url"], "https://hub.example.net/");
         assert_eq!(
             json["feed_url"],
             format!("https://example.org/feeds/{stem}.json")
         );
     }
-    assert_eq!(site.read("feeds.html").lines().count(), 9);
+    assert_eq!(site.read_out("feeds.html").lines().count(), 9);
 
     // Every feed over 1000 bytes is named, and only those.
     let mut over = 0;
@@ -1572,7 +1514,7 @@ fn json_feed_hub_stylesheet_and_size_warnings() {
 
 #[test]
 fn a_category_whose_posts_are_all_left_out_has_no_feed_and_tags_are_off_by_default() {
-    let site = Site::new("title: T\nurl: https://example.org\ntimezone: UTC\n");
+    let site = feeds_site("title: T\nurl: https://example.org\ntimezone: UTC\n");
     site.write(
         "_posts/2022-01-02-a.md",
         post("title: A\ncategories: [kept]\ntags: [x, y]\n", "a\n"),
@@ -1641,7 +1583,7 @@ fn outlines(opml: &str) -> Vec<BTreeMap<String, String>> {
 
 #[test]
 fn opml_and_link_tags_list_every_feed_at_its_public_url() {
-    let site = Site::new(
+    let site = feeds_site(
         "title: \"Lists & Co <3\"\nurl: https://example.org\nbaseurl: /blog\ntimezone: UTC\ngazette:\n  path: /syndication/\n  tag_feeds: true\n  json_feed: true\n",
     );
     site.write(
@@ -1656,7 +1598,7 @@ fn opml_and_link_tags_list_every_feed_at_its_public_url() {
     let base = "https://example.org/blog/syndication/";
     let written = files(&site.out());
     let manifest: BTreeSet<String> = site
-        .read(".gazette-files")
+        .read_out(".gazette-files")
         .lines()
         .map(String::from)
         .collect();
@@ -1669,7 +1611,7 @@ fn opml_and_link_tags_list_every_feed_at_its_public_url() {
         // OPML subscription lists know `type="rss"` only, for Atom feeds too.
         ("feeds-atom.opml", ".atom.xml", "rss"),
     ] {
-        let listed = outlines(&site.read(opml));
+        let listed = outlines(&site.read_out(opml));
         let urls: BTreeSet<String> = listed.iter().map(|o| o["xmlUrl"].clone()).collect();
         let want: BTreeSet<String> = written
             .iter()
@@ -1703,7 +1645,7 @@ fn opml_and_link_tags_list_every_feed_at_its_public_url() {
     let tag =
         Regex::new(r#"^<link rel="alternate" type="([^"]+)" title="([^"]*)" href="([^"]+)">$"#)
             .unwrap();
-    let html = site.read("feeds.html");
+    let html = site.read_out("feeds.html");
     let mut links = BTreeSet::new();
     for line in html.lines() {
         let c = tag
@@ -1730,7 +1672,7 @@ fn opml_and_link_tags_list_every_feed_at_its_public_url() {
 #[test]
 fn a_site_url_with_a_path_is_kept_in_feed_urls() {
     let site =
-        Site::new("title: Sub\nurl: https://example.org/sub\nbaseurl: /blog\ntimezone: UTC\n");
+        feeds_site("title: Sub\nurl: https://example.org/sub\nbaseurl: /blog\ntimezone: UTC\n");
     site.write("_posts/2022-01-02-a.md", post("title: A\n", "a\n"));
     site.build_ok();
     let rss = parse_file(&site.out().join("feed.rss.xml"));
@@ -1743,22 +1685,22 @@ fn a_site_url_with_a_path_is_kept_in_feed_urls() {
         Some("https://example.org/sub/blog/feeds/feed.rss.xml")
     );
     assert!(site
-        .read("feed.rss.xml")
+        .read_out("feed.rss.xml")
         .contains("<link>https://example.org/sub/blog/</link>"));
     assert!(site
-        .read("feeds.html")
+        .read_out("feeds.html")
         .contains("href=\"https://example.org/sub/blog/feeds/feed.atom.xml\""));
 }
 
 #[test]
 fn a_stylesheet_url_cannot_break_the_xml() {
-    let site = Site::new(
+    let site = feeds_site(
         "title: X\nurl: https://example.org\ntimezone: UTC\ngazette:\n  stylesheet: \"/feed.xsl?v=1?>x\"\n",
     );
     site.write("_posts/2022-01-02-a.md", post("title: A\n", "a\n"));
     site.build_ok();
     for rel in ["feed.rss.xml", "feed.atom.xml"] {
-        assert_well_formed(site.read(rel).as_bytes(), rel);
+        assert_well_formed(site.read_out(rel).as_bytes(), rel);
     }
 }
 
@@ -1768,9 +1710,9 @@ fn a_stylesheet_url_cannot_break_the_xml() {
 
 #[test]
 fn a_site_without_url_cannot_build() {
-    let site = Site::new("title: Nowhere\ntimezone: UTC\n");
+    let site = feeds_site("title: Nowhere\ntimezone: UTC\n");
     site.write("_posts/2022-01-02-a.md", post("title: A\n", "a\n"));
-    let run = build(&site.path(), &site.out());
+    let run = build(site.path(), &site.out());
     assert_eq!(run.code, Some(1), "{run:#?}");
     assert!(
         run.stderr.contains("feeds need the site's address: set `url` (e.g. `url: https://example.com`) in _config.yml"),
@@ -1784,8 +1726,8 @@ fn a_site_without_url_cannot_build() {
     );
     assert!(!site.out().exists());
 
-    let site = Site::new("title: Relative\nurl: /somewhere\ntimezone: UTC\n");
-    let run = build(&site.path(), &site.out());
+    let site = feeds_site("title: Relative\nurl: /somewhere\ntimezone: UTC\n");
+    let run = build(site.path(), &site.out());
     assert_eq!(run.code, Some(1), "{run:#?}");
     assert!(
         run.stderr
@@ -1798,7 +1740,7 @@ fn a_site_without_url_cannot_build() {
 
 #[test]
 fn without_out_feeds_go_to_the_configured_folder() {
-    let site = Site::new("title: D\nurl: https://example.org\ntimezone: UTC\n");
+    let site = feeds_site("title: D\nurl: https://example.org\ntimezone: UTC\n");
     site.write("_posts/2022-01-02-a.md", post("title: A\n", "a\n"));
     let run = gazette([
         OsStr::new("build"),
@@ -1811,7 +1753,7 @@ fn without_out_feeds_go_to_the_configured_folder() {
         ["A"]
     );
 
-    let site = Site::new(
+    let site = feeds_site(
         "title: D\nurl: https://example.org\ntimezone: UTC\ngazette:\n  out: public/rss\n",
     );
     site.write("_posts/2022-01-02-a.md", post("title: A\n", "a\n"));
@@ -1834,7 +1776,7 @@ fn without_out_feeds_go_to_the_configured_folder() {
 /// settings, give exactly the feeds a build without any cache gives.
 #[test]
 fn kept_entries_are_reused_only_for_unchanged_posts() {
-    let site = Site::new("url: https://example.com\ntimezone: UTC\n");
+    let site = feeds_site("url: https://example.com\ntimezone: UTC\n");
     site.write(
         "_posts/2022-01-02-a.md",
         post("title: A\ncategories: [news]\n", "FIRST-BODY\n"),
@@ -1846,7 +1788,7 @@ fn kept_entries_are_reused_only_for_unchanged_posts() {
     site.build_ok();
     let cache = site.path().join(".gazette/entries.cache");
     assert!(cache.is_file());
-    assert!(site.read("feed.rss.xml").contains("FIRST-BODY"));
+    assert!(site.read_out("feed.rss.xml").contains("FIRST-BODY"));
 
     // Same title, new body, same size: the mtime tells.
     std::thread::sleep(std::time::Duration::from_millis(20));
@@ -1856,7 +1798,7 @@ fn kept_entries_are_reused_only_for_unchanged_posts() {
     );
     site.build_ok();
     for feed in ["feed.rss.xml", "feed.atom.xml", "categories/news.atom.xml"] {
-        let text = site.read(feed);
+        let text = site.read_out(feed);
         assert!(
             text.contains("SECOND-BODY") && !text.contains("FIRST-BODY"),
             "{feed}"
@@ -1894,18 +1836,18 @@ fn kept_entries_are_reused_only_for_unchanged_posts() {
     );
     site.build_ok();
     assert!(site
-        .read("feed.rss.xml")
+        .read_out("feed.rss.xml")
         .contains("https://example.com/x.html"));
     site.write("_config.yml", "url: https://other.example\ntimezone: UTC\n");
     site.build_ok();
-    let rss = site.read("feed.rss.xml");
+    let rss = site.read_out("feed.rss.xml");
     assert!(rss.contains("https://other.example/x.html"), "{rss}");
     assert!(!rss.contains("https://example.com"), "{rss}");
 }
 
 #[test]
 fn a_posts_image_reaches_readers_as_an_absolute_media_thumbnail() {
-    let site = Site::new("url: https://example.com\nbaseurl: /blog\ntimezone: UTC\n");
+    let site = feeds_site("url: https://example.com\nbaseurl: /blog\ntimezone: UTC\n");
     site.write(
         "_posts/2022-01-01-path.md",
         post("title: Path\nimage: /img/cover.png\n", "Body.\n"),
@@ -1948,7 +1890,7 @@ fn a_posts_image_reaches_readers_as_an_absolute_media_thumbnail() {
             "{file}"
         );
         assert!(thumbnails["None"].is_empty(), "{file}");
-        let xml = site.read(file);
+        let xml = site.read_out(file);
         assert!(
             xml.contains(
                 r#"<media:content medium="image" url="https://example.com/blog/img/cover.png""#

@@ -7,79 +7,49 @@
 //! Cases that show a defect in gazette are kept here, marked `#[ignore = "BUG: …"]`, so that
 //! `cargo test --test hostile -- --ignored` shows them failing until src/ is fixed.
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::support::site::{gazette_bin, list_files, snapshot, Run, Site, Snapshot, Tmpfs};
 
 const CONFIG: &str = "title: Hostile\nurl: https://hostile.example.com\ntimezone: UTC\n";
 const GOOD: &str = "---\ntitle: Good post\ncategories: [news]\n---\nGood body.\n";
 const GOOD_PATH: &str = "_posts/2022-01-01-good.md";
 const FAILED_BUILD: &str = "no feed was written or changed";
-const PLENTY: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/// A site in `<tempdir>/site`, so that anything written beside the site (outside it) shows.
-struct Site {
-    root: tempfile::TempDir,
-    dir: PathBuf,
+/// A site in `<tempdir>/site`, so that anything written beside the site (outside it) shows; its
+/// runs (`TZ=UTC`, in the site folder, so paths print relative to it) are checked by each test.
+fn hostile_site(config: &str) -> Site {
+    Site::options()
+        .prefix("gazette-hostile-")
+        .inside_root()
+        .lenient()
+        .create(config)
 }
 
-impl Site {
-    /// The config above and one good post.
-    fn new() -> Site {
-        let site = Site::with_config(CONFIG);
-        site.write(GOOD_PATH, GOOD);
-        site
-    }
+/// The config above and one good post.
+fn good_site() -> Site {
+    let site = hostile_site(CONFIG);
+    site.write(GOOD_PATH, GOOD);
+    site
+}
 
-    fn with_config(config: &str) -> Site {
-        let root = tempfile::Builder::new()
-            .prefix("gazette-hostile-")
-            .tempdir()
-            .expect("a temporary folder");
-        let dir = root.path().join("site");
-        fs::create_dir(&dir).unwrap();
-        let site = Site { root, dir };
-        site.write("_config.yml", config);
-        site
-    }
+/// What the cases below ask of a site.
+trait Hostile {
+    fn build_ok(&self) -> Snapshot;
+    fn check_fails(&self, expected: &[&str]) -> Run;
+    fn build_fails(&self, before: &Snapshot, expected: &[&str]) -> Run;
+    fn files_outside_output(&self, written: &[&str]) -> Vec<PathBuf>;
+}
 
-    fn path(&self) -> &Path {
-        &self.dir
-    }
-
-    /// The default output folder.
-    fn out(&self) -> PathBuf {
-        self.dir.join("_site/feeds")
-    }
-
-    fn write(&self, relative: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.dir.join(relative);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, content).unwrap();
-        path
-    }
-
-    /// `gazette ARGS --site .`, run in the site folder (so paths print relative to it).
-    fn run(&self, args: &[&str]) -> Run {
-        run(self.path(), args, PLENTY, |_| {})
-    }
-
-    fn check(&self) -> Run {
-        self.run(&["check", "--site", "."])
-    }
-
-    fn build(&self) -> Run {
-        self.run(&["build", "--site", "."])
-    }
-
+impl Hostile for Site {
     /// Builds, expecting success, and returns what the output folder holds.
     fn build_ok(&self) -> Snapshot {
         let run = self.build();
@@ -94,7 +64,7 @@ impl Site {
 
     /// `check` fails with exit status 1 and prints every expected line.
     fn check_fails(&self, expected: &[&str]) -> Run {
-        let run = self.check();
+        let run = self.check(&[]);
         run.assert_code(1);
         run.assert_stderr_has(expected);
         run
@@ -121,121 +91,16 @@ impl Site {
     fn files_outside_output(&self, written: &[&str]) -> Vec<PathBuf> {
         let out = self.out();
         let caches = [
-            self.dir.join(".gazette/posts.cache"),
-            self.dir.join(".gazette/entries.cache"),
+            self.path().join(".gazette/posts.cache"),
+            self.path().join(".gazette/entries.cache"),
         ];
         let mut files = Vec::new();
-        list_files(self.root.path(), &mut files);
+        list_files(self.root(), &mut files);
         files
             .into_iter()
             .filter(|f| !f.starts_with(&out) && !caches.contains(f))
-            .filter(|f| !written.iter().any(|w| *f == self.dir.join(w)))
+            .filter(|f| !written.iter().any(|w| *f == self.path().join(w)))
             .collect()
-    }
-}
-
-#[derive(Debug)]
-struct Run {
-    /// `None` when the run was killed after its time ran out.
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn assert_code(&self, code: i32) {
-        assert!(
-            !self.stderr.contains("panicked"),
-            "gazette panicked:\n{}",
-            self.stderr
-        );
-        assert_eq!(self.code, Some(code), "unexpected exit: {self:#?}");
-    }
-
-    fn assert_stderr_has(&self, expected: &[&str]) {
-        for line in expected {
-            assert!(
-                self.stderr.contains(line),
-                "stderr lacks {line:?}:\n{}",
-                self.stderr
-            );
-        }
-    }
-}
-
-/// Runs the binary in `cwd` with the machine's zone pinned to UTC, killing it after `limit`.
-fn run(cwd: &Path, args: &[&str], limit: Duration, configure: impl FnOnce(&mut Command)) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gazette"));
-    command
-        .args(args)
-        .current_dir(cwd)
-        .env("TZ", "UTC")
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("GAZETTE_SECRET")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    configure(&mut command);
-    let mut child = command.spawn().expect("gazette starts");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = stdout.read_to_end(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = stderr.read_to_end(&mut s);
-        s
-    });
-    let deadline = Instant::now() + limit;
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Run {
-        code,
-        stdout: String::from_utf8_lossy(&out.join().unwrap()).into_owned(),
-        stderr: String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
-    }
-}
-
-/// Every file below a folder (hidden ones too) with its bytes, by relative path.
-type Snapshot = BTreeMap<PathBuf, Vec<u8>>;
-
-fn snapshot(dir: &Path) -> Snapshot {
-    let mut files = Vec::new();
-    list_files(dir, &mut files);
-    files
-        .into_iter()
-        .map(|f| {
-            let bytes = fs::read(&f).unwrap();
-            (f.strip_prefix(dir).unwrap().to_path_buf(), bytes)
-        })
-        .collect()
-}
-
-/// Every non-folder entry below `dir`, symbolic links not followed.
-fn list_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries {
-        let entry = entry.unwrap();
-        let kind = entry.file_type().unwrap();
-        if kind.is_dir() {
-            list_files(&entry.path(), out);
-        } else {
-            out.push(entry.path());
-        }
     }
 }
 
@@ -281,7 +146,8 @@ const NOBODY: u32 = 65534;
 
 /// Runs as the unprivileged user `nobody`, or `None` when this process may not switch users.
 fn run_as_nobody(site: &Site, args: &[&str]) -> Option<Run> {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gazette"));
+    // A probe, not a run: where the switch is refused, starting it fails.
+    let mut command = Command::new(gazette_bin());
     command
         .args(["--version"])
         .uid(NOBODY)
@@ -292,9 +158,13 @@ fn run_as_nobody(site: &Site, args: &[&str]) -> Option<Run> {
         Ok(s) if s.success() => {}
         _ => return None,
     }
-    Some(run(site.path(), args, PLENTY, |c| {
-        c.uid(NOBODY).gid(NOBODY);
-    }))
+    Some(
+        site.gazette(args)
+            .configure(|c| {
+                c.uid(NOBODY).gid(NOBODY);
+            })
+            .run(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -302,7 +172,7 @@ fn run_as_nobody(site: &Site, args: &[&str]) -> Option<Run> {
 
 #[test]
 fn invalid_yaml_is_an_error_at_its_line_and_column() {
-    let site = Site::new();
+    let site = good_site();
     let before = site.build_ok();
     site.write(
         "_posts/2022-01-02-indent.md",
@@ -323,7 +193,7 @@ fn invalid_yaml_is_an_error_at_its_line_and_column() {
 
 #[test]
 fn front_matter_never_closed_is_an_error() {
-    let site = Site::new();
+    let site = good_site();
     let before = site.build_ok();
     site.write(
         "_posts/2022-01-02-open.md",
@@ -336,7 +206,7 @@ fn front_matter_never_closed_is_an_error() {
 
 #[test]
 fn front_matter_that_is_a_list_or_a_scalar_is_an_error() {
-    let site = Site::new();
+    let site = good_site();
     let before = site.build_ok();
     site.write("_posts/2022-01-02-list.md", "---\n- a\n- b\n---\nBody.\n");
     site.write(
@@ -362,7 +232,7 @@ fn front_matter_that_is_a_list_or_a_scalar_is_an_error() {
 /// target, whose error position pointed past the front matter, into the body.)
 #[test]
 fn yaml_errors_count_lines_as_gazette_does() {
-    let site = Site::new();
+    let site = good_site();
     site.write(
         "_posts/2022-01-02-cr.md",
         "---\r\r\ntitle: x\r\r\n  bad: indentation\r\r\n---\r\r\nBody.\r\r\n",
@@ -386,7 +256,7 @@ fn yaml_errors_count_lines_as_gazette_does() {
 fn a_50_mb_post_is_read_without_trouble_when_the_limit_allows_it() {
     // Above the default `max_post_bytes` (16 MiB; `hostile_cost` checks that such a post is
     // then left out unread): a site that raises the limit gets it read whole.
-    let site = Site::with_config(&format!("{CONFIG}gazette:\n  max_post_bytes: 67108864\n"));
+    let site = hostile_site(&format!("{CONFIG}gazette:\n  max_post_bytes: 67108864\n"));
     site.write(GOOD_PATH, GOOD);
     let line = "lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor\n";
     let body = line.repeat(50 * 1024 * 1024 / line.len() + 1);
@@ -414,7 +284,7 @@ fn a_50_mb_post_is_read_without_trouble_when_the_limit_allows_it() {
 /// written, whole, with a warning for each feed over `max_feed_bytes` (5 MiB).
 #[test]
 fn a_post_bigger_than_max_feed_bytes_is_written_with_a_warning() {
-    let site = Site::new();
+    let site = good_site();
     let sentence = "lorem ipsum dolor sit amet, consectetur adipiscing elit. ";
     // One paragraph of 3 MiB: it is both the content and (as the first paragraph) the summary.
     let body = sentence.repeat(3 * 1024 * 1024 / sentence.len() + 1);
@@ -437,7 +307,7 @@ fn a_post_bigger_than_max_feed_bytes_is_written_with_a_warning() {
 
 #[test]
 fn binary_and_utf16_files_are_errors_at_the_first_nul() {
-    let site = Site::new();
+    let site = good_site();
     let before = site.build_ok();
     site.write(
         "_posts/2022-01-02-binary.md",
@@ -464,12 +334,12 @@ fn binary_and_utf16_files_are_errors_at_the_first_nul() {
 
 #[test]
 fn a_binary_file_that_is_not_named_as_a_post_is_ignored_with_a_note() {
-    let site = Site::new();
+    let site = good_site();
     site.write(
         "_posts/photo.png",
         b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".as_slice(),
     );
-    let run = site.check();
+    let run = site.check(&[]);
     run.assert_code(0);
     run.assert_stderr_has(&["_posts/photo.png:1:1: note: ignored: a post's file name must be YYYY-MM-DD-slug.md (or .markdown, .html)\n"]);
     site.build_ok();
@@ -477,7 +347,7 @@ fn a_binary_file_that_is_not_named_as_a_post_is_ignored_with_a_note() {
 
 #[test]
 fn a_file_that_is_not_utf8_is_an_error_at_the_bad_byte() {
-    let site = Site::new();
+    let site = good_site();
     let before = site.build_ok();
     // Latin-1 `café` in the title: `title: caf` is 10 characters, so the byte is at column 11.
     site.write(
@@ -501,10 +371,10 @@ fn a_file_that_is_not_utf8_is_an_error_at_the_bad_byte() {
 
 #[test]
 fn symlink_loops_of_folders_are_skipped_with_a_warning() {
-    let site = Site::new();
+    let site = good_site();
     symlink("../_posts", site.path().join("_posts/loop")).unwrap();
     symlink(".", site.path().join("mirror")).unwrap();
-    let run = site.check();
+    let run = site.check(&[]);
     run.assert_code(0);
     run.assert_stderr_has(&[
         "_posts/loop:1:1: warning: symbolic link loop back to ./_posts: skipped\n",
@@ -522,7 +392,7 @@ fn symlink_loops_of_folders_are_skipped_with_a_warning() {
 /// Too many levels of symbolic links`, that failed check and build.)
 #[test]
 fn symlink_loops_of_files_are_skipped_with_a_warning() {
-    let site = Site::new();
+    let site = good_site();
     symlink(
         "2022-01-02-self.md",
         site.path().join("_posts/2022-01-02-self.md"),
@@ -538,15 +408,15 @@ fn symlink_loops_of_files_are_skipped_with_a_warning() {
         site.path().join("_posts/2022-01-04-b.md"),
     )
     .unwrap();
-    let run = site.check();
+    let run = site.check(&[]);
     run.assert_stderr_has(&["_posts/2022-01-02-self.md:1:1: warning: "]);
     run.assert_code(0);
 }
 
 #[test]
 fn a_symlinked_file_outside_the_site_is_skipped_and_never_published() {
-    let site = Site::new();
-    let outside = site.root.path().join("outside");
+    let site = good_site();
+    let outside = site.root().join("outside");
     fs::create_dir(&outside).unwrap();
     let secret = outside.join("2022-01-02-secret.md");
     fs::write(
@@ -556,7 +426,7 @@ fn a_symlinked_file_outside_the_site_is_skipped_and_never_published() {
     .unwrap();
     symlink(&secret, site.path().join("_posts/2022-01-02-secret.md")).unwrap();
     let target = secret.canonicalize().unwrap();
-    let run = site.check();
+    let run = site.check(&[]);
     run.assert_code(0);
     run.assert_stderr_has(&[&format!(
         "_posts/2022-01-02-secret.md:1:1: warning: symbolic link to {} leaves the site folder: skipped\n",
@@ -574,8 +444,8 @@ fn a_symlinked_file_outside_the_site_is_skipped_and_never_published() {
 /// checked, and the posts below such a folder were read and published.)
 #[test]
 fn a_symlinked_folder_in_posts_outside_the_site_is_not_followed() {
-    let site = Site::new();
-    let outside = site.root.path().join("outside");
+    let site = good_site();
+    let outside = site.root().join("outside");
     fs::create_dir(&outside).unwrap();
     fs::write(
         outside.join("2022-01-02-secret.md"),
@@ -583,7 +453,7 @@ fn a_symlinked_folder_in_posts_outside_the_site_is_not_followed() {
     )
     .unwrap();
     symlink(&outside, site.path().join("_posts/elsewhere")).unwrap();
-    let run = site.check();
+    let run = site.check(&[]);
     run.assert_code(0);
     run.assert_stderr_has(&["_posts/elsewhere:1:1: warning: symbolic link to "]);
     site.build_ok();
@@ -597,8 +467,8 @@ fn a_symlinked_folder_in_posts_outside_the_site_is_not_followed() {
 /// was walked, and its posts published under the category `news`.)
 #[test]
 fn a_symlinked_site_folder_outside_the_site_is_not_followed() {
-    let site = Site::new();
-    let outside = site.root.path().join("outside");
+    let site = good_site();
+    let outside = site.root().join("outside");
     fs::create_dir_all(outside.join("_posts")).unwrap();
     fs::write(
         outside.join("_posts/2022-01-02-secret.md"),
@@ -606,7 +476,7 @@ fn a_symlinked_site_folder_outside_the_site_is_not_followed() {
     )
     .unwrap();
     symlink(&outside, site.path().join("news")).unwrap();
-    let run = site.check();
+    let run = site.check(&[]);
     run.assert_code(0);
     run.assert_stderr_has(&["news:1:1: warning: symbolic link to "]);
     site.build_ok();
@@ -623,19 +493,18 @@ fn a_symlinked_site_folder_outside_the_site_is_not_followed() {
 /// It is reported, and the run ends. (Found here: `check`, `build` and `digest` hung forever.)
 #[test]
 fn a_fifo_in_posts_does_not_hang_the_run() {
-    let site = Site::new();
+    let site = good_site();
     let fifo = site.path().join("_posts/2022-01-02-fifo.md");
     let made = Command::new("mkfifo").arg(&fifo).status();
     if !made.is_ok_and(|s| s.success()) {
         eprintln!("skipped: mkfifo is not available");
         return;
     }
-    let run = run(
-        site.path(),
-        &["check", "--site", "."],
-        Duration::from_secs(10),
-        |_| {},
-    );
+    let run = site
+        .gazette(["check", "--site", "."])
+        .deadline(Duration::from_secs(10))
+        .start()
+        .wait_or_kill();
     assert!(run.code.is_some(), "check was still running after 10 s");
     run.assert_stderr_has(&["_posts/2022-01-02-fifo.md:1:1: "]);
 }
@@ -644,7 +513,7 @@ fn a_fifo_in_posts_does_not_hang_the_run() {
 /// (Found here: it hung forever.)
 #[test]
 fn a_fifo_in_the_output_folder_does_not_hang_the_build() {
-    let site = Site::new();
+    let site = good_site();
     let before = site.build_ok();
     let fifo = site.out().join("feed.rss.xml");
     fs::remove_file(&fifo).unwrap();
@@ -653,12 +522,11 @@ fn a_fifo_in_the_output_folder_does_not_hang_the_build() {
         eprintln!("skipped: mkfifo is not available");
         return;
     }
-    let run = run(
-        site.path(),
-        &["build", "--site", "."],
-        Duration::from_secs(10),
-        |_| {},
-    );
+    let run = site
+        .gazette(["build", "--site", "."])
+        .deadline(Duration::from_secs(10))
+        .start()
+        .wait_or_kill();
     assert!(run.code.is_some(), "build was still running after 10 s");
     run.assert_code(1);
     drop(before);
@@ -668,7 +536,7 @@ fn a_fifo_in_the_output_folder_does_not_hang_the_build() {
 // Dates
 
 fn assert_bad_date(raw: &str, message: &str) {
-    let site = Site::new();
+    let site = good_site();
     let before = site.build_ok();
     site.write("_posts/2022-01-02-dated.md", dated(raw));
     let expected = format!("_posts/2022-01-02-dated.md:3:7: error: bad date: {message}");
@@ -685,7 +553,7 @@ fn impossible_month_and_day() {
 fn a_date_that_is_not_one() {
     // Jekyll's reading cannot be reproduced (Ruby would take today's date): the file name's date,
     // with a warning, and the post is published.
-    let site = Site::new();
+    let site = good_site();
     site.build_ok();
     site.write("_posts/2022-01-02-dated.md", dated("16:30-:00+16:30"));
     let run = site.build();
@@ -710,7 +578,7 @@ fn year_0_and_year_10000() {
 
 #[test]
 fn year_0_in_a_file_name() {
-    let site = Site::new();
+    let site = good_site();
     let before = site.build_ok();
     site.write(
         "_posts/0000-01-01-zero.md",
@@ -735,7 +603,7 @@ fn year_0_written_as_rfc2822_is_an_error() {
 /// `to_rfc2822` cannot write five-digit years). (Found here: accepted, then exit 101.)
 #[test]
 fn year_10000_written_as_rfc2822_is_an_error_not_a_panic() {
-    let site = Site::with_config(&format!("{CONFIG}future: true\n"));
+    let site = hostile_site(&format!("{CONFIG}future: true\n"));
     site.write(GOOD_PATH, GOOD);
     let before = site.build_ok();
     site.write(
@@ -754,9 +622,8 @@ fn year_10000_written_as_rfc2822_is_an_error_not_a_panic() {
 /// feed, which wrote the date in GMT.)
 #[test]
 fn dates_in_local_mean_time_are_one_instant_in_every_feed() {
-    let site = Site::with_config(
-        "title: History\nurl: https://hostile.example.com\ntimezone: Asia/Shanghai\n",
-    );
+    let site =
+        hostile_site("title: History\nurl: https://hostile.example.com\ntimezone: Asia/Shanghai\n");
     site.write("_posts/1850-03-01-old.md", "---\ntitle: Old\n---\nBody.\n");
     site.build_ok();
     let rss = fs::read_to_string(site.out().join("feed.rss.xml")).unwrap();
@@ -780,7 +647,7 @@ fn dates_in_local_mean_time_are_one_instant_in_every_feed() {
 /// write a five-digit year. (Found by the `date` fuzz target, on an input of its seed corpus.)
 #[test]
 fn a_date_in_year_10000_in_gmt_does_not_panic_the_build() {
-    let site = Site::with_config(&format!("{CONFIG}future: true\n"));
+    let site = hostile_site(&format!("{CONFIG}future: true\n"));
     site.write(GOOD_PATH, GOOD);
     site.write(
         "_posts/2022-01-02-dated.md",
@@ -813,7 +680,7 @@ fn utc_timestamps_in_local_mean_time_are_one_instant_in_every_feed() {
             "0001-01-01T03:00:00Z",
         ),
     ] {
-        let site = Site::with_config(&format!(
+        let site = hostile_site(&format!(
             "title: History\nurl: https://hostile.example.com\ntimezone: {zone}\n"
         ));
         site.write(
@@ -851,7 +718,7 @@ fn utc_timestamps_in_local_mean_time_are_one_instant_in_every_feed() {
 /// be in year 10000 (east of Greenwich), and chrono cannot write that as RFC 2822.
 #[test]
 fn a_utc_timestamp_in_year_10000_in_the_sites_zone_does_not_panic_the_build() {
-    let site = Site::with_config(
+    let site = hostile_site(
         "title: Edge\nurl: https://hostile.example.com\ntimezone: Pacific/Kiritimati\nfuture: true\n",
     );
     site.write(GOOD_PATH, GOOD);
@@ -870,7 +737,7 @@ fn a_utc_timestamp_in_year_10000_in_the_sites_zone_does_not_panic_the_build() {
 
 #[test]
 fn category_and_tag_names_never_lead_outside_the_output_folder() {
-    let site = Site::with_config(&format!("{CONFIG}gazette:\n  tag_feeds: true\n"));
+    let site = hostile_site(&format!("{CONFIG}gazette:\n  tag_feeds: true\n"));
     let long = "x".repeat(300);
     let names = [
         "../../etc",
@@ -956,7 +823,7 @@ fn category_and_tag_names_never_lead_outside_the_output_folder() {
 
 #[test]
 fn two_posts_at_one_address_go_to_the_one_jekyll_writes_last() {
-    let site = Site::new();
+    let site = good_site();
     site.build_ok();
     // Both publish /2022/01/02/twin.html; on one date, the later path is written last.
     site.write("_posts/2022-01-02-twin.md", "---\ntitle: One\n---\nA.\n");
@@ -977,7 +844,7 @@ fn two_posts_at_one_address_go_to_the_one_jekyll_writes_last() {
         "_posts/2022-01-02-twin.markdown:1:1: warning: conflict: _posts/2022-01-02-twin.md is published at /2022/01/02/twin.html too",
         "_posts/2022-01-03-a.md:1:1: warning: conflict: _posts/2022-01-04-b.md is published at /same/ too",
     ];
-    let run = site.check();
+    let run = site.check(&[]);
     run.assert_code(0);
     run.assert_stderr_has(&expected);
     let run = site.build();
@@ -1010,7 +877,7 @@ fn a_config_that_is_not_a_mapping_is_an_error() {
             "_config.yml:3:1: error: `gazette` is a list, but it must be a mapping of settings\n",
         ),
     ] {
-        let site = Site::new();
+        let site = good_site();
         let before = site.build_ok();
         site.write("_config.yml", config);
         site.check_fails(&[expected]);
@@ -1025,7 +892,7 @@ fn a_config_that_is_not_a_mapping_is_an_error() {
 /// gazette is run as the user `nobody` (uid 65534), for whom they do.
 #[test]
 fn an_unreadable_post_is_an_error() {
-    let site = Site::new();
+    let site = good_site();
     let before = site.build_ok();
     let locked = site.write(
         "_posts/2022-01-02-locked.md",
@@ -1040,7 +907,7 @@ fn an_unreadable_post_is_an_error() {
         site.build_fails(&before, &[expected[0], FAILED_BUILD]);
         return;
     }
-    open_to_all(site.root.path());
+    open_to_all(site.root());
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
     let Some(run) = run_as_nobody(&site, &["check", "--site", "."]) else {
         println!(
@@ -1062,7 +929,7 @@ fn an_unreadable_post_is_an_error() {
 
 #[test]
 fn an_output_folder_that_is_a_file_is_refused_and_left_alone() {
-    let site = Site::new();
+    let site = good_site();
     site.write("feeds.txt", "not a folder\n");
     let run = site.run(&["build", "--site", ".", "--out", "feeds.txt"]);
     run.assert_code(1);
@@ -1090,7 +957,7 @@ fn an_output_folder_that_is_a_file_is_refused_and_left_alone() {
 /// `feeds.txt: the output folder is a file: the output folder is a file`.)
 #[test]
 fn write_errors_name_their_cause_once() {
-    let site = Site::new();
+    let site = good_site();
     site.write("feeds.txt", "not a folder\n");
     let run = site.run(&["build", "--site", ".", "--out", "feeds.txt"]);
     run.assert_code(1);
@@ -1105,41 +972,13 @@ fn write_errors_name_their_cause_once() {
 // ---------------------------------------------------------------------------------------------
 // A full disk
 
-/// A tmpfs of 64 KiB mounted for the test, unmounted when dropped.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount() -> Option<Tmpfs> {
-        let dir = tempfile::Builder::new()
-            .prefix("gazette-full-")
-            .tempdir()
-            .ok()?;
-        let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .ok()?;
-        status.success().then_some(Tmpfs { dir })
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
-    }
-}
-
 /// Builds into a 64 KiB tmpfs (mounted for the test when the test may mount, as root can), then
 /// builds feeds that do not fit: the build fails, the previous feeds are intact and no
 /// temporary file is left. Without `mount`, the same failure is made by a folder the build may
 /// not write to, with gazette run as `nobody`; without that either, the test says so and skips.
 #[test]
 fn a_full_disk_leaves_the_previous_feeds_intact() {
-    let site = Site::new();
+    let site = good_site();
     let big = "All work and no play makes a full disk. ".repeat(4000);
     let big_post = format!("---\ntitle: Big\ncategories: [news]\n---\n{big}\n");
 
@@ -1168,7 +1007,7 @@ fn a_full_disk_leaves_the_previous_feeds_intact() {
 
     // No mount: a folder nobody but root may write to, and gazette run as nobody.
     let before = site.build_ok();
-    open_to_all(site.root.path());
+    open_to_all(site.root());
     site.write("_posts/2022-01-02-big.md", &big_post);
     fs::set_permissions(
         site.path().join("_posts/2022-01-02-big.md"),
@@ -1196,7 +1035,7 @@ fn a_full_disk_leaves_the_previous_feeds_intact() {
 /// `noscript` among the allowed elements, everything inside it reached the feed verbatim.)
 #[test]
 fn noscript_content_is_sanitised_too() {
-    let site = Site::new();
+    let site = good_site();
     site.write(
         "_posts/2022-01-02-noscript.md",
         "---\ntitle: Noscript\n---\n<div><noscript><a href=\"rel.html\" onclick=\"alert(1)\">x</a><script>alert(2)</script><img src=/x.png onerror=alert(3)></noscript></div>\n",
@@ -1217,7 +1056,7 @@ fn noscript_content_is_sanitised_too() {
 /// The digest's HTML escapes every value that comes from posts, categories and subscribers.
 #[test]
 fn the_digest_html_escapes_post_and_subscriber_data() {
-    let site = Site::with_config(&format!(
+    let site = hostile_site(&format!(
         "{CONFIG}gazette:\n  digest:\n    from: \"Hostile <digest@hostile.example.com>\"\n    unsubscribe_mailto: unsubscribe@hostile.example.com\n"
     ));
     site.write(
@@ -1275,7 +1114,7 @@ fn outbox(dir: &Path) -> Vec<Vec<u8>> {
 /// Nothing about subscribers (addresses, names) ever reaches a feed, even after a digest run.
 #[test]
 fn subscriber_data_never_appears_in_feeds() {
-    let site = Site::with_config(&format!(
+    let site = hostile_site(&format!(
         "{CONFIG}gazette:\n  tag_feeds: true\n  json_feed: true\n  digest:\n    from: \"Hostile <digest@hostile.example.com>\"\n    unsubscribe_url: \"https://hostile.example.com/u?a={{address}}&t={{token}}\"\n    secret_file: secret.txt\n"
     ));
     site.write("secret.txt", "s3cret-key\n");

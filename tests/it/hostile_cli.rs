@@ -8,9 +8,9 @@ use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
-use crate::support::site::{gazette_bin, run_in, JsonRun, Site};
+use crate::support::site::{run_in, JsonRun, Program, Run, Site};
 use crate::support::smtp;
 
 const CONFIG: &str = "title: Hostile\nurl: https://hostile.example.com\ntimezone: UTC\n";
@@ -32,7 +32,7 @@ enum Stdout {
 
 /// Runs gazette in `cwd` with `args`, its standard output going to `stdout`; fails the test
 /// when gazette panicked or was killed.
-fn run_to(cwd: &Path, args: &[&str], stdout: Stdout) -> Output {
+fn run_to(cwd: &Path, args: &[&str], stdout: Stdout) -> Run {
     let out: Stdio = match stdout {
         Stdout::ClosedPipe => {
             let (reader, writer) = std::io::pipe().expect("a pipe");
@@ -45,33 +45,24 @@ fn run_to(cwd: &Path, args: &[&str], stdout: Stdout) -> Output {
             .expect("/dev/full")
             .into(),
     };
-    let output = Command::new(gazette_bin())
-        .args(args)
-        .current_dir(cwd)
-        .env("TZ", "UTC")
-        .env_remove("RUST_BACKTRACE")
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(Stdio::piped())
-        .output()
-        .expect("gazette runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = Program::gazette(args).cwd(cwd).stdout(out).lossy().run();
     assert!(
-        !stderr.contains("panicked") && output.status.code().is_some_and(|c| c != 101),
-        "gazette {args:?} > {stdout:?} panicked or was killed ({:?}):\n{stderr}",
-        output.status
+        !output.stderr.contains("panicked") && output.code.is_some_and(|c| c != 101),
+        "gazette {args:?} > {stdout:?} panicked or was killed ({:?}):\n{}",
+        output.code,
+        output.stderr
     );
     output
 }
 
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+fn stderr(output: &Run) -> String {
+    output.stderr.clone()
 }
 
 /// The one line a full standard output gives, with exit status 1.
-fn assert_full_disk_said_once(output: &Output) {
+fn assert_full_disk_said_once(output: &Run) {
     let text = stderr(output);
-    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert_eq!(output.code, Some(1), "{text}");
     let said: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("standard output"))
@@ -84,9 +75,9 @@ fn assert_full_disk_said_once(output: &Output) {
 }
 
 /// A closed pipe: nothing said, and the command's own status.
-fn assert_quiet(output: &Output, code: i32) {
+fn assert_quiet(output: &Run, code: i32) {
     let text = stderr(output);
-    assert_eq!(output.status.code(), Some(code), "{text}");
+    assert_eq!(output.code, Some(code), "{text}");
     assert!(
         !text.contains("standard output") && !text.to_lowercase().contains("broken pipe"),
         "a closed pipe is not an error:\n{text}"
@@ -143,7 +134,11 @@ fn check_json_reports_posts_and_problems_whose_file_names_are_not_utf8() {
     let bad = write_raw(&site, &latin1("2022-01-03"), IMPOSSIBLE);
 
     let json = site.check_json(&[]);
-    assert_eq!(json.code, 1, "the impossible date is an error: {json:?}");
+    assert_eq!(
+        json.code,
+        Some(1),
+        "the impossible date is an error: {json:?}"
+    );
     assert_eq!(json.posts.len(), 2, "{json:?}");
     let post = json
         .posts
@@ -173,7 +168,7 @@ fn check_json_reports_posts_and_problems_whose_file_names_are_not_utf8() {
 
     // For people: the same file, its odd byte shown as U+FFFD, and the same status.
     let plain = site.check(&["--no-cache"]);
-    assert_eq!(plain.code, 1, "{plain:?}");
+    assert_eq!(plain.code, Some(1), "{plain:?}");
     assert!(
         plain
             .stderr
@@ -204,7 +199,7 @@ fn build_to_a_full_disk_says_so_once_and_keeps_every_feed() {
     assert!(atom.contains("Good post"), "{atom}");
     // The build itself is sound: a second one with a working stdout changes nothing.
     let again = run_in(site.path(), &["build", "--site", "."]);
-    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(again.code, Some(0), "{again:?}");
     assert!(again.stdout.contains("0 files written"), "{again:?}");
 }
 
@@ -254,7 +249,7 @@ fn unsubscribe_to_a_closed_pipe_or_a_full_disk_still_records_it() {
     assert_full_disk_said_once(&output);
     for address in ["a@example.com", "b@example.com"] {
         let again = run_in(site.path(), &["unsubscribe", "--site", ".", address]);
-        assert_eq!(again.code, 0, "{again:?}");
+        assert_eq!(again.code, Some(0), "{again:?}");
         assert_eq!(
             again.stdout,
             format!("{address} was already unsubscribed\n"),
@@ -285,7 +280,7 @@ fn digest_to_a_closed_pipe_or_a_full_disk_keeps_every_mail_recorded() {
         assert!(!sent.is_empty(), "{stdout:?}: the digest was sent");
         // Recorded in the ledger: a second run sends nothing more.
         let again = run_in(site.path(), &args);
-        assert_eq!(again.code, 0, "{again:?}");
+        assert_eq!(again.code, Some(0), "{again:?}");
         assert_eq!(outbox(&site), sent, "{stdout:?}: sent twice");
     }
 }
@@ -325,7 +320,7 @@ fn commands_outside_a_site_say_so_and_create_nothing() {
         &["unsubscribe", "a@example.com"],
     ] {
         let run = run_in(home.path(), args);
-        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        assert_eq!(run.code, Some(1), "{args:?}: {run:?}");
         assert!(run.stdout.is_empty(), "{args:?}: {run:?}");
         let lines: Vec<&str> = run.stderr.lines().collect();
         assert_eq!(lines.len(), 1, "{args:?}: one line: {run:?}");
@@ -340,7 +335,7 @@ fn commands_outside_a_site_say_so_and_create_nothing() {
     let elsewhere = Site::without_config();
     let site_arg = home.path().to_str().unwrap();
     let run = run_in(elsewhere.path(), &["build", "--site", site_arg]);
-    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.code, Some(1), "{run:?}");
     assert!(
         run.stderr
             .starts_with(&format!("gazette: {site_arg} is not a Jekyll site: ")),
@@ -350,7 +345,7 @@ fn commands_outside_a_site_say_so_and_create_nothing() {
     // A folder that does not exist is named as such.
     let missing = home.path().join("no-such-site");
     let run = run_in(home.path(), &["check", "--site", missing.to_str().unwrap()]);
-    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.code, Some(1), "{run:?}");
     assert!(
         run.stderr.starts_with(&format!(
             "gazette: cannot read the site folder {}: ",
@@ -366,13 +361,13 @@ fn a_site_needs_only_one_of_config_or_posts() {
     let posts_only = Site::without_config();
     posts_only.write(GOOD_PATH, GOOD);
     let run = run_in(posts_only.path(), &["check"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.code, Some(0), "{run:?}");
     assert!(run.stdout.starts_with("1 post;"), "{run:?}");
     // Only _config.yaml: a site with no post yet.
     let yaml_only = Site::without_config();
     yaml_only.write("_config.yaml", CONFIG);
     let run = run_in(yaml_only.path(), &["check"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.code, Some(0), "{run:?}");
     assert!(run.stdout.starts_with("0 posts;"), "{run:?}");
 }
 
@@ -402,7 +397,7 @@ fn check_json_gives_problem_paths_in_the_form_of_post_paths() {
             relative => (root.path(), relative),
         };
         let json = JsonRun::parse(run_in(cwd, &["check", "--json", "--site", site_arg]));
-        assert_eq!(json.code, 1, "{site_arg}: {json:?}");
+        assert_eq!(json.code, Some(1), "{site_arg}: {json:?}");
         assert_eq!(
             json.paths(),
             ["_posts/2022-01-01-numbered.md"],
@@ -440,15 +435,14 @@ fn check_json_gives_problem_paths_in_the_form_of_post_paths() {
 fn unsubscribe_offers_no_no_cache_option() {
     let site = smtp::Site::new(&smtp::small_config(""));
     let help = run_in(site.path(), &["unsubscribe", "--help"]);
-    assert_eq!(help.code, 0, "{help:?}");
+    assert_eq!(help.code, Some(0), "{help:?}");
     assert!(help.stdout.contains("--site <DIR>"), "{}", help.stdout);
     assert!(!help.stdout.contains("--no-cache"), "{}", help.stdout);
-    let output = Command::new(gazette_bin())
-        .args(["unsubscribe", "--site", ".", "--no-cache", "a@example.com"])
-        .current_dir(site.path())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2), "a usage error: {output:?}");
+    let output = Program::gazette(["unsubscribe", "--site", ".", "--no-cache", "a@example.com"])
+        .cwd(site.path())
+        .lossy()
+        .run();
+    assert_eq!(output.code, Some(2), "a usage error: {output:?}");
     assert!(
         stderr(&output).contains("unexpected argument '--no-cache'"),
         "{output:?}"

@@ -340,7 +340,7 @@ fn a_bad_digest_setting_is_reported_in_the_file_that_holds_it() {
         "gazette.yml",
         "digest:\n  smtp:\n    attempts: 2\n    hots: mail.example.org\n",
     );
-    let out = Running::start(site.path(), &["check", "--site", "."], &[]).wait(DEADLINE);
+    let out = site.run(&["check", "--site", "."]);
     assert!(
         out.stderr.contains(
             "gazette.yml:4:5: warning: unknown gazette setting `digest.smtp.hots` is ignored"

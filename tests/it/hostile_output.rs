@@ -7,118 +7,25 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
+
+use crate::support::site::{files, Site, Tmpfs};
 
 const CONFIG: &str = "title: Output\nurl: https://output.example.com\ntimezone: UTC\n";
 
-/// A site in `<tempdir>/site`, so that anything written beside it shows.
-struct Site {
-    root: tempfile::TempDir,
-    dir: PathBuf,
-}
-
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stderr: String,
-}
-
-impl Run {
-    fn assert_code(&self, code: i32) -> &Run {
-        assert!(
-            !self.stderr.contains("panicked"),
-            "gazette panicked:\n{}",
-            self.stderr
-        );
-        assert_eq!(self.code, Some(code), "unexpected exit: {self:#?}");
-        self
-    }
-}
-
-impl Site {
-    fn new(config: &str) -> Site {
-        let root = tempfile::Builder::new()
-            .prefix("gazette-output-")
-            .tempdir()
-            .expect("a temporary folder");
-        let dir = root.path().join("site");
-        fs::create_dir(&dir).unwrap();
-        let site = Site { root, dir };
-        site.write("_config.yml", config);
-        site
-    }
-
-    fn path(&self) -> &Path {
-        &self.dir
-    }
-
-    fn out(&self) -> PathBuf {
-        self.dir.join("_site/feeds")
-    }
-
-    fn write(&self, relative: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.dir.join(relative);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, content).unwrap();
-        path
-    }
-
-    fn read_out(&self, relative: &str) -> String {
-        fs::read_to_string(self.out().join(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
-    }
-
-    /// The binary with `args`, in the site folder, the machine's zone `TZ=tz`.
-    fn command(&self, args: &[&str], tz: &str) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_gazette"));
-        command
-            .args(args)
-            .current_dir(&self.dir)
-            .env("TZ", tz)
-            .env_remove("RUST_BACKTRACE")
-            .stdin(Stdio::null());
-        command
-    }
-
-    fn run_tz(&self, args: &[&str], tz: &str) -> Run {
-        let out = self.command(args, tz).output().expect("gazette runs");
-        Run {
-            code: out.status.code(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        self.run_tz(args, "UTC")
-    }
-
-    fn build(&self) -> Run {
-        self.run(&["build", "--site", "."])
-    }
+/// A site in `<tempdir>/site`, so that anything written beside it shows; its runs (`TZ=UTC`
+/// unless a test says otherwise) are checked by each test.
+fn output_site(config: &str) -> Site {
+    Site::options()
+        .prefix("gazette-output-")
+        .inside_root()
+        .lenient()
+        .create(config)
 }
 
 fn post(front: &str, body: &str) -> String {
     format!("---\n{front}\n---\n{body}\n")
-}
-
-/// Every entry below `dir` that is not a folder (links included, not followed), relative.
-fn files(dir: &Path) -> BTreeSet<PathBuf> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeSet<PathBuf>) {
-        let Ok(entries) = fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_dir() {
-                walk(base, &entry.path(), out);
-            } else {
-                out.insert(entry.path().strip_prefix(base).unwrap().to_path_buf());
-            }
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk(dir, dir, &mut out);
-    out
 }
 
 /// Every folder below `dir`, relative.
@@ -165,7 +72,7 @@ fn dead_pid() -> u32 {
 
 /// A site of `n` posts, each in a category and a tag of its own (4 n + a few files to write).
 fn big_site(n: usize) -> Site {
-    let site = Site::new(&format!("{CONFIG}gazette:\n  tag_feeds: true\n"));
+    let site = output_site(&format!("{CONFIG}gazette:\n  tag_feeds: true\n"));
     for i in 0..n {
         site.write(
             &format!("_posts/2022-01-01-post-{i:05}.md"),
@@ -201,29 +108,19 @@ fn a_build_killed_while_writing_leaves_nothing_the_next_build_keeps() {
             "_config.yml",
             format!("title: Output {attempt}\nurl: https://output.example.com\ntimezone: UTC\ngazette:\n  tag_feeds: true\n"),
         );
-        let mut child = site
-            .command(&["build", "--site", ".", "--quiet"], "UTC")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = site.gazette(["build", "--site", ".", "--quiet"]).start();
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let writing = fs::read_dir(site.out())
                 .unwrap()
                 .flatten()
                 .any(|e| is_temporary(Path::new(&e.file_name())));
-            if writing {
-                child.kill().unwrap(); // SIGKILL
-                break;
-            }
-            if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+            if writing || !child.running() || Instant::now() > deadline {
                 break;
             }
             std::thread::sleep(Duration::from_micros(200));
         }
-        let _ = child.kill();
-        child.wait().unwrap();
+        child.kill(); // SIGKILL (a build that already ended is only reaped)
         left_behind.extend(files(&site.out()).into_iter().filter(|f| is_temporary(f)));
     }
     assert!(
@@ -251,7 +148,7 @@ fn a_build_killed_while_writing_leaves_nothing_the_next_build_keeps() {
 /// links (and what they point to), folders reached through a link, files outside.
 #[test]
 fn stale_temporaries_are_removed_and_nothing_else() {
-    let site = Site::new(&format!("{CONFIG}gazette:\n  tag_feeds: true\n"));
+    let site = output_site(&format!("{CONFIG}gazette:\n  tag_feeds: true\n"));
     site.write(
         "_posts/2022-01-01-a.md",
         post("title: A\ncategories: [news]\ntags: [t]", "A."),
@@ -282,7 +179,7 @@ fn stale_temporaries_are_removed_and_nothing_else() {
     for file in stale.iter().chain(&kept) {
         site.write(file, "x");
     }
-    let outside = site.root.path().join("outside");
+    let outside = site.root().join("outside");
     fs::create_dir(&outside).unwrap();
     let victim = outside.join(format!(".x.rss.xml.gazette-{dead}.tmp"));
     fs::write(&victim, "outside").unwrap();
@@ -312,35 +209,6 @@ fn stale_temporaries_are_removed_and_nothing_else() {
 // ---------------------------------------------------------------------------------------------
 // 4. Folders a failed write made
 
-/// A tmpfs of 64 KiB mounted for the test (as `tests/it/hostile.rs` does), unmounted when
-/// dropped; `None` where this process may not mount.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount() -> Option<Tmpfs> {
-        let dir = tempfile::Builder::new()
-            .prefix("gazette-full-")
-            .tempdir()
-            .ok()?;
-        let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .ok()?;
-        status.success().then_some(Tmpfs { dir })
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
-    }
-}
-
 fn big_post() -> String {
     let big = "All work and no play makes a full disk. ".repeat(4000);
     post("title: Big\ncategories: [news]\ntags: [big]", &big)
@@ -354,7 +222,7 @@ fn a_full_disk_leaves_no_empty_folders_behind() {
         println!("skipped: cannot mount a tmpfs (see the next test for the same without one)");
         return;
     };
-    let site = Site::new(&format!("{CONFIG}gazette:\n  tag_feeds: true\n"));
+    let site = output_site(&format!("{CONFIG}gazette:\n  tag_feeds: true\n"));
     site.write("_posts/2022-01-02-big.md", big_post());
     // The output folder and the folders above it are made by the build: they go too.
     let made = disk.dir.path().join("made/by/gazette");
@@ -405,7 +273,7 @@ fn a_full_disk_leaves_no_empty_folders_behind() {
 /// above it, when it made them, go too.
 #[test]
 fn a_failed_write_removes_the_folders_it_made() {
-    let site = Site::new(&format!("{CONFIG}gazette:\n  tag_feeds: true\n"));
+    let site = output_site(&format!("{CONFIG}gazette:\n  tag_feeds: true\n"));
     site.write(
         "_posts/2022-01-01-a.md",
         post("title: A\ncategories: [news]\ntags: [t]", "A."),
@@ -433,19 +301,15 @@ fn a_failed_write_removes_the_folders_it_made() {
 /// writes nothing (not there, not elsewhere); the previous feeds stay as they were.
 #[test]
 fn writes_never_follow_a_link_inside_the_output_folder() {
-    let site = Site::new(CONFIG);
+    let site = output_site(CONFIG);
     site.write(
         "_posts/2022-01-01-a.md",
         post("title: A\ncategories: [news]", "A."),
     );
     site.build().assert_code(0);
-    let elsewhere = site.root.path().join("elsewhere");
+    let elsewhere = site.root().join("elsewhere");
     fs::create_dir(&elsewhere).unwrap();
-    fs::rename(
-        site.out().join("categories"),
-        site.root.path().join("moved"),
-    )
-    .unwrap();
+    fs::rename(site.out().join("categories"), site.root().join("moved")).unwrap();
     symlink(&elsewhere, site.out().join("categories")).unwrap();
     let before: Vec<(PathBuf, Vec<u8>)> = files(&site.out())
         .into_iter()
@@ -481,11 +345,7 @@ fn writes_never_follow_a_link_inside_the_output_folder() {
 
     // A link where a feed goes is refused too, and what it points to is left alone.
     fs::remove_file(site.out().join("categories")).unwrap();
-    fs::rename(
-        site.root.path().join("moved"),
-        site.out().join("categories"),
-    )
-    .unwrap();
+    fs::rename(site.root().join("moved"), site.out().join("categories")).unwrap();
     let victim = elsewhere.join("victim.xml");
     fs::write(&victim, "keep").unwrap();
     fs::remove_file(site.out().join("feed.atom.xml")).unwrap();
@@ -510,7 +370,7 @@ fn writes_never_follow_a_link_inside_the_output_folder() {
 /// name got which file. A clean build is deterministic.
 #[test]
 fn a_new_name_never_takes_a_published_feed() {
-    let site = Site::new(CONFIG);
+    let site = output_site(CONFIG);
     site.write(
         "_posts/2022-01-01-old.md",
         post("title: Old news\ncategories: [news]", "Old."),
@@ -594,7 +454,7 @@ fn a_new_name_never_takes_a_published_feed() {
 /// (Found: the cache kept `+0000`.)
 #[test]
 fn the_machines_zone_is_part_of_the_cache_key() {
-    let site = Site::new("title: Zones\nurl: https://zones.example.com\n");
+    let site = output_site("title: Zones\nurl: https://zones.example.com\n");
     site.write(
         "_posts/2022-01-12-local.md",
         post("title: Local\ndate: \"2022-01-12 10:00:00\"", "Local time."),
@@ -626,7 +486,7 @@ fn the_machines_zone_is_part_of_the_cache_key() {
 /// list points at the Atom files.
 #[test]
 fn opml_lists_mark_every_feed_rss() {
-    let site = Site::new(&format!("{CONFIG}gazette:\n  tag_feeds: true\n"));
+    let site = output_site(&format!("{CONFIG}gazette:\n  tag_feeds: true\n"));
     site.write(
         "_posts/2022-01-01-a.md",
         post("title: A\ncategories: [news]\ntags: [t]", "A."),
@@ -653,7 +513,7 @@ fn opml_lists_mark_every_feed_rss() {
 /// another file name, so the output folder can be checked out on Windows.
 #[test]
 fn unsafe_slugs_are_reported_and_windows_names_are_avoided() {
-    let site = Site::new(&format!(
+    let site = output_site(&format!(
         "{CONFIG}gazette:\n  tag_feeds: true\n  slugs:\n    up: ../x\n    deep: a/b\n    none: \"\"\n    dev: nul\n"
     ));
     site.write(
@@ -720,7 +580,7 @@ fn unsafe_slugs_are_reported_and_windows_names_are_avoided() {
 fn a_file_name_that_is_not_utf8_keeps_the_caches() {
     use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
-    let site = Site::new(CONFIG);
+    let site = output_site(CONFIG);
     site.write(
         "_posts/2022-01-01-plain.md",
         post("title: Plain\ncategories: [news]", "Plain."),
@@ -760,7 +620,7 @@ fn a_file_name_that_is_not_utf8_keeps_the_caches() {
 
 #[test]
 fn the_digest_links_each_group_to_the_feed_the_build_wrote() {
-    let site = Site::new(&format!(
+    let site = output_site(&format!(
         "{CONFIG}gazette:\n  digest:\n    from: Digest <digest@output.example.com>\n    subscribers: subscribers.yml\n"
     ));
     site.write("subscribers.yml", "- address: reader@example.org\n");

@@ -18,14 +18,14 @@
 //! When `jekyll` is not installed the comparison is skipped (loudly), unless
 //! `GAZETTE_REQUIRE_JEKYLL=1` is set, in which case it fails.
 
+use crate::support::run::{gazette_bin, Program};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::fs::{self, File};
+use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use url::Url;
@@ -102,42 +102,10 @@ fn on_path(program: &str) -> bool {
     })
 }
 
-/// Runs a command with a time limit; returns its exit status, stdout and stderr.
-fn run(
-    mut command: Command,
-    limit: Duration,
-    scratch: &Path,
-    name: &str,
-) -> (bool, String, String) {
-    let out_path = scratch.join(format!("{name}.stdout"));
-    let err_path = scratch.join(format!("{name}.stderr"));
-    command
-        .stdin(Stdio::null())
-        .stdout(File::create(&out_path).unwrap())
-        .stderr(File::create(&err_path).unwrap());
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{name} did not finish within {limit:?}; stderr:\n{}",
-                fs::read_to_string(&err_path).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    };
-    (
-        status.success(),
-        fs::read_to_string(&out_path).unwrap_or_default(),
-        fs::read_to_string(&err_path).unwrap_or_default(),
-    )
+/// Runs `program` with a time limit; returns whether it succeeded, its stdout and stderr.
+fn run(program: Program, limit: Duration, name: &str) -> (bool, String, String) {
+    let run = program.name(name).deadline(limit).lossy().run();
+    (run.ok(), run.stdout, run.stderr)
 }
 
 /// One post as one side shows it.
@@ -155,8 +123,7 @@ fn jekyll_posts(site: &Path, scratch: &Path, root: &Url) -> BTreeMap<String, Ren
     let dump = scratch.join("jekyll-content.jsonl");
     let home = scratch.join("home");
     fs::create_dir_all(&home).unwrap();
-    let mut command = Command::new("jekyll");
-    command
+    let command = Program::new("jekyll")
         .arg("build")
         .arg("--source")
         .arg(site)
@@ -164,7 +131,7 @@ fn jekyll_posts(site: &Path, scratch: &Path, root: &Url) -> BTreeMap<String, Ren
         .arg(scratch.join("jekyll-out"))
         // Not `--safe`: safe mode loads no plugin from `_plugins/`.
         .args(["--quiet", "--disable-disk-cache"])
-        .current_dir(scratch)
+        .cwd(scratch)
         .env("GAZETTE_CONTENT_DUMP", &dump)
         .env("HOME", &home)
         .env("JEKYLL_ENV", "production")
@@ -174,7 +141,7 @@ fn jekyll_posts(site: &Path, scratch: &Path, root: &Url) -> BTreeMap<String, Ren
         .env_remove("TZ")
         .env_remove("BUNDLE_GEMFILE")
         .env_remove("RUBYOPT");
-    let (ok, stdout, stderr) = run(command, Duration::from_secs(120), scratch, "jekyll");
+    let (ok, stdout, stderr) = run(command, Duration::from_secs(120), "jekyll");
     assert!(ok, "jekyll build failed:\n{stdout}\n{stderr}");
     // The plugin must not stay in the copy gazette reads (it is not part of the site).
     fs::remove_dir_all(site.join("_plugins")).unwrap();
@@ -201,16 +168,15 @@ fn jekyll_posts(site: &Path, scratch: &Path, root: &Url) -> BTreeMap<String, Ren
 }
 
 /// Runs `gazette build` on the site; returns success, stdout and stderr.
-fn gazette_build(site: &Path, out: &Path, scratch: &Path) -> (bool, String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gazette"));
-    command
+fn gazette_build(site: &Path, out: &Path) -> (bool, String, String) {
+    let command = Program::new(gazette_bin())
         .arg("build")
         .arg("--site")
         .arg(site)
         .arg("--out")
         .arg(out)
         .env_remove("TZ");
-    run(command, Duration::from_secs(120), scratch, "gazette")
+    run(command, Duration::from_secs(120), "gazette")
 }
 
 /// gazette's entries of the whole-site Atom feed: absolute link → content (empty without one).
@@ -393,7 +359,7 @@ fn feed_content_shows_what_jekyll_renders() {
     let (scratch, site, jekyll) = jekyll_site();
 
     let out = scratch.path().join("gazette-out");
-    let (ok, stdout, stderr) = gazette_build(&site, &out, scratch.path());
+    let (ok, stdout, stderr) = gazette_build(&site, &out);
     assert!(ok, "gazette build failed:\n{stdout}\n{stderr}");
     let gazette = gazette_entries(&out);
 
@@ -450,7 +416,7 @@ fn gazette_reports_no_liquid_problem_on_the_fixture() {
     let scratch = tempfile::tempdir().unwrap();
     let site = site_copy(scratch.path());
     let out = scratch.path().join("gazette-out");
-    let (ok, stdout, stderr) = gazette_build(&site, &out, scratch.path());
+    let (ok, stdout, stderr) = gazette_build(&site, &out);
     assert!(ok, "gazette build failed:\n{stdout}\n{stderr}");
     // Problems are `path:line:col: severity: message`; post paths here contain "liquid", so only
     // the message is looked at.

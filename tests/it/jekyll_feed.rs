@@ -7,12 +7,12 @@
 //! with feed-rs. When `jekyll` is not installed the test is skipped (loudly), unless
 //! `GAZETTE_REQUIRE_JEKYLL=1` is set, in which case it fails.
 
+use crate::support::run::{gazette_bin, Program};
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CONFIG: &str = "\
 title: Gazette's \"Test\" -- Site
@@ -88,53 +88,23 @@ fn on_path(program: &str) -> bool {
     })
 }
 
-/// Runs a command with a time limit; returns whether it succeeded, its stdout and stderr.
-fn run(
-    mut command: Command,
-    limit: Duration,
-    scratch: &Path,
-    name: &str,
-) -> (bool, String, String) {
-    let out_path = scratch.join(format!("{name}.stdout"));
-    let err_path = scratch.join(format!("{name}.stderr"));
-    command
-        .stdin(Stdio::null())
-        .stdout(File::create(&out_path).unwrap())
-        .stderr(File::create(&err_path).unwrap());
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{name} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    };
-    (
-        status.success(),
-        fs::read_to_string(&out_path).unwrap_or_default(),
-        fs::read_to_string(&err_path).unwrap_or_default(),
-    )
+/// Runs `program` with a time limit; returns whether it succeeded, its stdout and stderr.
+fn run(program: Program, limit: Duration, name: &str) -> (bool, String, String) {
+    let run = program.name(name).deadline(limit).lossy().run();
+    (run.ok(), run.stdout, run.stderr)
 }
 
 fn jekyll_build(site: &Path, scratch: &Path) {
     let home = scratch.join("home");
     fs::create_dir_all(&home).unwrap();
-    let mut command = Command::new("jekyll");
-    command
+    let command = Program::new("jekyll")
         .arg("build")
         .arg("--source")
         .arg(site)
         .arg("--destination")
         .arg(site.join("_site"))
         .args(["--quiet", "--disable-disk-cache"])
-        .current_dir(scratch)
+        .cwd(scratch)
         .env("HOME", &home)
         .env("JEKYLL_ENV", "production")
         .env("JEKYLL_NO_BUNDLER_REQUIRE", "true")
@@ -143,21 +113,20 @@ fn jekyll_build(site: &Path, scratch: &Path) {
         .env_remove("TZ")
         .env_remove("BUNDLE_GEMFILE")
         .env_remove("RUBYOPT");
-    let (ok, stdout, stderr) = run(command, Duration::from_secs(120), scratch, "jekyll");
+    let (ok, stdout, stderr) = run(command, Duration::from_secs(120), "jekyll");
     assert!(ok, "jekyll build failed:\n{stdout}\n{stderr}");
 }
 
 fn gazette(site: &Path, scratch: &Path, extra: &[&str], name: &str) -> (bool, String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gazette"));
-    command
+    let command = Program::new(gazette_bin())
         .arg("build")
         .arg("--site")
         .arg(site)
         .args(extra)
-        .current_dir(scratch)
+        .cwd(scratch)
         .env("JEKYLL_ENV", "production")
         .env_remove("TZ");
-    run(command, Duration::from_secs(120), scratch, name)
+    run(command, Duration::from_secs(120), name)
 }
 
 /// Every file below `dir` whose text holds `mark`, by path relative to `dir`.

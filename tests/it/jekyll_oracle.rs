@@ -8,13 +8,13 @@
 //! When `jekyll` is not installed the test is skipped (loudly), unless
 //! `GAZETTE_REQUIRE_JEKYLL=1` is set, in which case it fails.
 
+use crate::support::run::{gazette_bin, Program};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File};
+use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::LazyLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
 use regex::Regex;
@@ -262,42 +262,10 @@ fn on_path(program: &str) -> bool {
     })
 }
 
-/// Runs a command with a time limit; returns its exit status, stdout and stderr.
-fn run(
-    mut command: Command,
-    limit: Duration,
-    scratch: &Path,
-    name: &str,
-) -> (bool, String, String) {
-    let out_path = scratch.join(format!("{name}.stdout"));
-    let err_path = scratch.join(format!("{name}.stderr"));
-    command
-        .stdin(Stdio::null())
-        .stdout(File::create(&out_path).unwrap())
-        .stderr(File::create(&err_path).unwrap());
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{name} did not finish within {limit:?}; stderr:\n{}",
-                fs::read_to_string(&err_path).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    };
-    (
-        status.success(),
-        fs::read_to_string(&out_path).unwrap_or_default(),
-        fs::read_to_string(&err_path).unwrap_or_default(),
-    )
+/// Runs `program` with a time limit; returns whether it succeeded, its stdout and stderr.
+fn run(program: Program, limit: Duration, name: &str) -> (bool, String, String) {
+    let run = program.name(name).deadline(limit).lossy().run();
+    (run.ok(), run.stdout, run.stderr)
 }
 
 fn write_site(site: &Path) {
@@ -315,15 +283,14 @@ fn jekyll_posts(site: &Path, scratch: &Path) -> Vec<(String, Seen)> {
     let out = scratch.join("out");
     let home = scratch.join("home");
     fs::create_dir_all(&home).unwrap();
-    let mut command = Command::new("jekyll");
-    command
+    let command = Program::new("jekyll")
         .arg("build")
         .arg("--source")
         .arg(site)
         .arg("--destination")
         .arg(&out)
         .args(["--quiet", "--safe", "--disable-disk-cache"])
-        .current_dir(scratch)
+        .cwd(scratch)
         .env("HOME", &home)
         .env("JEKYLL_ENV", "production")
         .env("JEKYLL_NO_BUNDLER_REQUIRE", "true")
@@ -332,7 +299,7 @@ fn jekyll_posts(site: &Path, scratch: &Path) -> Vec<(String, Seen)> {
         .env_remove("TZ")
         .env_remove("BUNDLE_GEMFILE")
         .env_remove("RUBYOPT");
-    let (ok, stdout, stderr) = run(command, Duration::from_secs(60), scratch, "jekyll");
+    let (ok, stdout, stderr) = run(command, Duration::from_secs(60), "jekyll");
     assert!(ok, "jekyll build failed:\n{stdout}\n{stderr}");
     let dump = fs::read_to_string(out.join("dump.json"))
         .unwrap_or_else(|e| panic!("jekyll wrote no dump.json ({e}):\n{stdout}\n{stderr}"));
@@ -345,13 +312,12 @@ fn jekyll_posts(site: &Path, scratch: &Path) -> Vec<(String, Seen)> {
 }
 
 /// gazette's posts, in its order (newest first), and the errors it reported.
-fn gazette_posts(site: &Path, scratch: &Path) -> (Vec<(String, Seen)>, Vec<String>) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gazette"));
-    command
+fn gazette_posts(site: &Path) -> (Vec<(String, Seen)>, Vec<String>) {
+    let command = Program::new(gazette_bin())
         .args(["check", "--json", "--site"])
         .arg(site)
         .env_remove("TZ");
-    let (_, stdout, stderr) = run(command, Duration::from_secs(30), scratch, "gazette");
+    let (_, stdout, stderr) = run(command, Duration::from_secs(30), "gazette");
     let mut posts = Vec::new();
     let mut errors = Vec::new();
     let mut summary = false;
@@ -518,7 +484,7 @@ fn gazette_reads_posts_as_jekyll_does() {
     write_site(&site);
 
     let jekyll = jekyll_posts(&site, scratch.path());
-    let (gazette, gazette_errors) = gazette_posts(&site, scratch.path());
+    let (gazette, gazette_errors) = gazette_posts(&site);
     assert!(
         jekyll.len() > 40,
         "the oracle saw only {} posts: is dump.json right?",
@@ -653,22 +619,21 @@ fn jekyll_quirks(
     let out = scratch.join("jekyll-out");
     let home = scratch.join("home");
     fs::create_dir_all(&home).unwrap();
-    let mut command = Command::new("jekyll");
-    command
+    let command = Program::new("jekyll")
         .arg("build")
         .arg("--source")
         .arg(site)
         .arg("--destination")
         .arg(&out)
         .args(["--safe", "--disable-disk-cache"])
-        .current_dir(scratch)
+        .cwd(scratch)
         .env("HOME", &home)
         .env("LANG", "C.UTF-8")
         .env("LC_ALL", "C.UTF-8")
         .env_remove("TZ")
         .env_remove("BUNDLE_GEMFILE")
         .env_remove("RUBYOPT");
-    let (ok, stdout, stderr) = run(command, Duration::from_secs(60), scratch, "jekyll-quirks");
+    let (ok, stdout, stderr) = run(command, Duration::from_secs(60), "jekyll-quirks");
     assert!(ok, "jekyll build failed:\n{stdout}\n{stderr}");
     assert!(
         stdout.contains("Conflict") || stderr.contains("Conflict"),
@@ -764,20 +729,14 @@ fn every_post_jekyll_publishes_is_in_the_feeds() {
     fs::write(site.join("gazette.yml"), "items: 1000\n").unwrap();
 
     let feeds = scratch.path().join("feeds");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gazette"));
-    command
+    let command = Program::new(gazette_bin())
         .arg("build")
         .arg("--site")
         .arg(&site)
         .arg("--out")
         .arg(&feeds)
         .env_remove("TZ");
-    let (ok, stdout, stderr) = run(
-        command,
-        Duration::from_secs(60),
-        scratch.path(),
-        "gazette-quirks",
-    );
+    let (ok, stdout, stderr) = run(command, Duration::from_secs(60), "gazette-quirks");
     assert!(
         ok,
         "gazette build failed on a site Jekyll builds:\n{stdout}\n{stderr}"
@@ -860,18 +819,12 @@ fn every_post_jekyll_publishes_is_in_the_feeds() {
 
     // `--strict`: the same site writes nothing at all.
     let strict_out = scratch.path().join("strict");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gazette"));
-    command
+    let command = Program::new(gazette_bin())
         .args(["build", "--strict", "--no-cache", "--site"])
         .arg(&site)
         .arg("--out")
         .arg(&strict_out);
-    let (ok, _, stderr) = run(
-        command,
-        Duration::from_secs(60),
-        scratch.path(),
-        "gazette-strict",
-    );
+    let (ok, _, stderr) = run(command, Duration::from_secs(60), "gazette-strict");
     assert!(
         !ok,
         "--strict built a site with an unreadable post:\n{stderr}"

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use gazette::digest::store::{Confirmation, SignUp, SqliteStore, SubscriberStore};
 use mail_parser::MessageParser;
+
+use crate::support::site::{Expect, Run, Site};
 
 const CONFIG: &str = r#"title: 财经新闻镜像
 url: "https://finews.example.com"
@@ -43,74 +44,43 @@ bad address,,
 reader@example.net,,
 ";
 
-struct Site {
-    dir: tempfile::TempDir,
+/// The bundled example's posts with [`CONFIG`] and the stale subscribers file; its runs have
+/// `TZ=UTC` and must not panic.
+fn store_site() -> Site {
+    let site = Site::options()
+        .prefix("gazette-subscribers-")
+        .expect(Expect::NoPanic)
+        .create(CONFIG);
+    site.write("subscribers.yml", STALE);
+    let posts = Path::new(env!("CARGO_MANIFEST_DIR")).join("example/_posts");
+    for entry in std::fs::read_dir(posts).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        site.write(
+            &format!("_posts/{}", name.to_string_lossy()),
+            std::fs::read(entry.path()).unwrap(),
+        );
+    }
+    site
 }
 
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+/// What the tests below ask of a site with a store.
+trait Store {
+    fn on_site(&self, args: &[&str]) -> Run;
+    fn ok(&self, args: &[&str]) -> Run;
+    fn list(&self) -> (Vec<String>, String);
+    fn outbox(&self) -> BTreeSet<PathBuf>;
 }
 
-impl Site {
-    /// The bundled example's posts with [`CONFIG`] and the stale subscribers file.
-    fn new() -> Site {
-        let site = Site {
-            dir: tempfile::Builder::new()
-                .prefix("gazette-subscribers-")
-                .tempdir()
-                .unwrap(),
-        };
-        site.write("_config.yml", CONFIG);
-        site.write("subscribers.yml", STALE);
-        let posts = Path::new(env!("CARGO_MANIFEST_DIR")).join("example/_posts");
-        for entry in std::fs::read_dir(posts).unwrap() {
-            let entry = entry.unwrap();
-            let name = entry.file_name();
-            site.write(
-                &format!("_posts/{}", name.to_string_lossy()),
-                std::fs::read(entry.path()).unwrap(),
-            );
-        }
-        site
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn write(&self, relative: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.path().join(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, content).unwrap();
-        path
-    }
-
+impl Store for Site {
     /// `gazette ARGS --site .` in the site's folder.
-    fn run(&self, args: &[&str]) -> Out {
-        let out = Command::new(env!("CARGO_BIN_EXE_gazette"))
-            .args(args)
-            .args(["--site", "."])
-            .current_dir(self.path())
-            .env("TZ", "UTC")
-            .env_remove("GAZETTE_SECRET")
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .unwrap();
-        let out = Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        };
-        assert!(!out.stderr.contains("panicked"), "{out:#?}");
-        out
+    fn on_site(&self, args: &[&str]) -> Run {
+        self.gazette(args).args(["--site", "."]).run()
     }
 
-    fn ok(&self, args: &[&str]) -> Out {
-        let out = self.run(args);
-        assert_eq!(out.code, 0, "{args:?}: {out:#?}");
+    fn ok(&self, args: &[&str]) -> Run {
+        let out = self.on_site(args);
+        assert_eq!(out.code, Some(0), "{args:?}: {out:#?}");
         out
     }
 
@@ -155,7 +125,7 @@ fn pair(address: &str, name: &str) -> (String, String) {
 
 #[test]
 fn imported_subscribers_round_trip_and_get_the_digest_and_unsubscribe_excludes_one() {
-    let site = Site::new();
+    let site = store_site();
     site.write("people.yml", PEOPLE_YML);
     site.write("more.csv", MORE_CSV);
 
@@ -211,7 +181,7 @@ fn imported_subscribers_round_trip_and_get_the_digest_and_unsubscribe_excludes_o
     let csv = std::fs::read_to_string(site.path().join("all.csv")).unwrap();
     assert!(csv.starts_with("address,name,categories\n"), "{csv}");
     for (name, text) in [("back.yml", &yaml), ("back.csv", &csv)] {
-        let other = Site::new();
+        let other = store_site();
         other.write(name, text);
         let out = other.ok(&["subscribers", "import", name]);
         assert!(
@@ -352,7 +322,7 @@ fn imported_subscribers_round_trip_and_get_the_digest_and_unsubscribe_excludes_o
 
 #[test]
 fn a_site_without_a_store_keeps_its_file_and_gets_no_store() {
-    let site = Site::new();
+    let site = store_site();
     let out = site.ok(&["subscribers", "list"]);
     assert_eq!(out.stdout, "");
     assert!(
@@ -361,8 +331,8 @@ fn a_site_without_a_store_keeps_its_file_and_gets_no_store() {
         "{}",
         out.stderr
     );
-    let out = site.run(&["subscribers", "export"]);
-    assert_eq!(out.code, 1, "{out:#?}");
+    let out = site.on_site(&["subscribers", "export"]);
+    assert_eq!(out.code, Some(1), "{out:#?}");
     assert!(
         out.stderr.contains("there is no subscriber store"),
         "{}",
@@ -380,15 +350,15 @@ fn a_site_without_a_store_keeps_its_file_and_gets_no_store() {
 
 #[test]
 fn an_unfaithful_file_imports_nothing_and_a_ledger_unsubscribe_is_kept() {
-    let site = Site::new();
+    let site = store_site();
     // Unsubscribed before the store existed: the ledger records it.
     site.ok(&["unsubscribe", "reader@example.net"]);
     site.write(
         "open.csv",
         "address,name\njane.doe@example.org,\"Jane\nreader@example.net,Reader\n",
     );
-    let out = site.run(&["subscribers", "import", "open.csv"]);
-    assert_eq!(out.code, 1, "{out:#?}");
+    let out = site.on_site(&["subscribers", "import", "open.csv"]);
+    assert_eq!(out.code, Some(1), "{out:#?}");
     assert!(
         out.stderr
             .starts_with("open.csv:2:1: error: invalid CSV: a quoted field runs"),

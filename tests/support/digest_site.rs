@@ -3,17 +3,28 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
+use super::site;
 use super::smtp::*;
 
 // ------------------------------------------------------------------------------------------
 // Sites
 
-/// A Jekyll site in a temporary folder.
+/// A digest site: the shared [`site::Site`] (its folder, `write`, `path`, runs of the binary),
+/// with the digest's own runs. Its runs have `TZ=America/New_York` (the site's zone must be the
+/// one that counts) and are not checked for their exit: every test looks at it.
 pub struct Site {
-    dir: tempfile::TempDir,
+    site: site::Site,
+}
+
+impl Deref for Site {
+    type Target = site::Site;
+
+    fn deref(&self) -> &site::Site {
+        &self.site
+    }
 }
 
 /// The bundled example site's folder.
@@ -107,14 +118,13 @@ pub fn post(title: &str, date: &str, categories: &str) -> String {
 
 impl Site {
     pub fn new(config: &str) -> Site {
-        let site = Site {
-            dir: tempfile::Builder::new()
+        Site {
+            site: site::Site::options()
                 .prefix("gazette-digest-")
-                .tempdir()
-                .unwrap(),
-        };
-        site.write("_config.yml", config);
-        site
+                .tz("America/New_York")
+                .expect(Expect::Anything)
+                .create(config),
+        }
     }
 
     /// The bundled example's posts, drafts, subscribers and secret, with `config`.
@@ -137,35 +147,24 @@ impl Site {
         site
     }
 
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    pub fn write(&self, relative: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.dir.path().join(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, content).unwrap();
-        path
-    }
-
     /// `gazette digest --site . ARGS` in the site's folder.
-    pub fn digest(&self, args: &[&str]) -> Output {
+    pub fn digest(&self, args: &[&str]) -> Run {
         self.digest_env(args, &[])
     }
 
-    pub fn digest_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        self.start_digest(args, env).wait(DEADLINE)
+    pub fn digest_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.start_digest(args, env).wait()
     }
 
     pub fn start_digest(&self, args: &[&str], env: &[(&str, &str)]) -> Running {
         let mut all = vec!["digest", "--site", "."];
         all.extend_from_slice(args);
-        Running::start(self.path(), &all, env)
+        self.gazette(&all).envs(env).start()
     }
 
     /// `gazette unsubscribe --site . ADDRESS`.
-    pub fn unsubscribe(&self, address: &str) -> Output {
-        Running::start(self.path(), &["unsubscribe", "--site", ".", address], &[]).wait(DEADLINE)
+    pub fn unsubscribe(&self, address: &str) -> Run {
+        self.run(&["unsubscribe", "--site", ".", address])
     }
 }
 
