@@ -278,7 +278,7 @@ fn read_mapping(path: &Path, last_wins: bool) -> Result<ReadMapping, Problem> {
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
     let (value, repeated) = if last_wins {
-        crate::collect::last_wins::from_str(&text)
+        crate::yaml::last_wins::from_str(&text)
     } else {
         serde_yaml::from_str(&text).map(|v| (v, Vec::new()))
     }

@@ -108,7 +108,7 @@ pub struct FrontMatter<'a> {
     yaml: &'a str,
     /// The file line on which the YAML text starts (1-based).
     first_line: usize,
-    /// Keys repeated in one mapping, as [`super::last_wins`] lists them.
+    /// Keys repeated in one mapping, as [`crate::yaml::last_wins`] lists them.
     repeated: Vec<String>,
     /// The YAML tags written on each top-level key's value or inside it (`!!python/object:x`),
     /// which the mapping no longer holds: (key, tag as written).
@@ -151,7 +151,7 @@ impl<'a> FrontMatter<'a> {
                 ),
             });
         }
-        let (value, repeated) = super::last_wins::from_str(yaml).map_err(|e| {
+        let (value, repeated) = crate::yaml::last_wins::from_str(yaml).map_err(|e| {
             let message = yaml_message(&e.to_string(), first_line);
             // The library also breaks lines at a lone CR: place the error by its byte offset,
             // counted as every other position here is.

@@ -8,7 +8,6 @@ pub mod cache;
 pub mod date;
 pub mod files;
 pub mod front_matter;
-pub(crate) mod last_wins;
 pub mod liquid;
 pub mod markdown;
 pub mod nesting;

@@ -4,6 +4,7 @@
 
 pub mod compose;
 pub mod ledger;
+pub mod links;
 pub mod message;
 pub mod pipeline;
 pub mod render;
@@ -12,4 +13,5 @@ pub mod settings;
 pub mod smtp;
 pub mod store;
 pub mod subscribers;
+pub mod token;
 pub mod week;

@@ -131,8 +131,8 @@ pub struct Prepared {
     secret: Option<Vec<u8>>,
     /// `digest.serve_url` and the key its links are signed with, when the service is set up.
     service: Option<(
-        crate::serve::links::ServiceUrl,
-        crate::serve::token::TokenKey,
+        crate::digest::links::ServiceUrl,
+        crate::digest::token::TokenKey,
     )>,
     list_id: String,
     extra_headers: Vec<(String, String)>,
@@ -311,10 +311,10 @@ pub fn prepare(
     let service = match settings.serve_url.as_deref() {
         None => None,
         Some(url) => {
-            let url = crate::serve::links::ServiceUrl::parse(url).map_err(DigestError::Setting)?;
+            let url = crate::digest::links::ServiceUrl::parse(url).map_err(DigestError::Setting)?;
             let key = secret
                 .as_deref()
-                .map(crate::serve::token::TokenKey::new)
+                .map(crate::digest::token::TokenKey::new)
                 .transpose()
                 .map_err(|e| DigestError::Setting(format!("digest.serve_url: {e}")))?
                 .ok_or_else(|| {
@@ -407,7 +407,7 @@ impl Prepared {
         if let Some((url, key)) = &self.service {
             let days = chrono::TimeDelta::days(i64::from(self.settings.serve.link_days.max(1)));
             // Only an address over 320 bytes cannot be signed; lettre never parses one.
-            return crate::serve::links::unsubscribe_link(
+            return crate::digest::links::unsubscribe_link(
                 url,
                 key,
                 address,

@@ -28,7 +28,8 @@ pub mod client;
 pub mod form;
 pub mod http;
 pub mod limit;
-pub mod links;
 pub mod mail;
 pub mod pages;
-pub mod token;
+
+/// Signed links are the digest's (it issues them in every message); the service checks them.
+pub use crate::digest::{links, token};

@@ -2,6 +2,8 @@
 //! scalar as Jekyll's Ruby shows it, YAML 1.1's booleans, and the YAML library's errors placed
 //! in files. A leaf: it knows nothing of posts, feeds or mail.
 
+pub(crate) mod last_wins;
+
 use serde_yaml::Value;
 
 use crate::problem::Position;
