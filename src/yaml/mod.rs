@@ -51,27 +51,33 @@ pub fn ruby_inspect(value: &Value) -> String {
     out
 }
 
+/// Ruby's `String#inspect`: quoted, with `"`, `\\`, controls and `#{` escaped as Ruby writes
+/// them.
+pub(crate) fn inspect_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{1b}' => out.push_str("\\e"),
+            '#' if matches!(chars.peek(), Some('{' | '$' | '@')) => out.push_str("\\#"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 fn inspect_into(value: &Value, out: &mut String) {
     match value {
         Value::Null => out.push_str("nil"),
-        Value::String(s) => {
-            out.push('"');
-            let mut chars = s.chars().peekable();
-            while let Some(c) = chars.next() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\t' => out.push_str("\\t"),
-                    '\r' => out.push_str("\\r"),
-                    '\u{1b}' => out.push_str("\\e"),
-                    '#' if matches!(chars.peek(), Some('{' | '$' | '@')) => out.push_str("\\#"),
-                    c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-        }
+        Value::String(s) => out.push_str(&inspect_string(s)),
         Value::Sequence(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {

@@ -1,6 +1,7 @@
 //! Jekyll's filters that the `liquid` crate does not have (or has with other rules): URLs, dates,
 //! escaping, `markdownify`, `where`, `group_by`, `sort`, `jsonify`, `inspect` and the rest.
 
+use crate::yaml::inspect_string;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
@@ -776,27 +777,6 @@ fn ruby_inspect(value: &Value) -> String {
             _ => inspect_string(&s.to_kstr()),
         },
     }
-}
-
-fn inspect_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\x1b' => out.push_str("\\e"),
-            '#' if matches!(chars.peek(), Some('{' | '$' | '@')) => out.push_str("\\#"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 fn inspect(input: &dyn ValueView, _: &[Value], _: &dyn Runtime) -> Result<Value> {
