@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::anyhow;
 use chrono::NaiveDate;
-use gazette::digest::pipeline::{self, Prepare, Request, Retry, Sent};
+use gazette::digest::pipeline::{self, Archived, Prepare, Request, Retry, Sent};
 use gazette::digest::week::Period;
 
 use super::output::{errln, outln};
@@ -116,17 +116,25 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints what became of every subscriber; the exit status: 0 when everything went out, 1 when
-/// some messages failed or are unknown, 2 when the run stopped.
+/// some messages failed or are unknown (or the web archive could not be written), 2 when the
+/// run stopped.
 fn report(sent: &Sent) -> ExitCode {
     for line in sent.missed_lines() {
         errln!("{line}");
     }
     outln!("{sent}");
+    let archive_failed = match &sent.archive {
+        Archived::Failed(why) => {
+            errln!("gazette: {why}; nothing of the archive was changed (the next run writes it)");
+            true
+        }
+        Archived::Off | Archived::Skipped | Archived::Written(_) => false,
+    };
     if let Some((stop, _)) = &sent.stopped {
         errln!("gazette: the run stopped: {}", stop.message);
         return ExitCode::from(2);
     }
-    if sent.all_out() {
+    if sent.all_out() && !archive_failed {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -1,8 +1,10 @@
 //! Choosing a digest's posts and turning them into template data, once per variant.
 //!
-//! Subscribers differ only in their name, address, unsubscribe link and (maybe) categories. The
-//! expensive part, rendering and inlining CSS, is done once per set of categories with markers in
-//! place of the personal values, which each message then fills in.
+//! Subscribers differ only in their name, address, unsubscribe and preferences links and (maybe)
+//! categories. The expensive part, rendering and inlining CSS, is done once per set of categories
+//! with markers in place of the personal values, which each message then fills in. The web
+//! archive's page is the "everyone" variant rendered with nobody's values at all
+//! ([`Composer::archive_page`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,6 +26,7 @@ use super::week::Period;
 const NAME: &str = "\u{E000}gazette:name\u{E001}";
 const ADDRESS: &str = "\u{E000}gazette:address\u{E001}";
 const UNSUBSCRIBE: &str = "\u{E000}gazette:unsubscribe\u{E001}";
+const PREFERENCES: &str = "\u{E000}gazette:preferences\u{E001}";
 
 /// The posts of one period, grouped by category in the configured order.
 #[derive(Debug, Clone)]
@@ -185,6 +188,11 @@ impl<'a> FeedLinks<'a> {
 }
 
 impl Digest {
+    /// The site, as the templates see it.
+    pub fn site(&self) -> &SiteData {
+        &self.site
+    }
+
     /// The groups a subscriber gets: all, or those of their categories.
     pub(crate) fn groups_for(&self, subscriber: &Subscriber) -> Vec<Group> {
         if subscriber.categories.is_empty() {
@@ -213,13 +221,7 @@ impl Digest {
     }
 
     /// Template data for a set of groups, with markers for the personal values.
-    fn data(
-        &self,
-        groups: Vec<Group>,
-        has_name: bool,
-        has_url: bool,
-        mailto: Option<String>,
-    ) -> Data {
+    fn data(&self, groups: Vec<Group>, has_name: bool, composer: &Composer<'_>) -> Data {
         let post_count = groups.iter().map(|g| g.posts.len()).sum();
         let last_day = self.period.end - chrono::Duration::days(1);
         Data {
@@ -236,9 +238,13 @@ impl Digest {
                 name: has_name.then(|| NAME.to_string()),
                 address: ADDRESS.to_string(),
             },
-            unsubscribe_url: has_url.then(|| UNSUBSCRIBE.to_string()),
-            unsubscribe_mailto: mailto,
+            unsubscribe_url: composer.has_url.then(|| UNSUBSCRIBE.to_string()),
+            unsubscribe_mailto: composer.mailto.clone(),
             feeds: self.feeds.clone(),
+            preferences_url: composer.links.preferences.then(|| PREFERENCES.to_string()),
+            view_url: composer.links.view_url.clone(),
+            subscribe_url: composer.links.subscribe_url.clone(),
+            archive: false,
         }
     }
 }
@@ -259,6 +265,7 @@ enum Marker {
     Name,
     Address,
     Unsubscribe,
+    Preferences,
 }
 
 /// A rendered text cut at its markers, so that one subscriber's copy is made in one pass.
@@ -277,6 +284,7 @@ impl Template {
                 (NAME, Marker::Name),
                 (ADDRESS, Marker::Address),
                 (UNSUBSCRIBE, Marker::Unsubscribe),
+                (PREFERENCES, Marker::Preferences),
             ]
             .into_iter()
             .filter_map(|(m, kind)| rest.find(m).map(|at| (at, m.len(), kind)))
@@ -294,8 +302,9 @@ impl Template {
         }
     }
 
-    /// The text with each marker replaced by its value (`name`, `address`, `unsubscribe`).
-    fn fill(&self, values: [&str; 3]) -> String {
+    /// The text with each marker replaced by its value (`name`, `address`, `unsubscribe`,
+    /// `preferences`).
+    fn fill(&self, values: [&str; 4]) -> String {
         let extra: usize = values.iter().map(|v| v.len()).sum::<usize>() * 4;
         let size: usize = self.pieces.iter().map(|(t, _)| t.len()).sum();
         let mut out = String::with_capacity(size + extra);
@@ -305,6 +314,7 @@ impl Template {
                 Some(Marker::Name) => out.push_str(values[0]),
                 Some(Marker::Address) => out.push_str(values[1]),
                 Some(Marker::Unsubscribe) => out.push_str(values[2]),
+                Some(Marker::Preferences) => out.push_str(values[3]),
                 None => {}
             }
         }
@@ -347,12 +357,33 @@ fn crlf(text: &str) -> String {
     out
 }
 
+/// The links every copy of a digest carries besides the unsubscribe link.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Links {
+    /// Each subscriber gets their own preferences link (`preferences_url`, filled per message).
+    pub preferences: bool,
+    /// The digest's page in the web archive (`view_url`), the same for everyone.
+    pub view_url: Option<String>,
+    /// The service's sign-up form (`subscribe_url`), the same for everyone.
+    pub subscribe_url: Option<String>,
+}
+
+/// One subscriber's own links, filled into their copy.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Personal<'u> {
+    /// Their unsubscribe link.
+    pub unsubscribe_url: Option<&'u str>,
+    /// Their preferences link (used only when the composer's [`Links::preferences`] is set).
+    pub preferences_url: Option<&'u str>,
+}
+
 /// Renders variants on demand and personalises them.
 pub struct Composer<'a> {
     digest: &'a Digest,
     renderer: &'a Renderer,
     has_url: bool,
     mailto: Option<String>,
+    links: Links,
     /// Each variant rendered once; `None` for a set of categories without posts.
     cache: std::sync::Mutex<BTreeMap<VariantKey, Option<Variant>>>,
 }
@@ -371,8 +402,16 @@ impl<'a> Composer<'a> {
             renderer,
             has_url,
             mailto,
+            links: Links::default(),
             cache: Default::default(),
         }
+    }
+
+    /// The same composer, with `links` in every copy (no preferences link and no archive link
+    /// without this).
+    pub fn with_links(mut self, links: Links) -> Self {
+        self.links = links;
+        self
     }
 
     /// The email for one subscriber, or `None` when none of their categories has posts.
@@ -380,6 +419,43 @@ impl<'a> Composer<'a> {
         &self,
         subscriber: &Subscriber,
         unsubscribe_url: Option<&str>,
+    ) -> Result<Option<Rendered>, RenderError> {
+        self.compose_with(
+            subscriber,
+            Personal {
+                unsubscribe_url,
+                preferences_url: None,
+            },
+        )
+    }
+
+    /// The web archive's page: every group, as the "everyone" variant, with nobody's name,
+    /// address, unsubscribe or preferences link (`archive` is true for the templates, and
+    /// `subscribe_url` is there when the service is set up); `None` when the digest has no
+    /// posts. Rendered afresh (never from a cached variant, whose markers it must not hold).
+    pub fn archive_page(&self) -> Result<Option<Rendered>, RenderError> {
+        if self.digest.groups.is_empty() {
+            return Ok(None);
+        }
+        let mut data = self.digest.data(self.digest.groups.clone(), false, self);
+        data.subscriber = SubscriberData {
+            name: None,
+            address: String::new(),
+        };
+        data.unsubscribe_url = None;
+        data.unsubscribe_mailto = None;
+        data.preferences_url = None;
+        data.view_url = None;
+        data.archive = true;
+        self.renderer.render(&data).map(Some)
+    }
+
+    /// The email for one subscriber with their own links, or `None` when none of their
+    /// categories has posts.
+    pub fn compose_with(
+        &self,
+        subscriber: &Subscriber,
+        personal: Personal<'_>,
     ) -> Result<Option<Rendered>, RenderError> {
         let mut categories = subscriber.categories.clone();
         categories.sort();
@@ -397,9 +473,7 @@ impl<'a> Composer<'a> {
                 // chose none gets everything there is. Nobody gets an empty digest.
                 let nothing = groups.is_empty();
                 let variant = (!nothing).then(|| {
-                    let data =
-                        self.digest
-                            .data(groups, key.has_name, self.has_url, self.mailto.clone());
+                    let data = self.digest.data(groups, key.has_name, self);
                     std::sync::Arc::new(self.renderer.render(&data).map(Filled::new))
                 });
                 self.cache
@@ -418,13 +492,15 @@ impl<'a> Composer<'a> {
         };
         let name = subscriber.name.as_deref().unwrap_or_default();
         let address = subscriber.address.to_string();
-        let url = unsubscribe_url.unwrap_or_default();
-        let plain = [name, address.as_str(), url];
+        let url = personal.unsubscribe_url.unwrap_or_default();
+        let preferences = personal.preferences_url.unwrap_or_default();
+        let plain = [name, address.as_str(), url, preferences];
         let escaped = plain.map(html_escape);
         let escaped = [
             escaped[0].as_str(),
             escaped[1].as_str(),
             escaped[2].as_str(),
+            escaped[3].as_str(),
         ];
         Ok(Some(Rendered {
             subject: super::render::one_line(&rendered.subject.fill(plain)),

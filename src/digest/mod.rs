@@ -1,7 +1,9 @@
 //! The weekly digest: the posts of one period, rendered from Handlebars templates into one
 //! email per subscriber, sent through SMTP exactly once each (a ledger records every send).
-//! Subscribers come from a file, or from the subscriber [`store`] when the site has one.
+//! Subscribers come from a file, or from the subscriber [`store`] when the site has one. Each
+//! period sent is also kept as a web page in the site's [`archive`].
 
+pub mod archive;
 pub mod compose;
 pub mod ledger;
 pub mod links;

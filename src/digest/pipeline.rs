@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use lettre::message::Mailbox;
 
-use super::compose::{self, Composer, Digest};
+use super::archive::{self, Archive};
+use super::compose::{self, Composer, Digest, Links, Personal};
 use super::ledger::{self, Ledger, LedgerError, State};
 use super::message::{self, unsubscribe_token, Envelope};
 use super::render::Renderer;
@@ -137,6 +138,8 @@ pub struct Prepared {
     list_id: String,
     extra_headers: Vec<(String, String)>,
     state_dir: PathBuf,
+    /// The web archive of digests, unless `digest.archive` is empty.
+    archive: Option<Archive>,
     /// Problems in the subscribers file (warnings; an error skips its line).
     pub problems: Vec<Problem>,
     /// Warnings that concern the whole digest, in words.
@@ -199,6 +202,21 @@ pub struct Sent {
     pub invalid: usize,
     /// Why the run stopped early, and how many were left pending.
     pub stopped: Option<(Stop, usize)>,
+    /// What became of the period's page in the web archive.
+    pub archive: Archived,
+}
+
+/// What became of the period's page in the web archive.
+#[derive(Debug)]
+pub enum Archived {
+    /// `digest.archive` is empty: there is no archive.
+    Off,
+    /// The run stopped: the page is written by the run that completes.
+    Skipped,
+    /// Written (or found unchanged).
+    Written(archive::Written),
+    /// Writing failed, and nothing of the archive changed: why.
+    Failed(String),
 }
 
 impl std::fmt::Display for Sent {
@@ -333,6 +351,13 @@ pub fn prepare(
     {
         warnings.push("no digest.unsubscribe_url or unsubscribe_mailto: messages carry no List-Unsubscribe header, which large mailbox providers require".to_string());
     }
+    let archive = Archive::of(site, config, &settings, &state_dir);
+    if let Some(a) = archive.as_ref().filter(|a| a.url.is_none()) {
+        warnings.push(format!(
+            "the digest's web archive goes to {}, but its public URL is unknown (set digest.archive_url, or the site's url with the archive inside Jekyll's destination): messages carry no \"view in browser\" link",
+            crate::collect::shown(&a.dir).display()
+        ));
+    }
     let list_id = settings.list_id.clone().unwrap_or_else(|| host.clone());
     let extra_headers = settings
         .smtp
@@ -363,6 +388,7 @@ pub fn prepare(
         list_id,
         extra_headers,
         state_dir,
+        archive,
         problems: all_problems,
         warnings,
     })))
@@ -386,6 +412,70 @@ impl Prepared {
             self.settings.unsubscribe_url.is_some() || self.service.is_some(),
             self.settings.unsubscribe_mailto.clone(),
         )
+        .with_links(Links {
+            preferences: self.service.is_some(),
+            view_url: self.view_url(),
+            subscribe_url: self.subscribe_url(),
+        })
+    }
+
+    /// The period's page in the web archive, when there is one and its URL is known.
+    pub fn view_url(&self) -> Option<String> {
+        self.archive
+            .as_ref()
+            .and_then(|a| a.page_url(&self.digest.period.label))
+    }
+
+    /// The service's sign-up form, when `digest.serve_url` is set.
+    fn subscribe_url(&self) -> Option<String> {
+        self.service
+            .as_ref()
+            .map(|(url, _)| format!("{}/subscribe", url.as_str()))
+    }
+
+    /// The subscriber's preferences link (`{serve_url}/preferences?token=…`, signed and
+    /// expiring after `serve.link_days`), when `serve_url` is set.
+    fn preferences_url(&self, address: &str) -> Option<String> {
+        let (url, key) = self.service.as_ref()?;
+        let days = chrono::TimeDelta::days(i64::from(self.settings.serve.link_days.max(1)));
+        // Only an address over 320 bytes cannot be signed; lettre never parses one.
+        crate::digest::links::preferences_link(url, key, address, chrono::Utc::now(), days).ok()
+    }
+
+    /// Writes the period's page (nobody's data in it), the index and the Atom feed of issues
+    /// into the web archive; `Ok(None)` when `digest.archive` is empty.
+    pub fn write_archive(&self) -> Result<Option<archive::Written>, DigestError> {
+        let Some(archive) = &self.archive else {
+            return Ok(None);
+        };
+        let Some(rendered) = self.composer().archive_page()? else {
+            return Err(DigestError::NoPosts);
+        };
+        let period = &self.digest.period;
+        let last_day = period.end - chrono::Duration::days(1);
+        let page = archive::Page {
+            label: period.label.clone(),
+            title: rendered.subject,
+            start: period.start.to_rfc3339(),
+            last_day: last_day.to_rfc3339(),
+            posts: self
+                .digest
+                .groups
+                .iter()
+                .flat_map(|g| g.posts.iter().map(|p| p.title.clone()))
+                .collect(),
+            html: rendered.html,
+        };
+        let subscribe_url = self.subscribe_url();
+        let context = archive::Context {
+            site: self.digest.site(),
+            subscribe_url: subscribe_url.as_deref(),
+            host: &self.host,
+        };
+        archive
+            .write(&page, &self.renderer, &context, chrono::Utc::now())
+            .map(Some)
+            .map_err(|e| DigestError::Setting(format!("the digest's web archive: {e}")))
     }
 
     fn envelope(&self) -> Envelope<'_> {
@@ -436,6 +526,7 @@ impl Prepared {
                 &self.host,
             ),
             unsubscribe_url: self.unsubscribe_url(&subscriber.key()),
+            preferences_url: self.preferences_url(&subscriber.key()),
             subscriber: subscriber.clone(),
         }
     }
@@ -458,9 +549,14 @@ impl Prepared {
             ..sample
         };
         let url = self.unsubscribe_url(&everyone.key());
+        let preferences = self.preferences_url(&everyone.key());
+        let personal = Personal {
+            unsubscribe_url: url.as_deref(),
+            preferences_url: preferences.as_deref(),
+        };
         let rendered = self
             .composer()
-            .compose(&everyone, url.as_deref())?
+            .compose_with(&everyone, personal)?
             .ok_or(DigestError::NoPosts)?;
         std::fs::write(file, rendered.html).map_err(|source| DigestError::File {
             what: "writing the preview",
@@ -479,7 +575,11 @@ impl Prepared {
         };
         for s in &self.subscribers {
             let job = self.job(s);
-            match composer.compose(s, job.unsubscribe_url.as_deref())? {
+            let personal = Personal {
+                unsubscribe_url: job.unsubscribe_url.as_deref(),
+                preferences_url: job.preferences_url.as_deref(),
+            };
+            match composer.compose_with(s, personal)? {
                 None => result.empty += 1,
                 Some(r) => {
                     let envelope = Envelope {
@@ -574,6 +674,17 @@ impl Prepared {
         let mut all_unknown: Vec<Missed> = report.unknown.into_iter().map(missed).collect();
         all_unknown.append(&mut unknown);
         let pending = report.pending.len();
+        // The archive is written by a run that completes (failures and unknowns included: the
+        // digest went out); its page never depends on who got what.
+        let archived = match (&report.stopped, &self.archive) {
+            (_, None) => Archived::Off,
+            (Some(_), Some(_)) => Archived::Skipped,
+            (None, Some(_)) => match self.write_archive() {
+                Ok(Some(written)) => Archived::Written(written),
+                Ok(None) => Archived::Off,
+                Err(e) => Archived::Failed(e.to_string()),
+            },
+        };
         Ok(Sent {
             period: self.digest.period.clone(),
             destination,
@@ -586,6 +697,7 @@ impl Prepared {
             empty: report.empty.len() + empty_before,
             invalid: self.invalid,
             stopped: report.stopped.map(|stop| (stop, pending)),
+            archive: archived,
         })
     }
 }

@@ -17,6 +17,7 @@ use crate::problem::{Position, Problem};
 
 const HTML: &str = include_str!("../../templates/digest.html.hbs");
 const TEXT: &str = include_str!("../../templates/digest.txt.hbs");
+const INDEX: &str = include_str!("../../templates/digest-index.html.hbs");
 
 /// The data every template sees.
 #[derive(Debug, Clone, Serialize)]
@@ -38,6 +39,47 @@ pub struct Data {
     pub unsubscribe_mailto: Option<String>,
     /// The site-wide feeds' URLs (`feeds`).
     pub feeds: FeedsData,
+    /// The subscriber's preferences page (`{serve_url}/preferences?token=…`, signed for them);
+    /// `None` when `digest.serve_url` is not set, and on the archive's page.
+    pub preferences_url: Option<String>,
+    /// This digest's page in the web archive ("view in browser"); `None` when there is no
+    /// archive (or its public URL is unknown), and on the archive's page itself.
+    pub view_url: Option<String>,
+    /// The service's sign-up form (`{serve_url}/subscribe`); `None` without `digest.serve_url`.
+    pub subscribe_url: Option<String>,
+    /// `true` when rendering the archive's web page, which shows nobody's data: no name, an
+    /// empty address, no unsubscribe or preferences link.
+    pub archive: bool,
+}
+
+/// What the archive's index template (`digest-index.html.hbs`) sees.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexData {
+    /// The site (`site`).
+    pub site: SiteData,
+    /// The archived digests, newest first (`issues`).
+    pub issues: Vec<IssueData>,
+    /// The Atom feed of issues, relative to the index (`feed_url`).
+    pub feed_url: String,
+    /// The service's sign-up form, when `digest.serve_url` is set (`subscribe_url`).
+    pub subscribe_url: Option<String>,
+}
+
+/// One archived digest, as the index template sees it in `issues`.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssueData {
+    /// The period's label, e.g. `2022-W02`.
+    pub label: String,
+    /// The digest's title (its subject as everyone would get it).
+    pub title: String,
+    /// The page, relative to the index (`2022-W02.html`).
+    pub href: String,
+    /// The period's start and last day (RFC 3339), for the `date` helper.
+    pub start: String,
+    /// The start of the period's last day (RFC 3339).
+    pub last_day: String,
+    /// How many posts the digest shows.
+    pub post_count: usize,
 }
 
 /// The site, as templates see it under `site`.
@@ -247,6 +289,7 @@ pub struct Renderer {
     /// that holds the subject.
     html_source: String,
     text_source: String,
+    index_source: String,
 }
 
 /// Where the subject template comes from, for errors.
@@ -348,6 +391,9 @@ impl Renderer {
         let (html_path, body) = load("digest.html.hbs", HTML)?;
         html.register_template_string("html", body)
             .map_err(|e| template_problem(&html_path, &e))?;
+        let (index_path, body) = load("digest-index.html.hbs", INDEX)?;
+        html.register_template_string("index", body)
+            .map_err(|e| template_problem(&index_path, &e))?;
         let (text_path, body) = load("digest.txt.hbs", TEXT)?;
         text.register_template_string("text", body)
             .map_err(|e| template_problem(&text_path, &e))?;
@@ -359,6 +405,7 @@ impl Renderer {
             text,
             html_source: shown(&html_path),
             text_source: shown(&text_path),
+            index_source: shown(&index_path),
         })
     }
 
@@ -382,6 +429,15 @@ impl Renderer {
             html,
             text: tidy_text(&text),
         })
+    }
+}
+
+impl Renderer {
+    /// Renders the archive's index page (no CSS inlining: it is a web page, not an email).
+    pub fn render_index(&self, data: &IndexData) -> Result<String, RenderError> {
+        self.html
+            .render("index", data)
+            .map_err(|e| render_problem(&self.index_source, &e))
     }
 }
 
@@ -461,6 +517,10 @@ mod tests {
                 atom: None,
                 opml: "https://finews.example.com/feeds/feeds.opml".into(),
             },
+            preferences_url: None,
+            view_url: None,
+            subscribe_url: None,
+            archive: false,
         }
     }
 

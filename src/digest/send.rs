@@ -44,6 +44,8 @@ pub(crate) struct Job {
     pub subscriber: Subscriber,
     pub message_id: String,
     pub unsubscribe_url: Option<String>,
+    /// The subscriber's preferences link, when the service is set up.
+    pub preferences_url: Option<String>,
 }
 
 /// What happened to the messages of a run.
@@ -328,10 +330,11 @@ fn prepare<'j>(
     bodies: Bodies,
 ) -> Result<Option<Ready<'j>>, Stop> {
     let key = job.subscriber.key();
-    let rendered = match run
-        .composer
-        .compose(&job.subscriber, job.unsubscribe_url.as_deref())
-    {
+    let personal = super::compose::Personal {
+        unsubscribe_url: job.unsubscribe_url.as_deref(),
+        preferences_url: job.preferences_url.as_deref(),
+    };
+    let rendered = match run.composer.compose_with(&job.subscriber, personal) {
         Ok(None) => {
             ledger.empty(run.digest, &key).map_err(ledger_error)?;
             record(run, |r| r.empty.push(key));

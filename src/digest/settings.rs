@@ -28,8 +28,8 @@ pub struct DigestSettings {
     pub subject: String,
     /// The subscribers file (`.yml`/`.yaml` or `.csv`).
     pub subscribers: PathBuf,
-    /// A folder holding `digest.html.hbs` and/or `digest.txt.hbs` to use instead of the bundled
-    /// templates.
+    /// A folder holding `digest.html.hbs`, `digest.txt.hbs` and/or the archive's
+    /// `digest-index.html.hbs` to use instead of the bundled templates.
     pub templates: Option<PathBuf>,
     /// Categories in the order the email shows them; the others follow by name.
     pub category_order: Vec<String>,
@@ -59,6 +59,20 @@ pub struct DigestSettings {
     pub serve_url: Option<String>,
     /// How `gazette serve` runs.
     pub serve: ServeSettings,
+    /// The folder, relative to the site, that the web archive of digests is written into
+    /// (`_site/digest` by default); `None` (`archive: ""` or an empty `archive:`) writes no
+    /// archive.
+    #[serde(deserialize_with = "empty_is_off")]
+    pub archive: Option<PathBuf>,
+    /// The archive folder's public URL (e.g. `https://example.org/digest/`); by default derived
+    /// from the site's `url` and `baseurl` when the folder is inside Jekyll's destination.
+    pub archive_url: Option<String>,
+}
+
+/// `archive:` read as a path, where an empty value (or none at all) turns the archive off.
+fn empty_is_off<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    let value: Option<PathBuf> = Option::deserialize(d)?;
+    Ok(value.filter(|p| !p.as_os_str().is_empty()))
 }
 
 /// The settings of `gazette serve` (`digest: serve:`).
@@ -140,6 +154,8 @@ impl Default for DigestSettings {
             smtp: None,
             serve_url: None,
             serve: ServeSettings::default(),
+            archive: Some(PathBuf::from("_site/digest")),
+            archive_url: None,
         }
     }
 }

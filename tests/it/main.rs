@@ -9,6 +9,7 @@ mod architecture;
 mod bench_corpus;
 mod check;
 mod digest;
+mod digest_archive;
 mod digest_faults;
 mod digest_transport;
 mod feeds;
