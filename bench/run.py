@@ -6,6 +6,8 @@
                          [--chart bench/chart.svg]
     python3 bench/run.py --quick          # 200 posts, 1 run, 100 subscribers, prints only
     python3 bench/run.py --quick --compare   # the same, plus Jekyll and Hugo at 200 posts
+    python3 bench/run.py --serve [--serve-signups 5000] [--serve-unsubscribes 5000]
+    python3 bench/run.py --serve-only     # only the subscription service's section
 
 Steps: `cargo build --release`; generate (or reuse) a synthetic site per size with
 bench/gen_corpus.py in a cache folder; compile bench/floor.c with `cc -O2`; then for each
@@ -56,6 +58,13 @@ getrusage(RUSAGE_CHILDREN).ru_maxrss, which would otherwise only report the maxi
 children so far). For builds, "output" counts the files in the output folder that the timed
 run added, removed or rewrote (new inode, mtime or size): a no-change rebuild should show 0.
 
+With --serve (or --serve-only, which skips the corpora), `gazette serve` is measured too, by
+bench/serve.py (its docstring says how): sign-up POSTs per second (mail into the outbox, rate
+limits set far above the load), one-click unsubscribe POSTs per second (to the List-Unsubscribe
+URLs of a digest sent to that many subscribers), and the service's resident memory after start
+and after the run, all on 127.0.0.1 with --serve-threads client threads. The report gets a
+section for it, with the issue's targets (thousands of requests per second, under 30 MB idle).
+
 The report (machine, date, command, one Markdown table per size, the targets) is printed
 and, except with --quick unless --out is given, written to --out (default BENCHMARKS.md in
 the repository). The exit status is 1 when any run failed (gazette's, the floor's, or with
@@ -89,6 +98,7 @@ sys.path.insert(0, str(BENCH))
 sys.dont_write_bytecode = True  # no bench/__pycache__ in the work tree
 import gen_corpus  # noqa: E402  (the category names, for the digest's subscribers)
 import compare  # noqa: E402  (Jekyll and Hugo, for --compare)
+import serve as serve_bench  # noqa: E402  (gazette serve, for --serve)
 import chart  # noqa: E402  (the SVG chart)
 TIME = "/usr/bin/time"
 DEFAULT_CATEGORIES = 40
@@ -101,6 +111,11 @@ TARGET_RSS_MB = 256  # peak memory below 256 MB at 100k posts
 TARGET_RSS_AT = 100_000
 TARGET_ONE_CHANGE_SPEEDUP = 10  # one-change rebuild at least 10x faster than cold
 DEFAULT_COMPARE_SIZES = "1000,10000"  # --compare: Jekyll takes minutes at 100k posts
+SERVE_REQUESTS = 5_000  # --serve: sign-ups, and one-click unsubscribes; --quick uses QUICK_SERVE
+QUICK_SERVE = 300
+SERVE_THREADS = 8
+TARGET_SERVE_PER_S = 1000  # "thousands per second" on loopback
+TARGET_SERVE_IDLE_MB = 30  # idle memory of gazette serve
 
 
 def log(msg):
@@ -979,8 +994,66 @@ def compare_method(args, tools):
     ]
 
 
+def serve_section(args, info, figures, error=None):
+    """The report's section for `gazette serve` (bench/serve.py's figures)."""
+    parts = [
+        "## Subscription service (`gazette serve`)",
+        "",
+        "- `bench/serve.py`: a small zh-CN site whose digest mails into the outbox, with "
+        "`serve_url` set and rate limits far above the load (one client may send everything), "
+        "so that no request is limited; the service on 127.0.0.1 with a free port; %d client "
+        "threads (`http.client`, each on its own keep-alive connection), all on loopback, on the "
+        "same %s cores as the service." % (args.serve_threads, info["nproc"]),
+        "- Sign-up: `POST /subscribe` with a new address each (validated, limited, stored as "
+        "pending and committed, a confirmation mail written into the outbox) before the answer. "
+        "One-click unsubscribe: `POST List-Unsubscribe=One-Click` to each `List-Unsubscribe` URL "
+        "of a digest first sent (untimed) to that many imported subscribers. Every answer must "
+        "be 200, the store must then hold each sign-up as pending and each unsubscribe as "
+        "unsubscribed, and the service must stop cleanly on SIGTERM.",
+        "- Memory: VmRSS of the `gazette serve` process from /proc/PID/status, one second after "
+        "it printed its address, and one second after the last request (VmHWM: its peak).",
+        "",
+    ]
+    if error:
+        return parts + ["**FAILED**: %s" % error, ""]
+    s, u, m = figures["signups"], figures["unsubscribes"], figures["rss_kb"]
+
+    def verdict(ok):
+        return "ok" if ok else "**missed**"
+
+    def rate(f):
+        return f["per_second"] or 0
+
+    def answers(f):
+        return ", ".join("%s × %s" % (n, k) for k, n in sorted(f["statuses"].items(),
+                                                                 key=lambda kv: str(kv[0])))
+
+    parts += [
+        "| requests | count | seconds | per second (target ≥ %d) | answers |" % TARGET_SERVE_PER_S,
+        "| --- | ---: | ---: | ---: | --- |",
+        "| sign-up, `POST /subscribe` (mail into the outbox) | {:,} | {:.2f} | {:,.0f} {} | {} |"
+        .format(s["done"], s["seconds"], rate(s), verdict(rate(s) >= TARGET_SERVE_PER_S),
+                answers(s)),
+        "| one-click unsubscribe, `POST /unsubscribe?token=…` | {:,} | {:.2f} | {:,.0f} {} | {} |"
+        .format(u["done"], u["seconds"], rate(u), verdict(rate(u) >= TARGET_SERVE_PER_S),
+                answers(u)),
+        "",
+        "| memory of `gazette serve` | MB |",
+        "| --- | ---: |",
+        "| idle, after start (target < %d) | %.1f %s |"
+        % (TARGET_SERVE_IDLE_MB, m["idle"] / 1024, verdict(m["idle"] / 1024 < TARGET_SERVE_IDLE_MB)),
+        "| after the run | %.1f |" % (m["after"] / 1024),
+        "| peak (VmHWM) | %.1f |" % (m["peak"] / 1024),
+        "",
+    ]
+    bad = serve_bench.failures(figures)
+    if bad:
+        parts += ["**FAILED**: %s" % "; ".join(bad), ""]
+    return parts
+
+
 def report(results, args, command, info, started, load_before, comparisons=(), tools=None,
-           chart_rel=None):
+           chart_rel=None, serve=None):
     parts = [
         "# gazette benchmarks",
         "",
@@ -998,6 +1071,8 @@ def report(results, args, command, info, started, load_before, comparisons=(), t
         "- Load average (1, 5, 15 min) before: %s; after: %s. Other work on the machine "
         "inflates wall times; the CPU column suffers less." % (load_before, info["load"]),
         "",
+    ]
+    method = [
         "## Method",
         "",
         "- Each corpus is a synthetic Jekyll site from `bench/gen_corpus.py` (%d categories, "
@@ -1030,6 +1105,8 @@ def report(results, args, command, info, started, load_before, comparisons=(), t
         "`gazette digest --help` fails.".format(args.subscribers),
         "",
     ]
+    if results:
+        parts += method
     if chart_rel:
         parts += ["![Wall time against posts, log–log: the floor, gazette's cold build and "
                   "one-change rebuild%s](%s)" % (", Jekyll + jekyll-feed and Hugo" if comparisons
@@ -1043,7 +1120,10 @@ def report(results, args, command, info, started, load_before, comparisons=(), t
             table(res),
             "",
         ]
-    parts += ["## Targets", "", targets(results), ""]
+    if results:
+        parts += ["## Targets", "", targets(results), ""]
+    if serve is not None:
+        parts += serve_section(args, info, *serve)
     if comparisons:
         parts += compare_method(args, tools)
         for res in comparisons:
@@ -1090,7 +1170,33 @@ def main(argv=None):
     ap.add_argument("--chart", help="where to write the SVG chart (default bench/chart.svg when "
                     "the report goes to BENCHMARKS.md, else the report's path with .svg; none "
                     "when the report is only printed)")
+    ap.add_argument("--serve", action="store_true",
+                    help="also measure gazette serve (bench/serve.py): sign-ups and one-click "
+                    "unsubscribes per second on 127.0.0.1, and its idle memory")
+    ap.add_argument("--serve-only", action="store_true",
+                    help="only the gazette serve section (no corpora, no builds)")
+    ap.add_argument("--serve-signups", type=int, default=None,
+                    help="sign-up POSTs for --serve (default {:,}; {} with --quick)".format(
+                        SERVE_REQUESTS, QUICK_SERVE))
+    ap.add_argument("--serve-unsubscribes", type=int, default=None,
+                    help="one-click unsubscribe POSTs for --serve (default {:,}; {} with "
+                    "--quick)".format(SERVE_REQUESTS, QUICK_SERVE))
+    ap.add_argument("--serve-threads", type=int, default=SERVE_THREADS,
+                    help="client threads for --serve (default %d)" % SERVE_THREADS)
+    ap.add_argument("--serve-time-limit", type=float, default=120,
+                    help="seconds each --serve phase may take at most (default 120)")
     args = ap.parse_args(argv)
+    if args.serve_only:
+        args.serve = True
+    serve_default = QUICK_SERVE if args.quick else SERVE_REQUESTS
+    if args.serve_signups is None:
+        args.serve_signups = serve_default
+    if args.serve_unsubscribes is None:
+        args.serve_unsubscribes = serve_default
+    if args.serve and (args.serve_signups < 1 or args.serve_unsubscribes < 0
+                       or args.serve_threads < 1 or args.serve_time_limit <= 0):
+        ap.error("need --serve-signups >= 1, --serve-unsubscribes >= 0, --serve-threads >= 1 "
+                 "and --serve-time-limit > 0")
     if args.compare_sizes is not None:
         args.compare = True
     if args.quick:
@@ -1100,7 +1206,10 @@ def main(argv=None):
         if args.compare_sizes is None:
             args.compare_sizes = "200"
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
-    if not sizes or min(sizes) < 1 or args.runs < 1:
+    if args.serve_only:
+        sizes = []
+        args.compare = False
+    if (not sizes and not args.serve_only) or (sizes and min(sizes) < 1) or args.runs < 1:
         ap.error("need positive --sizes and --runs >= 1")
     compare_sizes = [int(s.replace("_", "")) for s in (args.compare_sizes or DEFAULT_COMPARE_SIZES)
                      .split(",") if s.strip()] if args.compare else []
@@ -1108,10 +1217,11 @@ def main(argv=None):
         args.compare_runs = args.runs
     if args.compare and (not compare_sizes or min(compare_sizes) < 1 or args.compare_runs < 1):
         ap.error("need positive --compare-sizes and --compare-runs >= 1")
-    out_path = Path(args.out) if args.out else (None if args.quick else REPO / "BENCHMARKS.md")
+    out_path = Path(args.out) if args.out else (
+        None if args.quick or args.serve_only else REPO / "BENCHMARKS.md")
     if args.chart:
         chart_path = Path(args.chart)
-    elif out_path is None:
+    elif out_path is None or args.serve_only:
         chart_path = None
     elif out_path.resolve() == (REPO / "BENCHMARKS.md").resolve():
         chart_path = BENCH / "chart.svg"
@@ -1133,9 +1243,9 @@ def main(argv=None):
             gazette = REPO / gazette
     else:
         gazette = cargo_build()
-    floor = compile_floor(cache)
+    floor = compile_floor(cache) if sizes else None
     digest_ok = digest_available(gazette)
-    if not digest_ok:
+    if not digest_ok and sizes:
         log("gazette digest is not available: the digest rows are skipped")
 
     tools = {}
@@ -1149,6 +1259,13 @@ def main(argv=None):
     comparisons = [compare_size(n, args, cache, gazette, floor, tools,
                                 by_size.get(n) if args.compare_runs == args.runs else None)
                    for n in compare_sizes]
+    serve = None
+    if args.serve:
+        try:
+            serve = (serve_bench.bench(gazette, args.serve_signups, args.serve_unsubscribes,
+                                       args.serve_threads, args.serve_time_limit), None)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+            serve = (None, str(e))
     info = machine()
     chart_rel = None
     if chart_path:
@@ -1157,13 +1274,16 @@ def main(argv=None):
         log("wrote %s" % chart_path)
         base = out_path.resolve().parent if out_path else Path.cwd()
         chart_rel = Path(os.path.relpath(chart_path.resolve(), base)).as_posix()
-    text = report(results, args, command, info, started, load_before, comparisons, tools, chart_rel)
+    text = report(results, args, command, info, started, load_before, comparisons, tools, chart_rel,
+                  serve)
     print(text)
     if out_path:
         out_path.write_text(text)
         log("wrote %s" % out_path)
     # Any failed run, gazette's, the floor's or another tool's, fails the benchmark.
     failed = [r for res in results + comparisons for r in res["rows"] if r.failed]
+    if serve is not None and (serve[1] or serve_bench.failures(serve[0])):
+        failed.append("serve")
     return 1 if failed else 0
 
 

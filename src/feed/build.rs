@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{jekyll_feed, render_cached, write, Context};
+use super::{jekyll_feed, render_cached, subscribe, write, Context};
 use crate::collect::render::Renderer;
 use crate::collect::Collection;
 use crate::config::SiteConfig;
@@ -85,8 +85,18 @@ pub fn build(
         .entry_cache
         .as_deref()
         .map(|path| (path, collection.settings_key));
-    let (outputs, mut warnings) = render_cached(site, &plans, &ctx, &renderer, cache)?;
+    let (mut outputs, mut warnings) = render_cached(site, &plans, &ctx, &renderer, cache)?;
     warnings.append(&mut renderer_problems);
+    // The service's sign-up form for the site's layout (`digest: serve_url`), beside
+    // feeds.html; recorded in the manifest like every file, so it goes when the setting does.
+    let (form, form_warning) = subscribe::snippet(&collection.posts, &ctx);
+    if let Some(bytes) = form {
+        outputs.push(crate::plan::Output {
+            path: subscribe::FILE.into(),
+            bytes,
+        });
+    }
+    warnings.extend(form_warning);
     crate::timing::mark("plan + render");
     // jekyll-feed's place (`jekyll_feed: true`): its feeds are staged in Jekyll's destination
     // before gazette's own are written and committed only after, so a failed build changes no

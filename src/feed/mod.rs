@@ -1,6 +1,8 @@
 //! The feed writer: from collected posts, one RSS 2.0 and one Atom 1.0 feed (and optionally a
 //! JSON Feed) for the whole site, for every category and, when enabled, for every tag; plus an
-//! OPML list of them and an HTML snippet of `<link rel="alternate">` tags.
+//! OPML list of them and an HTML snippet of `<link rel="alternate">` tags; with `digest:
+//! serve_url` set, [`build::build`] adds the service's sign-up form as a snippet
+//! ([`subscribe`]).
 //!
 //! [`render`] writes nothing: it returns the files' paths and bytes. [`build::build`] is what
 //! touches the disk: it writes them with [`write::write_all`], keeps the entry cache when one is
@@ -16,6 +18,8 @@ pub mod jekyll_feed;
 pub mod json;
 pub mod opml;
 pub(crate) mod rss2;
+/// `subscribe.html`, the sign-up form of `gazette serve` for a site's layout.
+pub mod subscribe;
 pub mod write;
 mod xml;
 

@@ -23,4 +23,5 @@ mod jekyll_feed;
 mod jekyll_oracle;
 mod properties;
 mod serve;
+mod serve_pages;
 mod subscribers;
