@@ -23,6 +23,7 @@
 //! }
 //! ```
 
+mod atomic;
 pub mod collect;
 pub mod config;
 pub mod digest;

@@ -1,6 +1,6 @@
 //! gazette's temporary files: how they are named, and when one was left by a run that is gone
-//! (killed while writing), so that the next run may remove it. A leaf: the feed writer and the
-//! caches both use it.
+//! (killed while writing), so that the next run may remove it. A leaf: atomic writing
+//! ([`crate::atomic`], for the feeds and the digest's archive) and the caches use it.
 
 use std::ffi::OsStr;
 use std::fs;

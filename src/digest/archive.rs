@@ -16,7 +16,7 @@
 //! whose bytes did not change is not rewritten. Nothing is ever removed.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use atom_syndication::{Feed, Generator, Link, Text};
@@ -26,9 +26,9 @@ use sha2::{Digest as _, Sha256};
 
 use super::render::{IndexData, IssueData, RenderError, Renderer, SiteData};
 use super::settings::DigestSettings;
+use crate::atomic::{self, remove_stale_temps, rename_all, StageError, Staged, Undo};
 use crate::config::SiteConfig;
 use crate::escape::xml_safe;
-use crate::temp::{is_stale_temp, temp_path, temp_pid};
 
 /// The index page's file name, in the archive folder.
 pub const INDEX: &str = "index.html";
@@ -442,79 +442,6 @@ impl Archive {
     }
 }
 
-/// Folders made, in order (outermost first), and temporary files written, to take back.
-#[derive(Default)]
-struct Undo {
-    temps: Vec<PathBuf>,
-    folders: Vec<PathBuf>,
-}
-
-impl Undo {
-    fn run(&self) {
-        for temp in &self.temps {
-            let _ = fs::remove_file(temp);
-        }
-        for folder in self.folders.iter().rev() {
-            let _ = fs::remove_dir(folder);
-        }
-    }
-}
-
-/// Makes `dir` and the folders above it that are missing, noting them in `made`.
-fn make_folder(dir: &Path, made: &mut Vec<PathBuf>) -> Result<(), ArchiveError> {
-    let mut missing = Vec::new();
-    let mut at = dir;
-    while fs::symlink_metadata(at).is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
-        missing.push(at.to_path_buf());
-        match at.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => at = parent,
-            _ => break,
-        }
-    }
-    if let Err(e) = fs::create_dir_all(dir) {
-        for folder in &missing {
-            let _ = fs::remove_dir(folder);
-        }
-        return Err(file_error(dir)(e));
-    }
-    made.extend(missing.into_iter().rev());
-    Ok(())
-}
-
-/// Removes the temporary files killed runs left in `dir` (only files named so, only regular
-/// files, only when their process is gone or they are older than any run).
-fn remove_stale_temps(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if let Some(pid) = temp_pid(&entry.file_name()) {
-            if is_stale_temp(&entry, pid) {
-                let _ = fs::remove_file(entry.path());
-            }
-        }
-    }
-}
-
-/// A new temporary file holding `bytes`; whatever stands at its path is removed first, never
-/// written through.
-fn write_temp(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let create = || {
-        fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-    };
-    let mut file = match create() {
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            fs::remove_file(path)?;
-            create()?
-        }
-        file => file?,
-    };
-    file.write_all(bytes)
-}
-
 /// Writes `files` (each in one of `folders`, which are made when missing) all or nothing: each
 /// changed file goes to a temporary file beside it, and only when all are written (and those
 /// that replace a file are on disk) are they renamed into place. Returns the files written and
@@ -525,20 +452,24 @@ fn commit(
 ) -> Result<(Vec<PathBuf>, Vec<PathBuf>), ArchiveError> {
     let mut undo = Undo::default();
     for folder in folders {
-        if let Err(e) = make_folder(folder, &mut undo.folders) {
+        if let Err(e) = undo.make_folder(folder) {
             undo.run();
-            return Err(e);
+            return Err(file_error(folder)(e));
         }
         remove_stale_temps(folder);
     }
-    let mut staged: Vec<(PathBuf, PathBuf, bool)> = Vec::new();
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut replacing = Vec::new();
     let mut unchanged = Vec::new();
     for (target, bytes) in files {
         match stage(target, bytes) {
-            Ok(None) => unchanged.push(target.clone()),
-            Ok(Some((temp, replaces))) => {
+            Ok(Staged::Unchanged) => unchanged.push(target.clone()),
+            Ok(Staged::Written { temp, replaces }) => {
                 undo.temps.push(temp.clone());
-                staged.push((temp, target.clone(), replaces));
+                if replaces {
+                    replacing.push((temp.clone(), target.clone()));
+                }
+                staged.push((temp, target.clone()));
             }
             Err(e) => {
                 undo.run();
@@ -546,55 +477,34 @@ fn commit(
             }
         }
     }
-    for (temp, target, replaces) in &staged {
-        if *replaces {
-            if let Err(e) = fs::File::open(temp).and_then(|f| f.sync_data()) {
-                undo.run();
-                return Err(file_error(target)(e));
-            }
-        }
-    }
-    let mut written = Vec::with_capacity(staged.len());
-    for (i, (temp, target, _)) in staged.iter().enumerate() {
-        if let Err(e) = fs::rename(temp, target) {
-            // Too late to take the others back; at least no temporary file stays.
-            undo.temps = staged[i..].iter().map(|(t, _, _)| t.clone()).collect();
-            undo.folders.clear();
+    for (temp, target) in &replacing {
+        if let Err(e) = atomic::sync(temp) {
             undo.run();
             return Err(file_error(target)(e));
         }
-        written.push(target.clone());
     }
+    // Too late to take the others back when a rename fails; at least no temporary file stays
+    // (the folders made stay).
+    undo.folders.clear();
+    rename_all(&staged, &mut undo).map_err(|(target, e)| file_error(&target)(e))?;
+    let written = staged.into_iter().map(|(_, target)| target).collect();
     Ok((written, unchanged))
 }
 
 /// Compares `bytes` with the file at `target` and, when they differ, writes a temporary file
-/// beside it: `None` when unchanged, else the temporary file and whether it replaces a file.
-fn stage(target: &Path, bytes: &[u8]) -> Result<Option<(PathBuf, bool)>, ArchiveError> {
-    match fs::symlink_metadata(target) {
-        Ok(m) if m.file_type().is_symlink() => return Err(refused(
+/// beside it.
+fn stage(target: &Path, bytes: &[u8]) -> Result<Staged, ArchiveError> {
+    atomic::stage(target, bytes).map_err(|e| match e {
+        StageError::Link => refused(
             target,
             "a symbolic link stands where an archive file goes (gazette never writes through one)",
-        )),
-        Ok(m) if !m.is_file() => {
-            return Err(refused(
-                target,
-                "something that is not a regular file stands where an archive file goes",
-            ))
-        }
-        _ => {}
-    }
-    let replaces = match fs::read(target) {
-        Ok(old) if old == bytes => return Ok(None),
-        Ok(_) => true,
-        Err(_) => false,
-    };
-    let temp = temp_path(target);
-    if let Err(e) = write_temp(&temp, bytes) {
-        let _ = fs::remove_file(&temp);
-        return Err(file_error(target)(e));
-    }
-    Ok(Some((temp, replaces)))
+        ),
+        StageError::Folder | StageError::NotAFile => refused(
+            target,
+            "something that is not a regular file stands where an archive file goes",
+        ),
+        StageError::Io(e) => file_error(target)(e),
+    })
 }
 
 #[cfg(test)]

@@ -20,13 +20,15 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{self, Write};
-use std::path::{Component, Path, PathBuf};
+use std::io;
+use std::path::{Path, PathBuf};
 
 use super::Output;
+pub(crate) use crate::atomic::remove_stale_temps_below as remove_stale_temps;
+use crate::atomic::{is_plain, rename_all, write_temp, FolderError, StageError, Staged, Undo};
+use crate::temp::temp_path;
 #[cfg(test)]
 use crate::temp::tests::dead_pid;
-use crate::temp::{is_stale_temp, temp_path, temp_pid};
 
 /// The list of files gazette wrote into an output folder.
 pub(crate) const MANIFEST: &str = ".gazette-files";
@@ -72,43 +74,6 @@ const LINK_TO_FOLDER: &str =
 const LINK_TO_FEED: &str =
     "a symbolic link stands where the feed goes (gazette never writes through one)";
 
-/// Whether `relative` is a plain path below the folder (no `..`, no root).
-fn is_plain(relative: &Path) -> bool {
-    relative
-        .components()
-        .all(|c| matches!(c, Component::Normal(_)))
-}
-
-/// Whether the folder `relative` below `dir` is reached without a symbolic link.
-fn reached_without_links(dir: &Path, relative: &Path) -> bool {
-    let mut at = dir.to_path_buf();
-    is_plain(relative)
-        && relative.components().all(|c| {
-            at.push(c);
-            fs::symlink_metadata(&at).is_ok_and(|m| m.is_dir())
-        })
-}
-
-/// Removes the temporary files that killed runs left in `folders` (relative to `dir`; only
-/// folders reached without a link). Whatever cannot be removed stays: it is never in the way.
-pub(crate) fn remove_stale_temps(dir: &Path, folders: &BTreeSet<PathBuf>) {
-    for relative in folders {
-        if !reached_without_links(dir, relative) {
-            continue;
-        }
-        let Ok(entries) = fs::read_dir(dir.join(relative)) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            if let Some(pid) = temp_pid(&entry.file_name()) {
-                if is_stale_temp(&entry, pid) {
-                    let _ = fs::remove_file(entry.path());
-                }
-            }
-        }
-    }
-}
-
 /// The folders (relative to the output folder) that `paths` are in.
 fn folders_of<'p>(paths: impl Iterator<Item = &'p Path>) -> BTreeSet<PathBuf> {
     paths
@@ -119,112 +84,30 @@ fn folders_of<'p>(paths: impl Iterator<Item = &'p Path>) -> BTreeSet<PathBuf> {
         .collect()
 }
 
-/// What a failed write takes back: its temporary files, then the folders it made (innermost
-/// first; a folder that is not empty stays).
-#[derive(Default)]
-struct Undo {
-    temps: Vec<PathBuf>,
-    /// In the order they were made (outermost first).
-    folders: Vec<PathBuf>,
-}
-
-impl Undo {
-    fn run(&self) {
-        for temp in &self.temps {
-            let _ = fs::remove_file(temp);
-        }
-        for folder in self.folders.iter().rev() {
-            let _ = fs::remove_dir(folder);
-        }
-    }
-}
-
-/// Makes the output folder and the folders above it that are missing, noting them in `made`.
-fn make_output_folder(dir: &Path, made: &mut Vec<PathBuf>) -> Result<(), WriteError> {
-    let mut missing = Vec::new();
-    let mut at = dir;
-    while fs::symlink_metadata(at).is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
-        missing.push(at.to_path_buf());
-        match at.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => at = parent,
-            _ => break,
-        }
-    }
-    if let Err(e) = fs::create_dir_all(dir) {
-        for folder in &missing {
-            let _ = fs::remove_dir(folder);
-        }
-        return Err(err(dir)(e));
-    }
-    made.extend(missing.into_iter().rev());
-    Ok(())
-}
-
-/// Makes the folders (relative to `dir`) that feeds go into, noting each one it made in `made`.
+/// Makes the folders (relative to `dir`) that feeds go into, noting each one it made in `undo`.
 /// A symbolic link, or a file, where one of them goes is refused.
 fn make_folders(
     dir: &Path,
     folders: &BTreeSet<PathBuf>,
-    made: &mut Vec<PathBuf>,
+    undo: &mut Undo,
 ) -> Result<(), WriteError> {
     for relative in folders {
-        let mut at = dir.to_path_buf();
-        for component in relative.components() {
-            let Component::Normal(part) = component else {
-                return Err(refused(
-                    &dir.join(relative),
-                    io::ErrorKind::InvalidInput,
-                    "a feed's folder must be below the output folder",
-                ));
-            };
-            at.push(part);
-            let found = match fs::symlink_metadata(&at) {
-                Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::create_dir(&at) {
-                    Ok(()) => {
-                        made.push(at.clone());
-                        continue;
-                    }
-                    // Made by someone else meanwhile: look again.
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                        fs::symlink_metadata(&at).map_err(err(&at))?
-                    }
-                    Err(e) => return Err(err(&at)(e)),
-                },
-                found => found.map_err(err(&at))?,
-            };
-            if found.file_type().is_symlink() {
-                return Err(refused(&at, io::ErrorKind::AlreadyExists, LINK_TO_FOLDER));
-            }
-            if !found.is_dir() {
-                return Err(refused(
-                    &at,
-                    io::ErrorKind::NotADirectory,
-                    "a file stands where a folder of feeds goes",
-                ));
-            }
-        }
+        undo.make_folder_below(dir, relative).map_err(|e| match e {
+            FolderError::NotBelow => refused(
+                &dir.join(relative),
+                io::ErrorKind::InvalidInput,
+                "a feed's folder must be below the output folder",
+            ),
+            FolderError::Link(at) => refused(&at, io::ErrorKind::AlreadyExists, LINK_TO_FOLDER),
+            FolderError::NotAFolder(at) => refused(
+                &at,
+                io::ErrorKind::NotADirectory,
+                "a file stands where a folder of feeds goes",
+            ),
+            FolderError::Io(at, e) => err(&at)(e),
+        })?;
     }
     Ok(())
-}
-
-/// Writes a temporary file; [`sync_staged`] makes it durable when it replaces a feed. The file
-/// is made new: whatever stands at its path (a link, or a stale run's file) is removed first, never
-/// written through.
-fn write_temp(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let create = || {
-        fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-    };
-    let mut file = match create() {
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            fs::remove_file(path)?;
-            create()?
-        }
-        file => file?,
-    };
-    file.write_all(bytes)
 }
 
 /// Makes every staged file durable before the renames make it visible, so that a crash can never
@@ -238,7 +121,7 @@ fn sync_staged(dir: &Path, staged: &[(PathBuf, PathBuf)]) -> io::Result<()> {
         use rayon::prelude::*;
         return staged
             .par_iter()
-            .try_for_each(|(temp, _)| fs::File::open(temp)?.sync_data());
+            .try_for_each(|(temp, _)| crate::atomic::sync(temp));
     }
     #[cfg(target_os = "linux")]
     {
@@ -249,58 +132,23 @@ fn sync_staged(dir: &Path, staged: &[(PathBuf, PathBuf)]) -> io::Result<()> {
     Ok(())
 }
 
-/// What staging one output did.
-enum Staged {
-    /// The file holds these bytes already.
-    Unchanged,
-    /// Written to `temp`, to be renamed over `target` (`replaces`: an older file is there).
-    Written {
-        temp: PathBuf,
-        target: PathBuf,
-        replaces: bool,
-    },
-}
-
 /// Compares one output with the file in place and, when they differ, writes it to a temporary
 /// file beside it (its folder is made already). On failure nothing of it is left behind.
 fn stage(dir: &Path, output: &Output) -> Result<Staged, WriteError> {
     let target = dir.join(&output.path);
-    // Only a regular file is read back or replaced (a FIFO would block the read), and never
-    // through a link.
-    match fs::symlink_metadata(&target) {
-        Ok(m) if m.file_type().is_symlink() => {
-            return Err(refused(&target, io::ErrorKind::AlreadyExists, LINK_TO_FEED));
-        }
-        Ok(m) if m.is_dir() => {
-            return Err(refused(
-                &target,
-                io::ErrorKind::AlreadyExists,
-                "a folder stands where the feed goes",
-            ));
-        }
-        Ok(m) if !m.is_file() => {
-            return Err(refused(
-                &target,
-                io::ErrorKind::AlreadyExists,
-                "something that is not a regular file stands where the feed goes",
-            ));
-        }
-        _ => {}
-    }
-    let replaces = match fs::read(&target) {
-        Ok(old) if old == output.bytes => return Ok(Staged::Unchanged),
-        Ok(_) => true,
-        Err(_) => false,
-    };
-    let temp = temp_path(&target);
-    if let Err(e) = write_temp(&temp, &output.bytes) {
-        let _ = fs::remove_file(&temp);
-        return Err(err(&target)(e));
-    }
-    Ok(Staged::Written {
-        temp,
-        target,
-        replaces,
+    crate::atomic::stage(&target, &output.bytes).map_err(|e| match e {
+        StageError::Link => refused(&target, io::ErrorKind::AlreadyExists, LINK_TO_FEED),
+        StageError::Folder => refused(
+            &target,
+            io::ErrorKind::AlreadyExists,
+            "a folder stands where the feed goes",
+        ),
+        StageError::NotAFile => refused(
+            &target,
+            io::ErrorKind::AlreadyExists,
+            "something that is not a regular file stands where the feed goes",
+        ),
+        StageError::Io(e) => err(&target)(e),
     })
 }
 
@@ -314,7 +162,7 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
         ));
     }
     let mut undo = Undo::default();
-    make_output_folder(dir, &mut undo.folders)?;
+    undo.make_folder(dir).map_err(err(dir))?;
     let manifest = dir.join(MANIFEST);
     let old_manifest = fs::read_to_string(&manifest).unwrap_or_default();
 
@@ -325,7 +173,7 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
     swept.insert(PathBuf::new());
     remove_stale_temps(dir, &swept);
 
-    if let Err(e) = make_folders(dir, &folders, &mut undo.folders) {
+    if let Err(e) = make_folders(dir, &folders, &mut undo) {
         undo.run();
         return Err(e);
     }
@@ -343,13 +191,9 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
     for (result, output) in results.into_iter().zip(outputs) {
         match result {
             Ok(Staged::Unchanged) => report.unchanged.push(output.path.clone()),
-            Ok(Staged::Written {
-                temp,
-                target,
-                replaces: r,
-            }) => {
+            Ok(Staged::Written { temp, replaces: r }) => {
                 undo.temps.push(temp.clone());
-                staged.push((temp, target));
+                staged.push((temp, dir.join(&output.path)));
                 replaces |= r;
                 report.written.push(output.path.clone());
             }
@@ -395,14 +239,8 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
     if old_manifest != manifest_text {
         renames.push((manifest_temp, manifest));
     }
-    for (i, (temp, target)) in renames.iter().enumerate() {
-        if let Err(e) = fs::rename(temp, target) {
-            // Too late to take the others back; at least no temporary file stays.
-            undo.temps = renames[i..].iter().map(|(t, _)| t.clone()).collect();
-            undo.run();
-            return Err(err(target)(e));
-        }
-    }
+    // Too late to take the others back when one fails; at least no temporary file stays.
+    rename_all(&renames, &mut undo).map_err(|(target, e)| err(&target)(e))?;
     // Remove what an earlier build wrote and this one does not; never anything else, and never
     // through a symbolic link (a planted link must not lead a removal out of the folder).
     let real_dir = dir.canonicalize().map_err(err(dir))?;
