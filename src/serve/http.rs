@@ -29,7 +29,7 @@ use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -76,6 +76,9 @@ pub enum ServeError {
     /// The subscriber store cannot be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The digest's ledger cannot be opened.
+    #[error(transparent)]
+    Ledger(#[from] crate::digest::ledger::LedgerError),
     /// The mail settings cannot be used.
     #[error(transparent)]
     Mail(#[from] MailError),
@@ -136,8 +139,6 @@ pub fn site_categories(
 
 /// Everything a request needs, shared by all of them.
 struct App {
-    site: PathBuf,
-    config: SiteConfig,
     service: ServiceUrl,
     key: TokenKey,
     pages: Pages,
@@ -148,6 +149,9 @@ struct App {
     clients: Limiter,
     addresses: Limiter,
     store: Mutex<SqliteStore>,
+    /// The digest's ledger, kept open: a one-click unsubscribe records there too, and opening
+    /// it for every request was most of that request's cost.
+    ledger: Mutex<crate::digest::ledger::Ledger>,
     outgoing: Outgoing,
     confirm_for: TimeDelta,
     link_for: TimeDelta,
@@ -239,6 +243,7 @@ impl Service {
         );
         let state = crate::collect::shown(&site.join(&settings.state)).to_path_buf();
         let store = SqliteStore::open(&state)?;
+        let ledger = crate::digest::ledger::Ledger::open(&state)?;
         let mut warnings = Vec::new();
         if store.counts()?.total() == 0 && site.join(&settings.subscribers).is_file() {
             warnings.push(format!(
@@ -253,8 +258,6 @@ impl Service {
         let categories = site_categories(posts, config, &settings);
         let outgoing = Outgoing::new(site, &settings)?;
         let app = App {
-            site: site.to_path_buf(),
-            config: config.clone(),
             service,
             key,
             pages,
@@ -265,6 +268,7 @@ impl Service {
             clients,
             addresses,
             store: Mutex::new(store),
+            ledger: Mutex::new(ledger),
             outgoing,
             confirm_for: TimeDelta::hours(i64::from(serve.confirm_hours.max(1))),
             link_for: TimeDelta::days(i64::from(serve.link_days.max(1))),
@@ -423,10 +427,32 @@ fn closing(mut response: Response) -> Response {
     response
 }
 
+/// Why an unsubscribe could not be recorded.
+#[derive(Debug, thiserror::Error)]
+enum UnsubscribeError {
+    #[error(transparent)]
+    Ledger(#[from] crate::digest::ledger::LedgerError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 impl App {
     fn lock_store(&self) -> MutexGuard<'_, SqliteStore> {
         // Every store call is one transaction: a panic elsewhere leaves nothing half done.
         self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a one-click unsubscribe in the ledger (which every digest run honours) and in
+    /// the store, as `gazette unsubscribe` does, on the connections the service keeps open;
+    /// false when the address had already left.
+    fn unsubscribe(&self, address: &Address) -> Result<bool, UnsubscribeError> {
+        let in_ledger = self
+            .ledger
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unsubscribe(address.as_ref())?;
+        let in_store = self.lock_store().unsubscribe(address, Utc::now())?;
+        Ok(in_ledger || in_store)
     }
 
     /// A page, or a plain 500 when the template failed (said in the log).
@@ -881,10 +907,7 @@ async fn unsubscribe(
     if !says_one_click(&headers, &body) {
         return app.error(StatusCode::BAD_REQUEST, "error_one_click");
     }
-    let done = blocking(&app, move |app| {
-        crate::digest::pipeline::unsubscribe(&app.site, &app.config, &address)
-    })
-    .await;
+    let done = blocking(&app, move |app| app.unsubscribe(&address)).await;
     match done {
         Err(response) => response,
         Ok(Err(e)) => app.unavailable("an unsubscribe could not be recorded", e),
