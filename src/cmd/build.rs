@@ -24,9 +24,34 @@ pub struct Args {
     /// `strict: true` in the settings.
     #[arg(long)]
     pub strict: bool,
+    /// Build, then build again whenever a post, an include, a data file or the settings change
+    /// (checked every 100 ms), until stopped (Ctrl-C).
+    #[arg(long)]
+    pub watch: bool,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    if !args.watch {
+        return once(args, false);
+    }
+    // The output folder is not an input: the builds' own writes must not start another one.
+    let skip = args.out.clone().or_else(|| {
+        gazette::config::SiteConfig::load(&args.site.site)
+            .ok()
+            .map(|l| args.site.site.join(&l.config.gazette.out))
+    });
+    let mut seen = super::watch::fingerprint(&args.site.site, skip.as_deref());
+    loop {
+        // A failed build is said and the watch goes on: the next save may fix it.
+        if let Err(e) = once(args, true) {
+            errln!("gazette: {e:#}");
+        }
+        seen = super::watch::next_change(&args.site.site, skip.as_deref(), seen);
+    }
+}
+
+/// One build; `watching` keeps what it read to be freed (a one-off run leaves it to the exit).
+fn once(args: &Args, watching: bool) -> anyhow::Result<ExitCode> {
     let loaded = match args.site.load(&IncludeArgs::default()) {
         Ok(loaded) => loaded,
         Err(problem) => return Ok(fail(&[problem])),
@@ -90,7 +115,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         );
     }
     drop(built);
-    super::site::leave(loaded);
+    if watching {
+        drop(loaded);
+    } else {
+        super::site::leave(loaded);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

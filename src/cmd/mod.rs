@@ -11,3 +11,4 @@ pub mod serve;
 pub mod site;
 pub mod subscribers;
 pub mod unsubscribe;
+pub mod watch;

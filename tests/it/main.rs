@@ -25,3 +25,4 @@ mod properties;
 mod serve;
 mod serve_pages;
 mod subscribers;
+mod watch;
