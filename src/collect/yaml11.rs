@@ -37,18 +37,22 @@ pub fn plain(text: &str) -> Option<Value> {
     ) {
         return None;
     }
-    let value = match text {
-        "~" | "null" | "Null" | "NULL" => Value::Null,
-        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => Value::Bool(true),
-        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            Value::Bool(false)
-        }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            Value::Number(f64::INFINITY.into())
-        }
-        "-.inf" | "-.Inf" | "-.INF" => Value::Number(f64::NEG_INFINITY.into()),
-        ".nan" | ".NaN" | ".NAN" => Value::Number(f64::NAN.into()),
-        _ => number(text).unwrap_or_else(|| Value::String(text.to_string())),
+    // Psych (through SafeYAML) matches these words in any case: `nO` is false, `.iNf` infinity.
+    let is = |words: &[&str]| words.iter().any(|w| text.eq_ignore_ascii_case(w));
+    let value = if text == "~" || is(&["null"]) {
+        Value::Null
+    } else if is(&["yes", "true", "on"]) {
+        Value::Bool(true)
+    } else if is(&["no", "false", "off"]) {
+        Value::Bool(false)
+    } else if is(&[".inf", "+.inf"]) {
+        Value::Number(f64::INFINITY.into())
+    } else if is(&["-.inf"]) {
+        Value::Number(f64::NEG_INFINITY.into())
+    } else if is(&[".nan"]) {
+        Value::Number(f64::NAN.into())
+    } else {
+        number(text).unwrap_or_else(|| Value::String(text.to_string()))
     };
     Some(value)
 }
@@ -279,6 +283,13 @@ mod tests {
             ("n", Value::String("n".into())),
             ("y", Value::String("y".into())),
             ("Null", Value::Null),
+            // Any case, as Jekyll 4.3 read them.
+            ("nO", Value::Bool(false)),
+            ("tRUE", Value::Bool(true)),
+            ("oFf", Value::Bool(false)),
+            ("nUlL", Value::Null),
+            (".iNf", Value::Number(f64::INFINITY.into())),
+            ("-.InF", Value::Number(f64::NEG_INFINITY.into())),
             ("2022-01-12", Value::String("2022-01-12".into())),
         ];
         for (text, expected) in cases {

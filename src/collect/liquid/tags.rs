@@ -21,6 +21,7 @@ use liquid_core::{
 use regex::Regex;
 
 use super::{scan, shared, warn, with_state, write_out, Lax};
+use crate::collect::front_matter::{self, FrontMatter, Split};
 use crate::problem::Position;
 
 pub(crate) fn register(lang: &mut Language) {
@@ -534,22 +535,23 @@ fn page_url(site: &Path, target: &str) -> Option<String> {
     }
     let path = site.join(&relative);
     let text = std::fs::read(&path).ok()?;
-    let is_page = text.starts_with(b"---\n") || text.starts_with(b"---\r\n");
-    if !is_page {
-        return Some(format!("/{target}"));
-    }
     let text = String::from_utf8_lossy(&text);
-    if let Some(end) = text[4..].find("\n---") {
-        if let Ok(serde_yaml::Value::Mapping(map)) =
-            serde_yaml::from_str::<serde_yaml::Value>(&text[4..4 + end])
-        {
-            if let Some(permalink) = map
-                .get("permalink")
-                .and_then(crate::collect::front_matter::scalar_string)
-            {
+    // Split and read as a post's front matter is (trailing blanks, `...`, repeated keys).
+    match front_matter::split(&text) {
+        Split::None { .. } => return Some(format!("/{target}")),
+        Split::Found {
+            yaml_start,
+            yaml_end,
+            ..
+        } => {
+            let permalink = FrontMatter::parse(&text, yaml_start, yaml_end)
+                .ok()
+                .and_then(|fm| fm.get("permalink").and_then(front_matter::scalar_string));
+            if let Some(permalink) = permalink {
                 return Some(permalink);
             }
         }
+        Split::Unclosed => {}
     }
     let stem = without_extension(target);
     if stem == "index" || stem.ends_with("/index") {

@@ -427,3 +427,19 @@ fn nothing_panics_on_broken_liquid() {
         assert!(!out.contains("{%") && !out.contains("{{"), "{body}: {out}");
     }
 }
+
+#[test]
+fn data_and_linked_pages_are_read_as_jekyll_reads_front_matter() {
+    // Jekyll 4.3: a repeated key in a data file keeps its last value; a page whose fences carry
+    // trailing blanks or close with `...` still has its `permalink`.
+    let s = site(&[
+        ("_data/d.yml", "a: 1\na: 2\n"),
+        ("about.md", "--- \npermalink: /x/\n...\nhi\n"),
+        (
+            "_posts/2022-01-03-a.md",
+            &post("A", "{{ site.data.d.a }} {% link about.md %}\n"),
+        ),
+    ]);
+    assert!(s.problems.is_empty(), "{:?}", s.problems);
+    assert_eq!(s.output("2022-01-03-a.md"), "2 /blog/x/\n");
+}

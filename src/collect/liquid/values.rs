@@ -115,7 +115,10 @@ fn read_data_folder(folder: &Path, problems: &mut Vec<Problem>, depth: usize) ->
             "yml" | "yaml" => std::fs::read_to_string(&path)
                 .map_err(DataError::Read)
                 .and_then(|t| {
-                    serde_yaml::from_str::<serde_yaml::Value>(&t).map_err(DataError::Yaml)
+                    // Psych keeps a repeated key's last value: so does Jekyll's `site.data`.
+                    crate::yaml::last_wins::from_str(&t)
+                        .map(|(value, _)| value)
+                        .map_err(DataError::Yaml)
                 })
                 .map(|v| from_yaml(&v)),
             "json" => std::fs::read_to_string(&path)
