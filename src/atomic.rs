@@ -61,7 +61,7 @@ pub(crate) fn remove_stale_temps_below(dir: &Path, folders: &BTreeSet<PathBuf>) 
 
 /// What a failed write takes back: its temporary files, then the folders it made (innermost
 /// first; a folder that is not empty stays).
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Undo {
     /// The temporary files written.
     pub(crate) temps: Vec<PathBuf>,

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{jekyll_feed, render_cached, subscribe, write, Context};
+use super::{jekyll_feed, render_keeping_entries, subscribe, write, Context};
 use crate::collect::render::Renderer;
 use crate::collect::Collection;
 use crate::config::SiteConfig;
@@ -85,7 +85,8 @@ pub fn build(
         .entry_cache
         .as_deref()
         .map(|path| (path, collection.settings_key));
-    let (mut outputs, mut warnings) = render_cached(site, &plans, &ctx, &renderer, cache)?;
+    let (mut outputs, mut warnings, entries) =
+        render_keeping_entries(site, &plans, &ctx, &renderer, cache)?;
     warnings.append(&mut renderer_problems);
     // The service's sign-up form for the site's layout (`digest: serve_url`), beside
     // feeds.html; recorded in the manifest like every file, so it goes when the setting does.
@@ -104,7 +105,7 @@ pub fn build(
     let staged = if config.gazette.jekyll_feed {
         let posts = &collection.posts;
         Some(jekyll_feed::prepare(
-            site, posts, &ctx, &renderer, cache, out, &outputs,
+            site, posts, &ctx, &renderer, &entries, out, &outputs,
         )?)
     } else {
         None

@@ -22,7 +22,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::LazyLock;
 
@@ -35,14 +35,15 @@ use chrono::{DateTime, FixedOffset};
 use regex::Regex;
 use serde_yaml::{Mapping, Value};
 
-use super::entry_cache::EntryCache;
-use super::write::{Report, WriteError};
+use super::write::{err, Report, WriteError};
 use super::xml::finish;
-use super::{term_text, updated, Context, Entry, Output};
+use super::{term_text, updated, Context, Entries, Entry, Output};
+use crate::atomic::{is_plain, sync, write_temp, FolderError, Undo};
 use crate::collect::Post;
 use crate::config::{Author, SiteConfig};
 use crate::escape::xml_safe;
 use crate::problem::{Position, Problem};
+use crate::temp::temp_path;
 use crate::yaml::{scalar_string, yaml11_bool};
 
 /// The list of files gazette wrote into Jekyll's destination folder in jekyll-feed's place.
@@ -765,7 +766,7 @@ const MEDIA: &str = "http://search.yahoo.com/mrss/";
 /// Writes one feed as jekyll-feed's template does.
 pub(crate) fn write(
     plan: &JekyllPlan<'_>,
-    entries: &HashMap<&Path, Entry>,
+    entries: &HashMap<&Path, &Entry>,
     ctx: &Context<'_>,
     settings: &Settings,
     newest: Option<DateTime<FixedOffset>>,
@@ -925,14 +926,14 @@ pub(crate) fn write(
 }
 
 /// The feeds jekyll-feed would write, rendered: files relative to the destination folder, and
-/// the problems met. Entries are taken from the entry cache where they are kept (read only: the
-/// build's own rendering keeps it), else rendered.
-pub fn render(
+/// the problems met. Entries are taken from `known` (those gazette's own feeds rendered or took
+/// from the entry cache), else rendered.
+pub(crate) fn render(
     site: &Path,
     posts: &[Post],
     ctx: &Context<'_>,
     renderer: &Renderer,
-    entry_cache: Option<(&Path, u64)>,
+    known: &Entries<'_>,
 ) -> Result<(Vec<Output>, Vec<Problem>), Problem> {
     let config = ctx.config;
     let (settings, mut problems) = Settings::read(&config.raw, &config.path);
@@ -950,22 +951,22 @@ pub fn render(
             "jekyll-feed is still among the plugins: gazette replaces the feeds it writes (`jekyll_feed: true`); remove it from `plugins:` to save the work",
         ));
     }
-    let mut wanted: Vec<&Post> = plans.iter().flat_map(|p| p.posts.iter().copied()).collect();
-    wanted.sort_by(|a, b| a.source.cmp(&b.source));
-    wanted.dedup_by(|a, b| a.source == b.source);
-    let cache = entry_cache.map(|(path, key)| EntryCache::load(path, key));
-    let mut entries: HashMap<&Path, Entry> = HashMap::new();
-    for post in wanted {
-        let kept = cache
-            .as_ref()
-            .and_then(|c| c.get(&post.source, post.stamp))
-            .cloned();
-        let entry = match kept {
-            Some(e) => e,
-            None => super::entry(site, post, renderer)?.0,
-        };
-        entries.insert(post.source.as_path(), entry);
-    }
+    // Most posts are in gazette's own feeds, whose entries are rendered already; only the
+    // others (a category only jekyll-feed has a feed for) are rendered here.
+    let missing: Vec<&Post> = plans
+        .iter()
+        .flat_map(|p| p.posts.iter().copied())
+        .filter(|p| !known.contains_key(p.source.as_path()))
+        .map(|p| (p.source.as_path(), p))
+        .collect::<BTreeMap<_, _>>()
+        .into_values()
+        .collect();
+    let rendered = super::render_entries(site, &missing, None, renderer)?.entries;
+    let entries: HashMap<&Path, &Entry> = known
+        .iter()
+        .chain(&rendered)
+        .map(|(path, entry)| (*path, entry))
+        .collect();
     let newest = posts
         .iter()
         .filter(|p| !p.draft && p.in_feeds)
@@ -997,16 +998,16 @@ pub fn render(
 /// check that none would overwrite one of gazette's own `outputs` in `out`, and stage them in
 /// Jekyll's destination. The caller commits the result once its own files are written (and
 /// drops it, changing nothing, when they cannot be). The problems are warnings and notes.
-pub fn prepare(
+pub(crate) fn prepare(
     site: &Path,
     posts: &[Post],
     ctx: &Context<'_>,
     renderer: &Renderer,
-    entry_cache: Option<(&Path, u64)>,
+    known: &Entries<'_>,
     out: &Path,
     outputs: &[Output],
 ) -> Result<(Staged, Vec<Problem>), Problem> {
-    let (ours, mut problems) = render(site, posts, ctx, renderer, entry_cache)?;
+    let (ours, mut problems) = render(site, posts, ctx, renderer, known)?;
     let dest = destination(site, ctx.config);
     if let Some(path) = clash(&dest, &ours, out, outputs) {
         return Err(Problem::error(
@@ -1043,36 +1044,14 @@ pub(crate) fn clash(
         .find(|p| theirs.contains(p))
 }
 
-fn temp_path(target: &Path) -> PathBuf {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    target.with_file_name(format!(".{name}.gazette-{}.tmp", std::process::id()))
+/// Whether the first bytes of `file` carry `mark`.
+fn carries(file: &[u8], mark: &str) -> bool {
+    String::from_utf8_lossy(&file[..file.len().min(4096)]).contains(mark)
 }
 
-/// Whether the first bytes of a file carry `mark`.
-fn carries(path: &Path, mark: &str) -> bool {
-    let mut head = vec![0; 4096];
-    let read = fs::File::open(path).and_then(|mut f| {
-        use std::io::Read;
-        let mut n = 0;
-        loop {
-            let got = f.read(&mut head[n..])?;
-            if got == 0 || n + got == head.len() {
-                return Ok(n + got);
-            }
-            n += got;
-        }
-    });
-    read.is_ok_and(|n| String::from_utf8_lossy(&head[..n]).contains(mark))
-}
-
-fn err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
-    move |error| WriteError {
-        path: path.to_path_buf(),
-        error,
-    }
+/// Whether the regular file at `path` carries gazette's mark.
+fn carries_ours(path: &Path) -> bool {
+    fs::read(path).is_ok_and(|file| carries(&file, OUR_MARK))
 }
 
 /// jekyll-feed's files staged in temporary files beside their targets, waiting for
@@ -1082,12 +1061,14 @@ pub struct Staged {
     dest: PathBuf,
     /// (temporary file, target, whether it replaces a file).
     files: Vec<(PathBuf, PathBuf, bool)>,
-    /// The new manifest's text, with its temporary file when it changed.
-    manifest: Option<(PathBuf, String)>,
+    /// The new manifest's temporary file, when it changed.
+    manifest: Option<PathBuf>,
     old_manifest: String,
     new_list: BTreeSet<PathBuf>,
     report: Report,
     committed: bool,
+    /// The folders staging made, removed again (when empty) if the files are not committed.
+    made: Undo,
 }
 
 /// Writes `outputs` (relative to `dest`) to temporary files beside their targets. A target is
@@ -1120,6 +1101,7 @@ pub(crate) fn stage(dest: &Path, outputs: &[Output]) -> Result<(Staged, Vec<Prob
         new_list: BTreeSet::new(),
         report: Report::default(),
         committed: false,
+        made: Undo::default(),
     };
     // Temporaries a killed build left (`.NAME.gazette-PID.tmp` of a process that is gone) in the
     // folders jekyll-feed's files go to, as gazette's own writer removes them from its folders.
@@ -1141,13 +1123,15 @@ pub(crate) fn stage(dest: &Path, outputs: &[Output]) -> Result<(Staged, Vec<Prob
             ));
             continue;
         }
+        // The file in place, read once: whose it is, and whether it holds these bytes already.
+        let old = meta.is_ok().then(|| fs::read(&target).ok()).flatten();
         let replaces = meta.is_ok();
-        let known = || {
+        let known = |old: &[u8]| {
             recorded.contains(&output.path)
-                || carries(&target, JEKYLL_FEED_MARK)
-                || carries(&target, OUR_MARK)
+                || carries(old, JEKYLL_FEED_MARK)
+                || carries(old, OUR_MARK)
         };
-        if replaces && !known() {
+        if replaces && !known(old.as_deref().unwrap_or_default()) {
             problems.push(Problem::warning(
                 &target,
                 Position::START,
@@ -1156,23 +1140,37 @@ pub(crate) fn stage(dest: &Path, outputs: &[Output]) -> Result<(Staged, Vec<Prob
             continue;
         }
         staged.new_list.insert(output.path.clone());
-        if replaces && fs::read(&target).is_ok_and(|old| old == output.bytes) {
+        if old.is_some_and(|old| old == output.bytes) {
             staged.report.unchanged.push(output.path.clone());
             continue;
         }
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(err(parent))?;
+        // Folders below Jekyll's destination are made one level at a time, never through a
+        // link (as gazette's own writer makes its folders): a link where a folder of feeds goes
+        // is someone else's, left as it is.
+        let folder = output.path.parent().unwrap_or(Path::new(""));
+        match staged.made.make_folder_below(dest, folder) {
+            Ok(()) => {}
+            Err(FolderError::Link(at) | FolderError::NotAFolder(at)) => {
+                staged.new_list.remove(&output.path);
+                problems.push(Problem::warning(
+                    &at,
+                    Position::START,
+                    "a symbolic link or a file stands where a folder of jekyll-feed's feeds goes: left as it is, the feed is not written (gazette never writes through a link)",
+                ));
+                continue;
+            }
+            Err(FolderError::NotBelow) => {
+                return Err(err(&target)(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a path below Jekyll's destination",
+                )))
+            }
+            Err(FolderError::Io(at, e)) => return Err(err(&at)(e)),
         }
         let temp = temp_path(&target);
         // A fresh file: whatever stands at the temporary name (a link) is removed, never
         // written through.
-        let _ = fs::remove_file(&temp);
-        let written = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .and_then(|mut f| f.write_all(&output.bytes));
-        if let Err(e) = written {
+        if let Err(e) = write_temp(&temp, &output.bytes) {
             let _ = fs::remove_file(&temp);
             return Err(err(&target)(e));
         }
@@ -1186,31 +1184,21 @@ pub(crate) fn stage(dest: &Path, outputs: &[Output]) -> Result<(Staged, Vec<Prob
         .collect();
     if text != old_manifest {
         let temp = temp_path(&manifest);
-        let _ = fs::remove_file(&temp);
-        let written = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .and_then(|mut f| f.write_all(text.as_bytes()));
-        if let Err(e) = written {
+        if let Err(e) = write_temp(&temp, text.as_bytes()) {
             let _ = fs::remove_file(&temp);
             return Err(err(&manifest)(e));
         }
-        staged.manifest = Some((temp, text));
+        staged.manifest = Some(temp);
     }
     // A file that replaces an older one reaches the disk before the rename.
     for (temp, _, replaces) in &staged.files {
         if *replaces {
-            fs::File::open(temp)
-                .and_then(|f| f.sync_data())
-                .map_err(err(temp))?;
+            sync(temp).map_err(err(temp))?;
         }
     }
     if !old_manifest.is_empty() {
-        if let Some((temp, _)) = &staged.manifest {
-            fs::File::open(temp)
-                .and_then(|f| f.sync_data())
-                .map_err(err(temp))?;
+        if let Some(temp) = &staged.manifest {
+            sync(temp).map_err(err(temp))?;
         }
     }
     Ok((staged, problems))
@@ -1226,16 +1214,14 @@ impl Staged {
             fs::rename(temp, target).map_err(err(target))?;
         }
         let manifest = self.dest.join(MANIFEST);
-        if let Some((temp, _)) = &self.manifest {
+        if let Some(temp) = &self.manifest {
             fs::rename(temp, &manifest).map_err(err(&manifest))?;
         }
         let real_dest = self.dest.canonicalize().map_err(err(&self.dest))?;
         let mut report = std::mem::take(&mut self.report);
         for line in self.old_manifest.lines() {
             let old = PathBuf::from(line);
-            if self.new_list.contains(&old)
-                || !old.components().all(|c| matches!(c, Component::Normal(_)))
-            {
+            if self.new_list.contains(&old) || !is_plain(&old) {
                 continue;
             }
             let target = self.dest.join(&old);
@@ -1244,7 +1230,7 @@ impl Staged {
                     .parent()
                     .and_then(|p| p.canonicalize().ok())
                     .is_some_and(|p| p.starts_with(&real_dest))
-                && carries(&target, OUR_MARK);
+                && carries_ours(&target);
             if ours {
                 fs::remove_file(&target).map_err(err(&target))?;
                 report.removed.push(old);
@@ -1262,9 +1248,10 @@ impl Drop for Staged {
         for (temp, _, _) in &self.files {
             let _ = fs::remove_file(temp);
         }
-        if let Some((temp, _)) = &self.manifest {
+        if let Some(temp) = &self.manifest {
             let _ = fs::remove_file(temp);
         }
+        self.made.run();
     }
 }
 
@@ -1419,6 +1406,30 @@ mod tests {
             fs::read_to_string(d.join("feed.xml")).unwrap(),
             "<feed>x</feed>"
         );
+    }
+
+    #[test]
+    fn a_link_where_a_folder_of_feeds_goes_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("feed")).unwrap();
+        let (staged, problems) = stage(
+            dir.path(),
+            &[
+                out("feed.xml", "<feed>x</feed>"),
+                out("feed/news.xml", "<feed>y</feed>"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("never writes through a link"));
+        let report = staged.commit().unwrap();
+        assert_eq!(report.written, [PathBuf::from("feed.xml")]);
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+        // A staging dropped uncommitted takes back the folders it made.
+        let (staged, _) = stage(dir.path(), &[out("deep/er/f.xml", "<feed>z</feed>")]).unwrap();
+        drop(staged);
+        assert!(!dir.path().join("deep").exists());
     }
 
     #[test]

@@ -183,6 +183,22 @@ pub(crate) fn render_cached(
     renderer: &Renderer,
     entry_cache: Option<(&Path, u64)>,
 ) -> Result<(Vec<Output>, Vec<Problem>), Problem> {
+    render_keeping_entries(site, plans, ctx, renderer, entry_cache)
+        .map(|(outputs, problems, _)| (outputs, problems))
+}
+
+/// The entries of a build, by post file.
+pub(crate) type Entries<'a> = HashMap<&'a Path, Entry>;
+
+/// [`render_cached`], also giving the entries it rendered or reused, so that jekyll-feed's feeds
+/// are written from them rather than rendered again.
+pub(crate) fn render_keeping_entries<'a>(
+    site: &Path,
+    plans: &[Plan<'a>],
+    ctx: &Context<'_>,
+    renderer: &Renderer,
+    entry_cache: Option<(&Path, u64)>,
+) -> Result<(Vec<Output>, Vec<Problem>, Entries<'a>), Problem> {
     let wanted = posts_of(plans);
     let cache = entry_cache.map(|(path, key)| entry_cache::EntryCache::load(path, key));
     let Rendering {
@@ -213,7 +229,7 @@ pub(crate) fn render_cached(
     problems.extend(size_warnings(&outputs, settings.max_feed_bytes));
     outputs.extend(lists(plans, ctx, &formats));
     problems.extend(slug::warnings(site, plans, &settings.slugs));
-    Ok((outputs, problems))
+    Ok((outputs, problems, entries))
 }
 
 /// Every post some feed includes, once each, in path order.

@@ -55,7 +55,7 @@ pub struct WriteError {
     pub error: io::Error,
 }
 
-fn err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
+pub(crate) fn err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
     move |error| WriteError {
         path: path.to_path_buf(),
         error,
