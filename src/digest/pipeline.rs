@@ -12,7 +12,7 @@ use lettre::message::Mailbox;
 use super::archive::{self, Archive};
 use super::compose::{self, Composer, Digest, Links, Personal};
 use super::ledger::{self, Ledger, LedgerError, State};
-use super::message::{self, unsubscribe_token, Envelope};
+use super::message::{self, Envelope};
 use super::render::Renderer;
 use super::send::{self, Job, Transport};
 pub use super::send::{Progress, Silent, Stop};
@@ -22,6 +22,7 @@ use super::store::roster::{self, Roster};
 use super::store::transfer::TransferError;
 use super::store::{SqliteStore, StoreError, SubscriberStore};
 use super::subscribers::Subscriber;
+use super::token::{SecretError, TokenKey};
 use super::week::Period;
 use crate::collect::Post;
 use crate::config::SiteConfig;
@@ -129,12 +130,11 @@ pub struct Prepared {
     host: String,
     from: Mailbox,
     reply_to: Option<Mailbox>,
-    secret: Option<Vec<u8>>,
+    /// The site's secret, which signs the `{token}` of `digest.unsubscribe_url` and the
+    /// service's links.
+    key: Option<TokenKey>,
     /// `digest.serve_url` and the key its links are signed with, when the service is set up.
-    service: Option<(
-        crate::digest::links::ServiceUrl,
-        crate::digest::token::TokenKey,
-    )>,
+    service: Option<(crate::digest::links::ServiceUrl, TokenKey)>,
     list_id: String,
     extra_headers: Vec<(String, String)>,
     state_dir: PathBuf,
@@ -314,12 +314,19 @@ pub fn prepare(
             key: "reply_to",
             source,
         })?;
-    let secret = unsubscribe_secret(site, &settings)?;
+    let key = TokenKey::load(site, &settings).map_err(|e| match e {
+        SecretError::Read { path, source } => DigestError::File {
+            what: "reading the secret file",
+            path,
+            source,
+        },
+        e @ SecretError::Empty => DigestError::Setting(format!("digest.secret_file: {e}")),
+    })?;
     if settings
         .unsubscribe_url
         .as_deref()
         .is_some_and(|u| u.contains("{token}"))
-        && secret.is_none()
+        && key.is_none()
     {
         return Err(DigestError::Setting(format!(
             "digest.unsubscribe_url uses {{token}}: set ${} (or digest.secret_file) to the secret that signs unsubscribe links",
@@ -330,12 +337,7 @@ pub fn prepare(
         None => None,
         Some(url) => {
             let url = crate::digest::links::ServiceUrl::parse(url).map_err(DigestError::Setting)?;
-            let key = secret
-                .as_deref()
-                .map(crate::digest::token::TokenKey::new)
-                .transpose()
-                .map_err(|e| DigestError::Setting(format!("digest.serve_url: {e}")))?
-                .ok_or_else(|| {
+            let key = key.clone().ok_or_else(|| {
                     DigestError::Setting(format!(
                         "digest.serve_url is set: set ${} (or digest.secret_file) to the secret that signs its links",
                         settings.secret_env
@@ -383,7 +385,7 @@ pub fn prepare(
         host,
         from,
         reply_to,
-        secret,
+        key,
         service,
         list_id,
         extra_headers,
@@ -508,9 +510,9 @@ impl Prepared {
         }
         self.settings.unsubscribe_url.as_ref().map(|template| {
             let token = self
-                .secret
-                .as_deref()
-                .map(|s| unsubscribe_token(s, address))
+                .key
+                .as_ref()
+                .map(|k| k.legacy_token(address))
                 .unwrap_or_default();
             template
                 .replace("{address}", &message::query_escape(address))
@@ -699,31 +701,6 @@ impl Prepared {
             stopped: report.stopped.map(|stop| (stop, pending)),
             archive: archived,
         })
-    }
-}
-
-/// The secret that keys unsubscribe tokens, from the environment or a file.
-fn unsubscribe_secret(
-    site: &Path,
-    settings: &DigestSettings,
-) -> Result<Option<Vec<u8>>, DigestError> {
-    if let Some(value) = std::env::var_os(&settings.secret_env) {
-        let value = value.to_string_lossy().trim().to_string();
-        if !value.is_empty() {
-            return Ok(Some(value.into_bytes()));
-        }
-    }
-    match &settings.secret_file {
-        Some(file) => {
-            let path = site.join(file);
-            let text = std::fs::read_to_string(&path).map_err(|source| DigestError::File {
-                what: "reading the secret file",
-                path: path.clone(),
-                source,
-            })?;
-            Ok(Some(text.trim().as_bytes().to_vec()))
-        }
-        None => Ok(None),
     }
 }
 

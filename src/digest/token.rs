@@ -265,6 +265,19 @@ impl TokenKey {
         }
     }
 
+    /// The digests' legacy unsubscribe token for `address` (the `{token}` of
+    /// `digest.unsubscribe_url`): what [`super::message::unsubscribe_token`] makes from the
+    /// secret this key was made from, which [`TokenKey::verify_unsubscribe`] accepts.
+    pub fn legacy_token(&self, address: &str) -> String {
+        let tag = self
+            .legacy
+            .clone()
+            .chain_update(address.to_lowercase().as_bytes())
+            .finalize()
+            .into_bytes();
+        tag[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// A version-1 token carrying `claims`, for a link (URL-safe: no character needs escaping).
     pub fn issue(&self, claims: &Claims) -> Result<String, IssueError> {
         let mut payload = Vec::with_capacity(64 + claims.data.len());
@@ -607,6 +620,7 @@ mod tests {
         let secret = b"the site's secret";
         let key = TokenKey::new(secret).unwrap();
         let sent = unsubscribe_token(secret, "Li.Wei@Example.com");
+        assert_eq!(key.legacy_token("Li.Wei@Example.com"), sent);
         let far = now() + Duration::days(3650);
         assert_eq!(
             key.verify_unsubscribe(&sent, Some("li.wei@example.com"), far),
