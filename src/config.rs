@@ -371,11 +371,12 @@ const DEEP_MERGED: &str = "digest";
 /// replacing what was there.
 fn merge_deep(base: &mut Mapping, over: Mapping) {
     for (k, v) in over {
-        if let (Some(Value::Mapping(inner)), Value::Mapping(more)) = (base.get_mut(&k), &v) {
-            merge_deep(inner, more.clone());
-            continue;
+        match (base.get_mut(&k), v) {
+            (Some(Value::Mapping(inner)), Value::Mapping(more)) => merge_deep(inner, more),
+            (_, v) => {
+                base.insert(k, v);
+            }
         }
-        base.insert(k, v);
     }
 }
 
@@ -549,15 +550,16 @@ impl File<'_> {
             sources.note(&own, "", &own_path, &read, 0);
             own_text = read;
             for (k, v) in own {
-                if k.as_str() == Some(DEEP_MERGED) {
-                    if let (Some(Value::Mapping(base)), Value::Mapping(over)) =
-                        (ours.get_mut(&k), &v)
+                match (ours.get_mut(&k), v) {
+                    (Some(Value::Mapping(base)), Value::Mapping(over))
+                        if k.as_str() == Some(DEEP_MERGED) =>
                     {
-                        merge_deep(base, over.clone());
-                        continue;
+                        merge_deep(base, over)
+                    }
+                    (_, v) => {
+                        ours.insert(k, v);
                     }
                 }
-                ours.insert(k, v);
             }
         }
         let places = Places {
@@ -698,11 +700,11 @@ impl SiteConfig {
         file.read_jekyll_keys(&mut config)?;
         config.timezone = file.timezone(&mut problems)?;
         config.permalink = file.permalink()?.unwrap_or(config.permalink);
-        let places = file.gazette_section(site)?;
-        let (gazette, mut unknown) = places.1.deserialize(Value::Mapping(places.0), "")?;
+        let (section, places) = file.gazette_section(site)?;
+        let (gazette, mut unknown) = places.deserialize(Value::Mapping(section), "")?;
         config.gazette = gazette;
         problems.append(&mut unknown);
-        config.places = places.1;
+        config.places = places;
         config.path = config_path;
         config.raw = map;
         Ok(Loaded { config, problems })

@@ -40,10 +40,6 @@ fn week(site: &Site) -> Run {
     site.digest(&["--week", "2022-W02"])
 }
 
-fn via(port: u16) -> String {
-    format!("via 127.0.0.1:{port}")
-}
-
 fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
     pairs.iter().map(|(a, n)| (a.to_string(), *n)).collect()
 }
@@ -550,24 +546,7 @@ fn wrong_credentials_stop_the_run_at_once_without_printing_the_password() {
     let server = MailinServer::start(Some(&pki), Some((USER, "the-right-password")));
     let site = example_tls_site(server.port, &pki.ca_pem, &[]);
     let out = site.digest_env(&["--week", "2022-W02"], &[(PASSWORD_ENV, PASSWORD)]);
-    assert_eq!(out.code, Some(2), "{out:#?}");
-    assert_eq!(
-        out.stdout,
-        stopped_summary(
-            W02,
-            &via(server.port),
-            [0, 0, 0, 0, 0, 0, 0],
-            "the SMTP server refused the credentials",
-            4
-        )
-    );
-    assert_eq!(
-        out.stderr,
-        format!(
-            "gazette: the run stopped: authentication at 127.0.0.1:{} failed: permanent error (535): Invalid credentials\n",
-            server.port
-        )
-    );
+    assert_credentials_refused(&out, server.port);
     assert_eq!(server.record.count(), 0);
     let auths = server.record.auths();
     assert!(

@@ -10,10 +10,6 @@ fn addresses(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("s{i}@example.com")).collect()
 }
 
-fn via(port: u16) -> String {
-    format!("via 127.0.0.1:{port}")
-}
-
 fn each_once(addresses: &[String]) -> BTreeMap<String, usize> {
     addresses.iter().map(|a| (a.clone(), 1)).collect()
 }
@@ -410,24 +406,7 @@ fn wrong_credentials_leave_every_row_pending_and_the_summary_says_the_run_stoppe
     let list: String = all.iter().map(|a| format!("- {a}\n")).collect();
     site.write("subscribers.yml", list);
     let out = site.digest_env(&["--week", "2022-W02"], &[(PASSWORD_ENV, PASSWORD)]);
-    assert_eq!(out.code, Some(2), "{out:#?}");
-    assert_eq!(
-        out.stdout,
-        stopped_summary(
-            W02,
-            &via(server.port),
-            [0, 0, 0, 0, 0, 0, 0],
-            "the SMTP server refused the credentials",
-            4
-        )
-    );
-    assert_eq!(
-        out.stderr,
-        format!(
-            "gazette: the run stopped: authentication at 127.0.0.1:{} failed: permanent error (535): Invalid credentials\n",
-            server.port
-        )
-    );
+    assert_credentials_refused(&out, server.port);
     assert_eq!(
         ledger_states(&site, ".gazette", "2022-W02"),
         all_in(&all, "pending"),

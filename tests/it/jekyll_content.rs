@@ -18,11 +18,11 @@
 //! When `jekyll` is not installed the comparison is skipped (loudly), unless
 //! `GAZETTE_REQUIRE_JEKYLL=1` is set, in which case it fails.
 
+use crate::support::jekyll::{self, run};
 use crate::support::run::{gazette_bin, Program};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -93,21 +93,6 @@ fn site_url(site: &Path) -> Url {
     Url::parse(url).unwrap()
 }
 
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| {
-            let candidate = dir.join(program);
-            fs::metadata(&candidate).is_ok_and(|m| m.is_file())
-        })
-    })
-}
-
-/// Runs `program` with a time limit; returns whether it succeeded, its stdout and stderr.
-fn run(program: Program, limit: Duration, name: &str) -> (bool, String, String) {
-    let run = program.name(name).deadline(limit).lossy().run();
-    (run.ok(), run.stdout, run.stderr)
-}
-
 /// One post as one side shows it.
 struct Rendered {
     /// The post's source file, relative to the site.
@@ -121,26 +106,9 @@ fn jekyll_posts(site: &Path, scratch: &Path, root: &Url) -> BTreeMap<String, Ren
     fs::create_dir_all(site.join("_plugins")).unwrap();
     fs::write(site.join("_plugins/gazette_content_dump.rb"), PLUGIN).unwrap();
     let dump = scratch.join("jekyll-content.jsonl");
-    let home = scratch.join("home");
-    fs::create_dir_all(&home).unwrap();
-    let command = Program::new("jekyll")
-        .arg("build")
-        .arg("--source")
-        .arg(site)
-        .arg("--destination")
-        .arg(scratch.join("jekyll-out"))
-        // Not `--safe`: safe mode loads no plugin from `_plugins/`.
-        .args(["--quiet", "--disable-disk-cache"])
-        .cwd(scratch)
-        .env("GAZETTE_CONTENT_DUMP", &dump)
-        .env("HOME", &home)
-        .env("JEKYLL_ENV", "production")
-        .env("JEKYLL_NO_BUNDLER_REQUIRE", "true")
-        .env("LANG", "C.UTF-8")
-        .env("LC_ALL", "C.UTF-8")
-        .env_remove("TZ")
-        .env_remove("BUNDLE_GEMFILE")
-        .env_remove("RUBYOPT");
+    // Not `--safe`: safe mode loads no plugin from `_plugins/`.
+    let command = jekyll::build(site, &scratch.join("jekyll-out"), scratch)
+        .env("GAZETTE_CONTENT_DUMP", &dump);
     let (ok, stdout, stderr) = run(command, Duration::from_secs(120), "jekyll");
     assert!(ok, "jekyll build failed:\n{stdout}\n{stderr}");
     // The plugin must not stay in the copy gazette reads (it is not part of the site).
@@ -285,26 +253,6 @@ fn side_by_side(jekyll: &str, gazette: &str) -> String {
     )
 }
 
-/// Whether `jekyll` can run; when it cannot, says so loudly, or fails under
-/// `GAZETTE_REQUIRE_JEKYLL=1`.
-fn jekyll_available() -> bool {
-    if on_path("jekyll") {
-        return true;
-    }
-    if std::env::var("GAZETTE_REQUIRE_JEKYLL").as_deref() == Ok("1") {
-        panic!("GAZETTE_REQUIRE_JEKYLL=1 but `jekyll` is not on PATH (apt-get install jekyll)");
-    }
-    // Written to the real stderr, not through `eprintln!`, so that the test harness does not
-    // swallow it when the test "passes".
-    let _ = std::io::stderr().write_all(
-        b"\n************************************************************\n\
-          *** jekyll_content skipped: jekyll not installed         ***\n\
-          *** (set GAZETTE_REQUIRE_JEKYLL=1 to make this a failure) ***\n\
-          ************************************************************\n",
-    );
-    false
-}
-
 /// A copy of the fixture in a temporary folder and Jekyll's posts, checked to be the fixture's.
 fn jekyll_site() -> (tempfile::TempDir, PathBuf, BTreeMap<String, Rendered>) {
     let scratch = tempfile::tempdir().unwrap();
@@ -353,7 +301,7 @@ fn by_path(jekyll: &BTreeMap<String, Rendered>) -> Vec<(&String, &Rendered)> {
 
 #[test]
 fn feed_content_shows_what_jekyll_renders() {
-    if !jekyll_available() {
+    if !jekyll::available("jekyll_content") {
         return;
     }
     let (scratch, site, jekyll) = jekyll_site();
@@ -393,7 +341,7 @@ fn feed_content_shows_what_jekyll_renders() {
 /// failure there would not be about rendering.
 #[test]
 fn jekyll_content_survives_gazettes_sanitiser() {
-    if !jekyll_available() {
+    if !jekyll::available("jekyll_content") {
         return;
     }
     let (_scratch, _site, jekyll) = jekyll_site();

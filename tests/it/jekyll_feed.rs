@@ -7,10 +7,10 @@
 //! with feed-rs. When `jekyll` is not installed the test is skipped (loudly), unless
 //! `GAZETTE_REQUIRE_JEKYLL=1` is set, in which case it fails.
 
+use crate::support::jekyll::{self, run};
 use crate::support::run::{gazette_bin, Program};
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -81,38 +81,8 @@ const EXPECTED: &[&str] = &[
     "feed/中文.xml",
 ];
 
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths)
-            .any(|dir| fs::metadata(dir.join(program)).is_ok_and(|m| m.is_file()))
-    })
-}
-
-/// Runs `program` with a time limit; returns whether it succeeded, its stdout and stderr.
-fn run(program: Program, limit: Duration, name: &str) -> (bool, String, String) {
-    let run = program.name(name).deadline(limit).lossy().run();
-    (run.ok(), run.stdout, run.stderr)
-}
-
 fn jekyll_build(site: &Path, scratch: &Path) {
-    let home = scratch.join("home");
-    fs::create_dir_all(&home).unwrap();
-    let command = Program::new("jekyll")
-        .arg("build")
-        .arg("--source")
-        .arg(site)
-        .arg("--destination")
-        .arg(site.join("_site"))
-        .args(["--quiet", "--disable-disk-cache"])
-        .cwd(scratch)
-        .env("HOME", &home)
-        .env("JEKYLL_ENV", "production")
-        .env("JEKYLL_NO_BUNDLER_REQUIRE", "true")
-        .env("LANG", "C.UTF-8")
-        .env("LC_ALL", "C.UTF-8")
-        .env_remove("TZ")
-        .env_remove("BUNDLE_GEMFILE")
-        .env_remove("RUBYOPT");
+    let command = jekyll::build(site, &site.join("_site"), scratch);
     let (ok, stdout, stderr) = run(command, Duration::from_secs(120), "jekyll");
     assert!(ok, "jekyll build failed:\n{stdout}\n{stderr}");
 }
@@ -213,16 +183,7 @@ const GAZETTE_MARK: &str = ">gazette (jekyll-feed compatible)</generator>";
 
 #[test]
 fn gazette_writes_what_jekyll_feed_wrote() {
-    if !on_path("jekyll") {
-        if std::env::var("GAZETTE_REQUIRE_JEKYLL").as_deref() == Ok("1") {
-            panic!("GAZETTE_REQUIRE_JEKYLL=1 but `jekyll` is not on PATH (apt-get install jekyll)");
-        }
-        let _ = std::io::stderr().write_all(
-            b"\n************************************************************\n\
-              *** jekyll_feed skipped: jekyll not installed            ***\n\
-              *** (set GAZETTE_REQUIRE_JEKYLL=1 to make this a failure) ***\n\
-              ************************************************************\n",
-        );
+    if !jekyll::available("jekyll_feed") {
         return;
     }
     let scratch = tempfile::tempdir().unwrap();

@@ -8,10 +8,10 @@
 //! When `jekyll` is not installed the test is skipped (loudly), unless
 //! `GAZETTE_REQUIRE_JEKYLL=1` is set, in which case it fails.
 
+use crate::support::jekyll::{self, run};
 use crate::support::run::{gazette_bin, Program};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -253,21 +253,6 @@ fn local_day(date: Option<DateTime<FixedOffset>>) -> String {
         .unwrap_or_else(|| "<no date>".to_string())
 }
 
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| {
-            let candidate = dir.join(program);
-            fs::metadata(&candidate).is_ok_and(|m| m.is_file())
-        })
-    })
-}
-
-/// Runs `program` with a time limit; returns whether it succeeded, its stdout and stderr.
-fn run(program: Program, limit: Duration, name: &str) -> (bool, String, String) {
-    let run = program.name(name).deadline(limit).lossy().run();
-    (run.ok(), run.stdout, run.stderr)
-}
-
 fn write_site(site: &Path) {
     fs::write(site.join("_config.yml"), CONFIG).unwrap();
     fs::write(site.join("dump.json"), DUMP).unwrap();
@@ -281,24 +266,7 @@ fn write_site(site: &Path) {
 /// Jekyll's posts, in `site.posts` order (newest first).
 fn jekyll_posts(site: &Path, scratch: &Path) -> Vec<(String, Seen)> {
     let out = scratch.join("out");
-    let home = scratch.join("home");
-    fs::create_dir_all(&home).unwrap();
-    let command = Program::new("jekyll")
-        .arg("build")
-        .arg("--source")
-        .arg(site)
-        .arg("--destination")
-        .arg(&out)
-        .args(["--quiet", "--safe", "--disable-disk-cache"])
-        .cwd(scratch)
-        .env("HOME", &home)
-        .env("JEKYLL_ENV", "production")
-        .env("JEKYLL_NO_BUNDLER_REQUIRE", "true")
-        .env("LANG", "C.UTF-8")
-        .env("LC_ALL", "C.UTF-8")
-        .env_remove("TZ")
-        .env_remove("BUNDLE_GEMFILE")
-        .env_remove("RUBYOPT");
+    let command = jekyll::build(site, &out, scratch).arg("--safe");
     let (ok, stdout, stderr) = run(command, Duration::from_secs(60), "jekyll");
     assert!(ok, "jekyll build failed:\n{stdout}\n{stderr}");
     let dump = fs::read_to_string(out.join("dump.json"))
@@ -463,18 +431,7 @@ fn table(rows: &[Row]) -> String {
 
 #[test]
 fn gazette_reads_posts_as_jekyll_does() {
-    if !on_path("jekyll") {
-        if std::env::var("GAZETTE_REQUIRE_JEKYLL").as_deref() == Ok("1") {
-            panic!("GAZETTE_REQUIRE_JEKYLL=1 but `jekyll` is not on PATH (apt-get install jekyll)");
-        }
-        // Written to the real stderr, not through `eprintln!`, so that the test harness does
-        // not swallow it when the test "passes".
-        let _ = std::io::stderr().write_all(
-            b"\n************************************************************\n\
-              *** jekyll_oracle skipped: jekyll not installed          ***\n\
-              *** (set GAZETTE_REQUIRE_JEKYLL=1 to make this a failure) ***\n\
-              ************************************************************\n",
-        );
+    if !jekyll::available("jekyll_oracle") {
         return;
     }
 
@@ -660,12 +617,7 @@ fn jekyll_quirks(
 
 #[test]
 fn every_post_jekyll_publishes_is_in_the_feeds() {
-    if !on_path("jekyll") {
-        if std::env::var("GAZETTE_REQUIRE_JEKYLL").as_deref() == Ok("1") {
-            panic!("GAZETTE_REQUIRE_JEKYLL=1 but `jekyll` is not on PATH (apt-get install jekyll)");
-        }
-        let _ = std::io::stderr()
-            .write_all(b"\n*** jekyll_oracle quirks skipped: jekyll not installed ***\n");
+    if !jekyll::available("jekyll_oracle quirks") {
         return;
     }
     let scratch = tempfile::tempdir().unwrap();

@@ -195,6 +195,34 @@ pub fn stopped_summary(
     )
 }
 
+/// The destination a summary names for a plain SMTP server on the loopback at `port`.
+pub fn via(port: u16) -> String {
+    format!("via 127.0.0.1:{port}")
+}
+
+/// A `2022-W02` run that the SMTP server at `port` stopped by refusing the credentials before
+/// anything was sent: exit code 2, nothing counted, four left pending, and the server's own
+/// words on stderr (and never the password).
+pub fn assert_credentials_refused(out: &Run, port: u16) {
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert_eq!(
+        out.stdout,
+        stopped_summary(
+            W02,
+            &via(port),
+            [0, 0, 0, 0, 0, 0, 0],
+            "the SMTP server refused the credentials",
+            4
+        )
+    );
+    assert_eq!(
+        out.stderr,
+        format!(
+            "gazette: the run stopped: authentication at 127.0.0.1:{port} failed: permanent error (535): Invalid credentials\n"
+        )
+    );
+}
+
 /// The ledger's rows for `digest` (`2022-W02`): state by address. `state` is the site's state
 /// folder (`.gazette` by default).
 pub fn ledger_states(site: &Site, state: &str, digest: &str) -> BTreeMap<String, String> {

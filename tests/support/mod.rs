@@ -4,6 +4,7 @@
 //! certificate authority (`pki`).
 
 pub mod digest_site;
+pub mod jekyll;
 pub mod pki;
 pub mod run;
 pub mod site;
