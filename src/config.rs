@@ -678,7 +678,13 @@ impl SiteConfig {
     ) -> Result<(T, Vec<Problem>), Problem> {
         let value = match name {
             "digest" => self.gazette.digest.clone(),
-            _ => Value::Null,
+            other => {
+                return Err(Problem::error(
+                    &self.path,
+                    Position::START,
+                    format!("gazette has no settings section `{other}`"),
+                ))
+            }
         };
         if value.is_null() {
             return Ok((T::default(), Vec::new()));

@@ -42,6 +42,7 @@ use crate::atomic::{is_plain, sync, write_temp, FolderError, Undo};
 use crate::collect::Post;
 use crate::config::{Author, SiteConfig};
 use crate::escape::xml_safe;
+use crate::permalink::escape_path;
 use crate::problem::{Position, Problem};
 use crate::temp::temp_path;
 use crate::yaml::{scalar_string, yaml11_bool};
@@ -220,26 +221,6 @@ fn skipped_collection(config_path: &Path, name: &str) -> Problem {
         Position::START,
         format!("jekyll-feed `feed: collections: {name}` is not reproduced: gazette reads posts only, so no feed is written for it"),
     )
-}
-
-/// Jekyll's `URL.escape_path`: a path percent-encoded except for what a path keeps.
-fn escape_path(path: &str) -> String {
-    if path.is_empty()
-        || path
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"./-".contains(&b))
-    {
-        return path.to_string();
-    }
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
-        if is_pchar(b) || b == b'/' {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out.replacen('#', "%23", 1)
 }
 
 /// The URL of a page jekyll-feed makes for `page` (`PageWithoutAFile` with the template
