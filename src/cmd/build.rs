@@ -1,9 +1,11 @@
 //! `gazette build`: every feed written, or none changed; the work is `feed::build::build`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use gazette::collect;
 use gazette::feed::build::{build, BuildError, Request};
+use gazette::feed::state;
 use gazette::problem::Problem;
 
 use super::output::{errln, Out};
@@ -52,24 +54,67 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 
 /// One build; `watching` keeps what it read to be freed (a one-off run leaves it to the exit).
 fn once(args: &Args, watching: bool) -> anyhow::Result<ExitCode> {
-    let loaded = match args.site.load(&IncludeArgs::default()) {
+    let site = &args.site.site;
+    let loaded = match args.site.load_config() {
         Ok(loaded) => loaded,
         Err(problem) => return Ok(fail(&[problem])),
     };
+    let options = args.site.options(&loaded.config, &IncludeArgs::default());
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| site.join(&loaded.config.gazette.out));
+    let strict = args.strict || loaded.config.gazette.strict;
+    let mut scan = collect::Scan::new(site, &options);
+    // The build's state lies beside the post cache (`.gazette/build.state`), and only with it:
+    // when nothing changed since the last build, that build's report is said again and nothing
+    // is read, rendered or written (see src/feed/state.rs).
+    let state = options.cache.as_ref().map(|posts| {
+        let job = state::Job {
+            site,
+            out: &out,
+            strict,
+        };
+        let key = state::key(&job, &loaded.config, &mut scan, posts);
+        (posts.with_file_name(state::FILE), key)
+    });
+    if let Some((path, key)) = &state {
+        if let Some(replay) = state::fresh(path, *key, options.now) {
+            let nothing = |files: &[PathBuf]| Said {
+                written: 0,
+                unchanged: files.len(),
+                removed: 0,
+            };
+            say(
+                args,
+                &Summary {
+                    feeds: replay.feeds,
+                    posts: replay.posts,
+                    out: &out,
+                    ours: nothing(&replay.files),
+                    jekyll_feed: replay
+                        .jekyll_feed
+                        .as_ref()
+                        .map(|(dest, files)| (dest.as_path(), nothing(files))),
+                    problems: &replay.problems,
+                    left_out: replay.left_out,
+                },
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let loaded = args.site.collect(loaded, &options, scan);
     let collection = &loaded.collection;
-    if collection.has_errors() && (args.strict || loaded.config.gazette.strict) {
+    if collection.has_errors() && strict {
         return Ok(fail(&collection.problems));
     }
     let request = Request {
-        site: &args.site.site,
-        out: args
-            .out
-            .clone()
-            .unwrap_or_else(|| args.site.site.join(&loaded.config.gazette.out)),
+        site,
+        out,
         // Entries are kept beside the post cache (`.gazette/entries.cache`), and only with it.
-        entry_cache: args
-            .site
-            .cache_path(&loaded.config)
+        entry_cache: options
+            .cache
+            .as_ref()
             .map(|posts| posts.with_file_name("entries.cache")),
     };
     let built = match build(&loaded.config, collection, &request) {
@@ -77,30 +122,88 @@ fn once(args: &Args, watching: bool) -> anyhow::Result<ExitCode> {
         Err(BuildError::Problem(problem)) => return Ok(fail(&[problem])),
         Err(other) => return Err(other.into()),
     };
-    print_problems(collection.problems.iter().chain(&built.problems));
+    let problems: Vec<Problem> = collection
+        .problems
+        .iter()
+        .chain(&built.problems)
+        .cloned()
+        .collect();
+    let said = |r: &gazette::feed::write::Report| Said {
+        written: r.written.len(),
+        unchanged: r.unchanged.len(),
+        removed: r.removed.len(),
+    };
+    say(
+        args,
+        &Summary {
+            feeds: built.feeds,
+            posts: built.posts,
+            out: &built.out,
+            ours: said(&built.report),
+            jekyll_feed: built
+                .jekyll_feed
+                .as_ref()
+                .map(|(dest, r)| (dest.as_path(), said(r))),
+            problems: &problems,
+            left_out: collection.stats.invalid,
+        },
+    );
+    if let Some((path, key)) = &state {
+        // Not recorded, the next build is a full one, which is all that is lost: no warning.
+        let _ = state::record(path, *key, collection, &built, &problems);
+    }
+    drop(built);
+    if watching {
+        drop(loaded);
+    } else {
+        super::site::leave(loaded);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a build did to the files of one folder.
+struct Said {
+    written: usize,
+    unchanged: usize,
+    removed: usize,
+}
+
+/// What a build says.
+struct Summary<'a> {
+    feeds: usize,
+    posts: usize,
+    out: &'a Path,
+    ours: Said,
+    jekyll_feed: Option<(&'a Path, Said)>,
+    problems: &'a [Problem],
+    left_out: usize,
+}
+
+fn say(args: &Args, summary: &Summary<'_>) {
+    print_problems(summary.problems);
     if !args.quiet {
         let mut stdout = Out::stdout();
-        let r = &built.report;
+        let r = &summary.ours;
         stdout.line(format_args!(
             "{} feeds from {} posts into {}: {} files written, {} unchanged, {} removed",
-            built.feeds,
-            built.posts,
-            built.out.display(),
-            r.written.len(),
-            r.unchanged.len(),
-            r.removed.len()
+            summary.feeds,
+            summary.posts,
+            summary.out.display(),
+            r.written,
+            r.unchanged,
+            r.removed
         ));
-        if let Some((dest, r)) = &built.jekyll_feed {
+        if let Some((dest, r)) = &summary.jekyll_feed {
             stdout.line(format_args!(
                 "jekyll-feed's feeds into {}: {} files written, {} unchanged, {} removed",
                 dest.display(),
-                r.written.len(),
-                r.unchanged.len(),
-                r.removed.len()
+                r.written,
+                r.unchanged,
+                r.removed
             ));
         }
     }
-    let left_out = collection.stats.invalid;
+    let left_out = summary.left_out;
     if left_out > 0 {
         // Said even with --quiet: a post that readers will not see is news for the site's owner.
         errln!(
@@ -114,13 +217,6 @@ fn once(args: &Args, watching: bool) -> anyhow::Result<ExitCode> {
             },
         );
     }
-    drop(built);
-    if watching {
-        drop(loaded);
-    } else {
-        super::site::leave(loaded);
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn fail(problems: &[Problem]) -> ExitCode {

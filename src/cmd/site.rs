@@ -89,26 +89,47 @@ impl SiteArgs {
     /// Reads the config and collects the posts. A config that cannot be read is returned as the
     /// single problem of an empty collection.
     pub fn load(&self, include: &IncludeArgs) -> Result<Loaded, Problem> {
+        let loaded = self.load_config()?;
+        let options = self.options(&loaded.config, include);
+        let scan = collect::Scan::new(&self.site, &options);
+        Ok(self.collect(loaded, &options, scan))
+    }
+
+    /// Reads the config, and checks the digest's section of it too: every command reads the
+    /// rest of the settings, so a wrong key fails them all, and an unknown one is a warning.
+    pub fn load_config(&self) -> Result<gazette::config::Loaded, Problem> {
         let mut loaded = SiteConfig::load(&self.site)?;
-        // The digest reads its own section; every command checks it, as every command reads
-        // the rest of the settings (a wrong key fails them all, an unknown one is a warning).
         let (_, mut digest_problems) =
             gazette::digest::settings::DigestSettings::of(&loaded.config)?;
         loaded.problems.append(&mut digest_problems);
-        let options = collect::Options {
+        Ok(loaded)
+    }
+
+    /// How to collect the posts of the site with `config`.
+    pub fn options(&self, config: &SiteConfig, include: &IncludeArgs) -> collect::Options {
+        collect::Options {
             drafts: include.drafts,
             future: include.future,
-            cache: self.cache_path(&loaded.config),
+            cache: self.cache_path(config),
             ..collect::Options::default()
-        };
-        let mut collection = collect::collect(&self.site, &loaded.config, &options);
+        }
+    }
+
+    /// Collects the posts `scan` found; the config's problems come first.
+    pub fn collect(
+        &self,
+        loaded: gazette::config::Loaded,
+        options: &collect::Options,
+        scan: collect::Scan,
+    ) -> Loaded {
+        let mut collection = collect::collect_scanned(&self.site, &loaded.config, options, scan);
         let mut problems = loaded.problems;
         problems.append(&mut collection.problems);
         collection.problems = problems;
-        Ok(Loaded {
+        Loaded {
             config: loaded.config,
             collection,
-        })
+        }
     }
 }
 

@@ -20,7 +20,6 @@ use std::time::UNIX_EPOCH;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::files::Folders;
 use super::post::Reading;
 use super::walk::Source;
 
@@ -464,18 +463,16 @@ impl Cache {
         &mut self,
         site: &Path,
         sources: &[Source],
-        folders: &Folders,
+        stamps: &[Option<Stamp>],
     ) -> Vec<Slot> {
         if self.is_empty() {
             return (0..sources.len()).map(|_| None).collect();
         }
         let found: Vec<(Option<Stamp>, Option<usize>)> = sources
             .par_iter()
+            .zip(stamps.par_iter())
             .with_min_len(64)
-            .map(|s| {
-                let stamp = folders.stamp(site, &s.relative);
-                (stamp, stamp.and_then(|stamp| self.find(&s.relative, stamp)))
-            })
+            .map(|(s, &stamp)| (stamp, stamp.and_then(|stamp| self.find(&s.relative, stamp))))
             .collect();
         let slots = found
             .into_iter()

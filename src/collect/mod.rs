@@ -8,6 +8,7 @@ pub mod cache;
 pub mod date;
 pub mod files;
 pub mod front_matter;
+pub mod inputs;
 pub mod liquid;
 pub mod markdown;
 pub mod nesting;
@@ -92,6 +93,9 @@ pub struct Collection {
     /// The key of the settings the posts were read with (`cache::settings_key`), for caches of
     /// what later stages make of them; 0 when no cache was asked for.
     pub settings_key: u64,
+    /// When the earliest post left out for being dated in the future comes due: from then on,
+    /// the same files give other feeds.
+    pub next_due: Option<DateTime<Utc>>,
 }
 
 impl Collection {
@@ -101,24 +105,99 @@ impl Collection {
     }
 }
 
+/// What a look at the site's folders found, before any post is read: the post files, and (for
+/// a cache, or to tell whether anything changed since the last build) each one's stamp.
+#[derive(Debug)]
+pub struct Scan {
+    found: walk::Found,
+    drafts_skipped: usize,
+    folders: files::Folders,
+    /// Each source's stamp, once [`Scan::stamp`] took them.
+    stamps: Option<Vec<Option<cache::Stamp>>>,
+}
+
+impl Scan {
+    /// Lists the site's posts (and drafts, when `options` asks for them).
+    pub fn new(site: &Path, options: &Options) -> Scan {
+        crate::timing::mark("start");
+        let mut found = walk::find(site, true);
+        // Sources stay in path order (drafts among the posts): the sort of posts relies on it.
+        let drafts = found.sources.iter().filter(|s| s.draft).count();
+        found.sources.retain(|s| options.drafts || !s.draft);
+        let folders =
+            files::Folders::open(site, found.sources.iter().map(|s| s.relative.as_path()));
+        crate::timing::mark("walk");
+        Scan {
+            found,
+            drafts_skipped: if options.drafts { 0 } else { drafts },
+            folders,
+            stamps: None,
+        }
+    }
+
+    /// Takes every source's stamp (in parallel), once.
+    pub fn stamp(&mut self, site: &Path) {
+        if self.stamps.is_some() {
+            return;
+        }
+        let folders = &self.folders;
+        self.stamps = Some(
+            self.found
+                .sources
+                .par_iter()
+                .with_min_len(64)
+                .map(|s| folders.stamp(site, &s.relative))
+                .collect(),
+        );
+    }
+
+    /// How many post files there are.
+    pub fn len(&self) -> usize {
+        self.found.sources.len()
+    }
+
+    /// Whether there is no post file.
+    pub fn is_empty(&self) -> bool {
+        self.found.sources.is_empty()
+    }
+
+    /// A hash of what was found: every source's path and stamp, and what the walk could not
+    /// read. Two scans with the same key found the same files with the same sizes and times.
+    pub fn key(&mut self, site: &Path) -> u64 {
+        use std::hash::{Hash, Hasher};
+        self.stamp(site);
+        let mut h = rustc_hash::FxHasher::default();
+        let stamps = self.stamps.as_deref().unwrap_or_default();
+        for (source, stamp) in self.found.sources.iter().zip(stamps) {
+            source.relative.hash(&mut h);
+            source.draft.hash(&mut h);
+            stamp.map(|s| (s.size, s.modified_ns)).hash(&mut h);
+        }
+        for problem in &self.found.problems {
+            problem.message.hash(&mut h);
+        }
+        self.drafts_skipped.hash(&mut h);
+        h.finish()
+    }
+}
+
 /// Reads every post of the site at `site`.
 pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collection {
-    crate::timing::mark("start");
-    let found = walk::find(site, true);
-    crate::timing::mark("walk");
+    collect_scanned(site, config, options, Scan::new(site, options))
+}
+
+/// Reads every post that `scan` found (made with the same `options`).
+pub fn collect_scanned(
+    site: &Path,
+    config: &SiteConfig,
+    options: &Options,
+    mut scan: Scan,
+) -> Collection {
     let mut collection = Collection {
-        problems: found.problems,
+        problems: std::mem::take(&mut scan.found.problems),
         ..Collection::default()
     };
-    // Sources stay in path order (drafts among the posts): the sort below relies on it.
-    let drafts = found.sources.iter().filter(|s| s.draft).count();
-    collection.stats.drafts_skipped = if options.drafts { 0 } else { drafts };
-    let sources: Vec<walk::Source> = found
-        .sources
-        .into_iter()
-        .filter(|s| options.drafts || !s.draft)
-        .collect();
-
+    collection.stats.drafts_skipped = scan.drafts_skipped;
     if options.cache.is_some() {
         collection.settings_key = cache::settings_key(site, config.timezone);
     }
@@ -126,18 +205,22 @@ pub fn collect(site: &Path, config: &SiteConfig, options: &Options) -> Collectio
         .cache
         .as_ref()
         .map(|path| cache::Cache::load(path, collection.settings_key));
-    let folders = files::Folders::open(site, sources.iter().map(|s| s.relative.as_path()));
     let mut slots = match &mut cache {
-        Some(c) => c.lookup(site, &sources, &folders),
-        None => (0..sources.len()).map(|_| None).collect(),
+        Some(c) if !c.is_empty() => {
+            scan.stamp(site);
+            let stamps = scan.stamps.as_deref().unwrap_or_default();
+            c.lookup(site, &scan.found.sources, stamps)
+        }
+        _ => (0..scan.len()).map(|_| None).collect(),
     };
+    let (sources, folders) = (&scan.found.sources, &scan.folders);
     crate::timing::mark("cache load + stamps");
     let hits = slots.iter().filter(|s| s.is_some()).count();
-    read_uncached(site, config, &folders, &sources, &mut slots);
+    read_uncached(site, config, folders, sources, &mut slots);
     crate::timing::mark("read posts");
     let outcomes: Vec<(Reading, Option<cache::Stamp>)> = slots.into_iter().flatten().collect();
     if let (Some(cache), Some(path)) = (&cache, &options.cache) {
-        if let Err(e) = cache.store(path, site, &sources, &outcomes, hits) {
+        if let Err(e) = cache.store(path, site, sources, &outcomes, hits) {
             collection.problems.push(Problem::warning(
                 path,
                 Position::START,
@@ -197,6 +280,8 @@ fn admit(
                 collection.problems.append(&mut problems);
                 if is_future(&post) {
                     collection.stats.future += 1;
+                    let due = post.date.with_timezone(&Utc);
+                    collection.next_due = Some(collection.next_due.map_or(due, |d| d.min(due)));
                     continue;
                 }
                 if post.draft {

@@ -19,6 +19,7 @@ pub mod json;
 pub mod opml;
 pub(crate) mod rss2;
 /// `subscribe.html`, the sign-up form of `gazette serve` for a site's layout.
+pub mod state;
 pub mod subscribe;
 pub mod write;
 mod xml;
