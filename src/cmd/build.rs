@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use gazette::collect;
-use gazette::feed::build::{build, BuildError, Request};
+use gazette::feed::build::{build, BuildError, Previous, Request};
 use gazette::feed::state;
 use gazette::problem::Problem;
 
@@ -75,11 +75,13 @@ fn once(args: &Args, watching: bool) -> anyhow::Result<ExitCode> {
             out: &out,
             strict,
         };
-        let key = state::key(&job, &loaded.config, &mut scan, posts);
-        (posts.with_file_name(state::FILE), key)
+        let inputs = state::inputs(&job, &loaded.config, &mut scan, posts);
+        let path = posts.with_file_name(state::FILE);
+        let last = state::State::load(&path);
+        (path, inputs, last)
     });
-    if let Some((path, key)) = &state {
-        if let Some(replay) = state::fresh(path, *key, options.now) {
+    if let Some((_, inputs, Some(last))) = &state {
+        if let Some(replay) = last.replay(inputs.all, options.now) {
             let nothing = |files: &[PathBuf]| Said {
                 written: 0,
                 unchanged: files.len(),
@@ -116,6 +118,11 @@ fn once(args: &Args, watching: bool) -> anyhow::Result<ExitCode> {
             .cache
             .as_ref()
             .map(|posts| posts.with_file_name("entries.cache")),
+        // The feed files that would come out as the last build wrote them are kept.
+        previous: state.as_ref().map(|(_, inputs, last)| Previous {
+            inputs: *inputs,
+            written: last.as_ref().map(state::State::written).unwrap_or_default(),
+        }),
     };
     let built = match build(&loaded.config, collection, &request) {
         Ok(built) => built,
@@ -148,9 +155,9 @@ fn once(args: &Args, watching: bool) -> anyhow::Result<ExitCode> {
             left_out: collection.stats.invalid,
         },
     );
-    if let Some((path, key)) = &state {
+    if let Some((path, inputs, _)) = &state {
         // Not recorded, the next build is a full one, which is all that is lost: no warning.
-        let _ = state::record(path, *key, collection, &built, &problems);
+        let _ = state::record(path, inputs.all, collection, &built, &problems);
     }
     drop(built);
     if watching {

@@ -70,6 +70,24 @@ pub fn others_key(site: &Path, skip: &[PathBuf]) -> u64 {
     sum
 }
 
+/// Whether a file (relative to the site) is among those [`others_key`] covers: not hidden, not in
+/// a posts or drafts folder, not in Jekyll's excluded folders or its destination.
+pub fn is_other_input(relative: &Path) -> bool {
+    use std::path::Component;
+    relative.components().all(|c| match c {
+        Component::Normal(name) => {
+            let name = name.to_string_lossy();
+            !(name.starts_with('.')
+                || matches!(
+                    &*name,
+                    "_posts" | "_drafts" | "node_modules" | "vendor" | "_site"
+                ))
+        }
+        Component::CurDir => true,
+        _ => false,
+    })
+}
+
 /// splitmix64's finaliser: spreads a hash's bits, so that sums of hashes do not cancel out.
 fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

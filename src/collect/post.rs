@@ -60,6 +60,9 @@ pub struct Post {
     pub last_modified: Option<DateTime<FixedOffset>>,
     /// False when the post says `feed: false`.
     pub in_feeds: bool,
+    /// Whether the body holds Liquid (`{{` or `{%`): its entry then depends on more than the
+    /// file (includes, data, the other posts).
+    pub has_liquid: bool,
     /// Where the body starts in the file, in bytes.
     body_start: usize,
     /// The file's size and modification time when it was read: what the body was read from.
@@ -129,6 +132,9 @@ pub struct Content {
     pub excerpt_html: String,
     /// Whether the body ran Liquid, so that what it shows depends on more than its own file.
     pub liquid: bool,
+    /// Whether that Liquid read a file no input key covers (another post's, a hidden one), so
+    /// that what it shows may change with no key changing: never kept from one build to the next.
+    pub unkeyed: bool,
 }
 
 /// What reading one file gave.
@@ -194,7 +200,7 @@ impl Post {
                 "file changed while gazette ran",
             ));
         }
-        let (body, mut problems, liquid) = renderer.liquid(self, &text, self.body_start);
+        let (body, mut problems, ran) = renderer.liquid(self, &text, self.body_start);
         drop(text);
         let options = renderer.markdown();
         let (html, flattened) = capped(body::render_with(&body, self.format, options));
@@ -212,7 +218,8 @@ impl Post {
         let content = Content {
             html,
             excerpt_html,
-            liquid,
+            liquid: ran != super::render::Ran::No,
+            unkeyed: ran == super::render::Ran::Unkeyed,
         };
         Ok((content, problems))
     }
@@ -489,6 +496,7 @@ fn parse(
         id: fields::read_id(&fm),
         last_modified,
         in_feeds: !fields::is_false(&fm, "feed"),
+        has_liquid: super::render::has_liquid(&text[body_start..]),
         body_start,
         stamp: None,
     };

@@ -45,10 +45,10 @@ impl Renderer {
         post: &Post,
         text: &str,
         body_start: usize,
-    ) -> (String, Vec<Problem>, bool) {
+    ) -> (String, Vec<Problem>, Ran) {
         let body = &text[body_start..];
-        if !body.contains("{{") && !body.contains("{%") {
-            return (body.to_string(), Vec::new(), false);
+        if !has_liquid(body) {
+            return (body.to_string(), Vec::new(), Ran::No);
         }
         // The front matter is read again only for the few posts whose bodies hold Liquid.
         let front = match super::front_matter::split(text) {
@@ -62,7 +62,30 @@ impl Renderer {
             _ => Default::default(),
         };
         let line = Position::of_offset(text, body_start).line;
-        let (out, problems) = self.liquid.render(post, &front, body, line);
-        (out, problems, true)
+        let (out, problems, reads) = self.liquid.render_reading(post, &front, body, line);
+        // A file the site's other inputs do not cover (a post's, a hidden one) makes the entry
+        // depend on what no key tracks: it is rendered again every build.
+        let ran = if reads.iter().all(|r| super::inputs::is_other_input(r)) {
+            Ran::Keyed
+        } else {
+            Ran::Unkeyed
+        };
+        (out, problems, ran)
     }
+}
+
+/// Whether a body's Liquid ran, and what the result depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ran {
+    /// No Liquid: the result depends on the post's file and the settings alone.
+    No,
+    /// Liquid ran and read only the site's other inputs (see [`super::inputs`]).
+    Keyed,
+    /// Liquid ran and read a file no input key covers (another post, a hidden file).
+    Unkeyed,
+}
+
+/// Whether a body holds any Liquid to run (an output `{{` or a tag `{%`).
+pub fn has_liquid(body: &str) -> bool {
+    body.contains("{{") || body.contains("{%")
 }

@@ -3,9 +3,10 @@
 //! cache), stage jekyll-feed's files when asked, write everything atomically, and say what was
 //! written. The command maps its arguments to a [`Request`] and the [`Built`] to output.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::{jekyll_feed, render_keeping_entries, subscribe, write, Context};
+use super::{jekyll_feed, render_keeping_entries, state, subscribe, write, Context};
 use crate::collect::render::Renderer;
 use crate::collect::Collection;
 use crate::config::SiteConfig;
@@ -20,6 +21,19 @@ pub struct Request<'a> {
     pub out: PathBuf,
     /// The entry cache's file (beside the post cache), when caching.
     pub entry_cache: Option<PathBuf>,
+    /// What the last build left, to keep the feed files that would come out the same (see
+    /// [`super::reuse`]); `None` renders and compares every file.
+    pub previous: Option<Previous>,
+}
+
+/// What the last build left, for [`Request::previous`].
+#[derive(Debug, Clone)]
+pub struct Previous {
+    /// The keys of this build's inputs.
+    pub inputs: state::Inputs,
+    /// How the last build made each feed file (relative to the output folder); empty when
+    /// there was no last build.
+    pub written: HashMap<PathBuf, state::Written>,
 }
 
 /// Why nothing was written. A failed build changes no file.
@@ -65,6 +79,9 @@ pub struct Built {
     /// Warnings met while rendering and writing (a feed over `max_feed_bytes` names the file it
     /// was written to).
     pub problems: Vec<Problem>,
+    /// Each feed file with a key (see [`super::reuse`]): its path (relative to the output
+    /// folder), its key and the warnings its entries gave, for the build state.
+    pub made: Vec<(PathBuf, u64, Vec<Problem>)>,
 }
 
 /// Builds every feed of `collection`'s posts into `request.out`.
@@ -85,8 +102,26 @@ pub fn build(
         .entry_cache
         .as_deref()
         .map(|path| (path, collection.settings_key));
-    let (mut outputs, mut warnings, entries) =
-        render_keeping_entries(site, &plans, &ctx, &renderer, cache)?;
+    // jekyll-feed's feeds are written from this build's entries, so every feed is rendered.
+    let reuse = request
+        .previous
+        .as_ref()
+        .filter(|_| !config.gazette.jekyll_feed)
+        .map(|p| super::reuse::Reuse {
+            inputs: p.inputs,
+            written: &p.written,
+            out,
+        });
+    let files = render_keeping_entries(
+        site,
+        &plans,
+        &collection.posts,
+        &ctx,
+        &renderer,
+        cache,
+        reuse.as_ref(),
+    )?;
+    let (mut outputs, mut warnings, entries) = (files.outputs, files.problems, files.entries);
     warnings.append(&mut renderer_problems);
     // The service's sign-up form for the site's layout (`digest: serve_url`), beside
     // feeds.html; recorded in the manifest like every file, so it goes when the setting does.
@@ -110,10 +145,11 @@ pub fn build(
     } else {
         None
     };
-    let report = write::write_all(out, &outputs).map_err(|source| BuildError::Write {
-        out: out.clone(),
-        source,
-    })?;
+    let report =
+        write::write_all(out, &outputs, &files.kept).map_err(|source| BuildError::Write {
+            out: out.clone(),
+            source,
+        })?;
     let mut jekyll_problems = Vec::new();
     let jekyll = match staged {
         Some((staged, staged_problems)) => {
@@ -139,5 +175,6 @@ pub fn build(
         report,
         jekyll_feed: jekyll,
         problems,
+        made: files.made,
     })
 }

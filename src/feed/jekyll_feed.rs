@@ -942,7 +942,7 @@ pub(crate) fn render(
         .collect::<BTreeMap<_, _>>()
         .into_values()
         .collect();
-    let rendered = super::render_entries(site, &missing, None, renderer)?.entries;
+    let rendered = super::render_entries(site, &missing, None, renderer, None)?.entries;
     let entries: HashMap<&Path, &Entry> = known
         .iter()
         .chain(&rendered)

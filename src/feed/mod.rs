@@ -17,9 +17,10 @@ pub mod html;
 pub mod jekyll_feed;
 pub mod json;
 pub mod opml;
+pub(crate) mod reuse;
 pub(crate) mod rss2;
-/// `subscribe.html`, the sign-up form of `gazette serve` for a site's layout.
 pub mod state;
+/// `subscribe.html`, the sign-up form of `gazette serve` for a site's layout.
 pub mod subscribe;
 pub mod write;
 mod xml;
@@ -175,8 +176,9 @@ pub fn render(
 /// posts were read with, `Collection::settings_key`) for posts that did not change, and keeping
 /// this build's entries there for the next one.
 ///
-/// An entry whose body runs Liquid is never kept: what it shows depends on files the post's
-/// stamp does not cover (includes, `_data/`, other posts' URLs), so it is rendered every time.
+/// Without the build state's keys (see [`reuse`]), an entry whose body runs Liquid is never
+/// kept: what it shows depends on files the post's stamp does not cover (includes, `_data/`,
+/// other posts' URLs), so it is rendered every time.
 pub(crate) fn render_cached(
     site: &Path,
     plans: &[Plan<'_>],
@@ -184,31 +186,114 @@ pub(crate) fn render_cached(
     renderer: &Renderer,
     entry_cache: Option<(&Path, u64)>,
 ) -> Result<(Vec<Output>, Vec<Problem>), Problem> {
-    render_keeping_entries(site, plans, ctx, renderer, entry_cache)
-        .map(|(outputs, problems, _)| (outputs, problems))
+    render_keeping_entries(site, plans, &[], ctx, renderer, entry_cache, None)
+        .map(|files| (files.outputs, files.problems))
 }
 
 /// The entries of a build, by post file.
 pub(crate) type Entries<'a> = HashMap<&'a Path, Entry>;
 
+/// What [`render_keeping_entries`] made.
+pub(crate) struct FeedFiles<'a> {
+    /// The files to write.
+    pub outputs: Vec<Output>,
+    /// The feed files left as the last build wrote them (relative to the output folder).
+    pub kept: Vec<PathBuf>,
+    /// Each feed file with a key (see [`reuse`]): its path, key, and the warnings its entries
+    /// gave, for the build state.
+    pub made: Vec<(PathBuf, u64, Vec<Problem>)>,
+    /// Warnings.
+    pub problems: Vec<Problem>,
+    /// The entries rendered or reused, by post file.
+    pub entries: Entries<'a>,
+}
+
 /// [`render_cached`], also giving the entries it rendered or reused, so that jekyll-feed's feeds
-/// are written from them rather than rendered again.
+/// are written from them rather than rendered again; with `reuse`, feed files that are as the
+/// last build left them are neither rendered nor written (see [`reuse`]). `all_posts`: every
+/// post collected (what Liquid's `site.posts` lists).
 pub(crate) fn render_keeping_entries<'a>(
     site: &Path,
     plans: &[Plan<'a>],
+    all_posts: &[Post],
     ctx: &Context<'_>,
     renderer: &Renderer,
     entry_cache: Option<(&Path, u64)>,
-) -> Result<(Vec<Output>, Vec<Problem>, Entries<'a>), Problem> {
-    let wanted = posts_of(plans);
+    reuse: Option<&reuse::Reuse<'_>>,
+) -> Result<FeedFiles<'a>, Problem> {
     let cache = entry_cache.map(|(path, key)| entry_cache::EntryCache::load(path, key));
+    crate::timing::mark("entry cache load");
+    let all_wanted = posts_of(plans);
+    // Liquid entries are kept only under a key of what Liquid reads, which needs the build
+    // state's key of the site's other files.
+    let liquid = match (reuse, entry_cache) {
+        (Some(r), Some((_, settings))) if all_wanted.iter().any(|p| p.has_liquid) => {
+            Some(reuse::liquid_key(settings, r.inputs.others, all_posts))
+        }
+        _ => None,
+    };
+    let settings = &ctx.config.gazette;
+    let mut formats = vec![Format::Rss, Format::Atom];
+    if settings.json_feed {
+        formats.push(Format::Json);
+    }
+    crate::timing::mark("liquid key");
+    let mut kept = Vec::new();
+    let mut made = Vec::new();
+    let mut kept_problems = Vec::new();
+    let mut kept_sizes = Vec::new();
+    let mut rendering: Vec<(Plan<'a>, Vec<Option<u64>>)> = Vec::new();
+    for plan in plans {
+        let keys: Vec<Option<u64>> = formats
+            .iter()
+            .map(|&f| {
+                let r = reuse?;
+                reuse::file_key(r.inputs.feeds, liquid, plan, f, cache.as_ref())
+            })
+            .collect();
+        let files: Vec<PathBuf> = formats
+            .iter()
+            .map(|&f| PathBuf::from(plan.file(f)))
+            .collect();
+        let all_kept: Option<Vec<&state::Written>> = reuse.and_then(|r| {
+            files
+                .iter()
+                .zip(&keys)
+                .map(|(file, key)| r.keeps(file, *key))
+                .collect()
+        });
+        match all_kept {
+            Some(written) => {
+                for ((file, key), w) in files.into_iter().zip(keys).zip(written) {
+                    kept_problems.extend(w.problems.iter().cloned());
+                    kept_sizes.push((file.clone(), w.stamp.size));
+                    made.push((file.clone(), key.unwrap_or_default(), w.problems.clone()));
+                    kept.push(file);
+                }
+            }
+            None => rendering.push((plan.clone(), keys)),
+        }
+    }
+    crate::timing::mark("feed keys");
+    let to_render: Vec<Plan<'a>> = rendering.iter().map(|(p, _)| p.clone()).collect();
+    let wanted = posts_of(&to_render);
     let Rendering {
         entries,
-        uncachable,
-        mut problems,
-    } = render_entries(site, &wanted, cache.as_ref(), renderer)?;
+        problems: entry_problems,
+        unkeyed,
+    } = render_entries(site, &wanted, cache.as_ref(), renderer, liquid)?;
+    crate::timing::mark("entries");
+    let mut problems = Vec::new();
     if let (Some(cache), Some((path, _))) = (&cache, entry_cache) {
-        if let Err(e) = cache.store(path, &wanted, &entries, &uncachable) {
+        let stored = cache.store(
+            path,
+            &all_wanted,
+            &entries,
+            &entry_problems,
+            &unkeyed,
+            liquid,
+        );
+        if let Err(e) = stored {
             problems.push(Problem::warning(
                 path,
                 Position::START,
@@ -218,19 +303,51 @@ pub(crate) fn render_keeping_entries<'a>(
             ));
         }
     }
+    crate::timing::mark("entry cache save");
 
-    crate::timing::mark("render entries");
-    let settings = &ctx.config.gazette;
-    let mut formats = vec![Format::Rss, Format::Atom];
-    if settings.json_feed {
-        formats.push(Format::Json);
+    // The warnings of every feed's entries, once each, in file order.
+    let of_plan = |plan: &Plan<'_>| -> Vec<Problem> {
+        plan.posts
+            .iter()
+            .flat_map(|p| entry_problems.get(p.source.as_path()).into_iter().flatten())
+            .cloned()
+            .collect()
+    };
+    for (plan, keys) in &rendering {
+        for (&format, key) in formats.iter().zip(keys) {
+            if let Some(key) = key {
+                made.push((PathBuf::from(plan.file(format)), *key, of_plan(plan)));
+            }
+        }
     }
-    let mut outputs = write_feeds(plans, &entries, ctx, &formats);
+    let mut warnings: Vec<Problem> = kept_problems;
+    warnings.extend(wanted.iter().flat_map(|p| {
+        entry_problems
+            .get(p.source.as_path())
+            .into_iter()
+            .flatten()
+            .cloned()
+    }));
+    warnings.sort_by(|a, b| a.path.cmp(&b.path).then(a.position.cmp(&b.position)));
+    warnings.dedup();
+    problems.splice(0..0, warnings);
+
+    let mut outputs = write_feeds(&to_render, &entries, ctx, &formats);
     problems.extend(language_warning(ctx));
-    problems.extend(size_warnings(&outputs, settings.max_feed_bytes));
+    let sizes = outputs
+        .iter()
+        .map(|o| (o.path.clone(), o.bytes.len() as u64))
+        .chain(kept_sizes);
+    problems.extend(size_warnings(sizes, settings.max_feed_bytes));
     outputs.extend(lists(plans, ctx, &formats));
     problems.extend(slug::warnings(site, plans, &settings.slugs));
-    Ok((outputs, problems, entries))
+    Ok(FeedFiles {
+        outputs,
+        kept,
+        made,
+        problems,
+        entries,
+    })
 }
 
 /// Every post some feed includes, once each, in path order.
@@ -244,40 +361,52 @@ fn posts_of<'a>(plans: &[Plan<'a>]) -> Vec<&'a Post> {
 /// The entries of a build, by post file.
 struct Rendering<'a> {
     entries: HashMap<&'a Path, Entry>,
-    /// The posts whose bodies ran Liquid: their entries are not kept for the next build.
-    uncachable: HashSet<&'a Path>,
-    /// Warnings about the bodies' Liquid.
-    problems: Vec<Problem>,
+    /// The warnings each entry's rendering gave (Liquid's, nesting), by post file.
+    problems: HashMap<&'a Path, Vec<Problem>>,
+    /// The posts whose Liquid read a file no key covers: their entries are not kept.
+    unkeyed: HashSet<&'a Path>,
 }
 
-/// The entry of every post, from `cache` when its file did not change, else rendered (in
-/// parallel).
+/// The entry of every post, from `cache` when its file did not change (and, for a body with
+/// Liquid, when it was kept under the Liquid key `liquid`), else rendered (in parallel).
 fn render_entries<'a>(
     site: &Path,
     posts: &[&'a Post],
     cache: Option<&entry_cache::EntryCache>,
     renderer: &Renderer,
+    liquid: Option<u64>,
 ) -> Result<Rendering<'a>, Problem> {
     let rendered: Vec<(&Path, Entry, Rendered)> = posts
         .par_iter()
         .map(|post| {
-            let kept = cache.and_then(|c| c.get(&post.source, post.stamp));
+            let key = if post.has_liquid { liquid } else { None };
+            let kept = cache
+                .filter(|_| !post.has_liquid || key.is_some())
+                .and_then(|c| c.get(&post.source, post.stamp, key));
             match kept {
-                Some(e) => Ok((post.source.as_path(), e.clone(), Rendered::default())),
+                Some(k) => {
+                    let how = Rendered {
+                        problems: k.problems,
+                        ..Rendered::default()
+                    };
+                    Ok((post.source.as_path(), k.entry, how))
+                }
                 None => entry(site, post, renderer).map(|(e, r)| (post.source.as_path(), e, r)),
             }
         })
         .collect::<Result<_, _>>()?;
     let mut out = Rendering {
         entries: HashMap::with_capacity(rendered.len()),
-        uncachable: HashSet::new(),
-        problems: Vec::new(),
+        problems: HashMap::new(),
+        unkeyed: HashSet::new(),
     };
-    for (path, entry, mut how) in rendered {
-        if how.liquid {
-            out.uncachable.insert(path);
+    for (path, entry, how) in rendered {
+        if how.unkeyed {
+            out.unkeyed.insert(path);
         }
-        out.problems.append(&mut how.problems);
+        if !how.problems.is_empty() {
+            out.problems.insert(path, how.problems);
+        }
         out.entries.insert(path, entry);
     }
     Ok(out)
@@ -331,18 +460,16 @@ fn language_warning(ctx: &Context<'_>) -> Option<Problem> {
 }
 
 /// A warning for each feed over `max_feed_bytes`.
-fn size_warnings(outputs: &[Output], max_feed_bytes: u64) -> Vec<Problem> {
-    outputs
-        .iter()
-        .filter(|output| output.bytes.len() as u64 > max_feed_bytes)
-        .map(|output| {
+fn size_warnings(sizes: impl Iterator<Item = (PathBuf, u64)>, max_feed_bytes: u64) -> Vec<Problem> {
+    sizes
+        .filter(|(_, size)| *size > max_feed_bytes)
+        .map(|(path, size)| {
             Problem::warning(
-                &output.path,
+                path,
                 Position::START,
                 format!(
-                    "feed is {} bytes, over {} (some readers refuse large feeds): lower `items`",
-                    output.bytes.len(),
-                    max_feed_bytes
+                    "feed is {size} bytes, over {max_feed_bytes} (some readers refuse large \
+                     feeds): lower `items`"
                 ),
             )
         })
@@ -421,8 +548,8 @@ pub(crate) fn media_elements(
 /// What rendering one entry met besides the entry itself.
 #[derive(Debug, Default)]
 pub(crate) struct Rendered {
-    /// The body ran Liquid (so the entry depends on more than the post's file).
-    pub liquid: bool,
+    /// The body's Liquid read a file no key covers (so the entry is not kept).
+    pub unkeyed: bool,
     /// Warnings about the body's Liquid.
     pub problems: Vec<Problem>,
 }
@@ -435,7 +562,7 @@ pub(crate) fn entry(
 ) -> Result<(Entry, Rendered), Problem> {
     let (content, liquid_problems) = post.content(site, renderer)?;
     let rendered = Rendered {
-        liquid: content.liquid,
+        unkeyed: content.unkeyed,
         problems: liquid_problems,
     };
     let base = Url::parse(&post.url).map_err(|e| {

@@ -39,7 +39,7 @@ use super::write::MANIFEST;
 /// The state file's name, beside the post cache.
 pub const FILE: &str = "build.state";
 
-const MAGIC: &[u8; 16] = b"gazette-state-v1";
+const MAGIC: &[u8; 16] = b"gazette-state-v2";
 
 /// What a build is asked to do, beyond the site's files.
 #[derive(Debug, Clone)]
@@ -52,8 +52,20 @@ pub struct Job<'a> {
     pub strict: bool,
 }
 
-/// The key of a build's inputs (see the module docs). `scan` is stamped if it was not.
-pub fn key(job: &Job<'_>, config: &SiteConfig, scan: &mut Scan, cache: &Path) -> u64 {
+/// The keys of a build's inputs (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inputs {
+    /// Of everything: any change to it is a full build.
+    pub all: u64,
+    /// Of what every feed depends on besides its posts: gazette's version, the folders, the
+    /// settings, the zone, `JEKYLL_ENV`.
+    pub feeds: u64,
+    /// Of the site's files other than posts ([`others_key`]).
+    pub others: u64,
+}
+
+/// The keys of a build's inputs (see the module docs). `scan` is stamped if it was not.
+pub fn inputs(job: &Job<'_>, config: &SiteConfig, scan: &mut Scan, cache: &Path) -> Inputs {
     let site = job.site;
     let mut h = rustc_hash::FxHasher::default();
     env!("CARGO_PKG_VERSION").hash(&mut h);
@@ -62,6 +74,7 @@ pub fn key(job: &Job<'_>, config: &SiteConfig, scan: &mut Scan, cache: &Path) ->
     job.strict.hash(&mut h);
     crate::collect::cache::settings_key(site, config.timezone).hash(&mut h);
     std::env::var_os("JEKYLL_ENV").hash(&mut h);
+    let feeds = h.finish();
     scan.key(site).hash(&mut h);
     // Where builds write is no input: the output folder, Jekyll's destination, the caches'
     // folder (or, when the caches lie in the site folder itself, their files).
@@ -79,8 +92,13 @@ pub fn key(job: &Job<'_>, config: &SiteConfig, scan: &mut Scan, cache: &Path) ->
                 .chain(std::iter::once(cache.with_file_name(FILE))),
         ),
     }
-    others_key(site, &skip).hash(&mut h);
-    h.finish()
+    let others = others_key(site, &skip);
+    others.hash(&mut h);
+    Inputs {
+        all: h.finish(),
+        feeds,
+        others,
+    }
 }
 
 /// What a build said, to be said again by a build that finds nothing changed.
@@ -100,9 +118,21 @@ pub struct Replay {
     pub left_out: usize,
 }
 
+/// What the last build wrote into one feed file: the key of what it was made from (see
+/// [`super::reuse`]), its stamp, and the warnings its entries gave.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Written {
+    /// The key of what it was made from.
+    pub key: u64,
+    /// Its size and modification time once written.
+    pub stamp: Stamp,
+    /// The warnings its entries gave (said again when it is kept).
+    pub problems: Vec<Problem>,
+}
+
 /// The state as written: paths as bytes (see [`PathBytes`]).
 #[derive(Debug, Serialize, Deserialize)]
-struct State {
+pub struct State {
     key: u64,
     /// When the earliest post left out for its future date comes due (nanoseconds since the
     /// epoch).
@@ -115,18 +145,38 @@ struct State {
     jekyll_feed: Option<(PathBytes, Vec<PathBytes>)>,
     problems: Vec<Problem>,
     left_out: usize,
+    /// gazette's feed files (relative to the output folder) and how each was made.
+    written: Vec<(PathBytes, Written)>,
 }
 
 fn paths(bytes: Vec<PathBytes>) -> Option<Vec<PathBuf>> {
     bytes.into_iter().map(PathBytes::into_path).collect()
 }
 
-/// The replay of the last build when it read the same inputs (`key`) and its files are as it
-/// left them, and nothing it left out has come due by `now`; else `None`.
-pub fn fresh(path: &Path, key: u64, now: DateTime<Utc>) -> Option<Replay> {
-    let bytes = std::fs::read(path).ok()?;
-    let payload = bytes.strip_prefix(MAGIC.as_slice())?;
-    let state: State = postcard::from_bytes(payload).ok()?;
+impl State {
+    /// The state at `path`; `None` when there is none or it cannot be used.
+    pub fn load(path: &Path) -> Option<State> {
+        let bytes = std::fs::read(path).ok()?;
+        let payload = bytes.strip_prefix(MAGIC.as_slice())?;
+        postcard::from_bytes(payload).ok()
+    }
+
+    /// The replay of the last build when it read the same inputs (`key`), its files are as it
+    /// left them, and nothing it left out has come due by `now`; else `None`.
+    pub fn replay(&self, key: u64, now: DateTime<Utc>) -> Option<Replay> {
+        replay(self, key, now)
+    }
+
+    /// How the last build made each of gazette's feed files (relative to the output folder).
+    pub fn written(&self) -> std::collections::HashMap<PathBuf, Written> {
+        self.written
+            .iter()
+            .filter_map(|(path, w)| Some((path.clone().into_path()?, w.clone())))
+            .collect()
+    }
+}
+
+fn replay(state: &State, key: u64, now: DateTime<Utc>) -> Option<Replay> {
     if state.key != key {
         return None;
     }
@@ -145,16 +195,16 @@ pub fn fresh(path: &Path, key: u64, now: DateTime<Utc>) -> Option<Replay> {
     if !state.stamps.iter().all(unchanged) {
         return None;
     }
-    let jekyll_feed = match state.jekyll_feed {
-        Some((dest, files)) => Some((dest.into_path()?, paths(files)?)),
+    let jekyll_feed = match &state.jekyll_feed {
+        Some((dest, files)) => Some((dest.clone().into_path()?, paths(files.clone())?)),
         None => None,
     };
     Some(Replay {
         feeds: state.feeds,
         posts: state.posts,
-        files: paths(state.files)?,
+        files: paths(state.files.clone())?,
         jekyll_feed,
-        problems: state.problems,
+        problems: state.problems.clone(),
         left_out: state.left_out,
     })
 }
@@ -194,15 +244,30 @@ fn write(
     };
     let ours = relative(&built.report);
     let mut stamps = Vec::with_capacity(ours.len() + 1);
-    let mut stamp = |file: PathBuf| -> std::io::Result<()> {
+    let mut stamp = |file: PathBuf| -> std::io::Result<Stamp> {
         let stamp = Stamp::of(&file).ok_or_else(|| {
             std::io::Error::other(format!("{} is gone after the build", file.display()))
         })?;
         stamps.push((PathBytes::of(&file), stamp));
-        Ok(())
+        Ok(stamp)
     };
+    let mut written = Vec::with_capacity(built.made.len());
+    for (file, key, problems) in &built.made {
+        let stamp = stamp(built.out.join(file))?;
+        written.push((
+            PathBytes::of(file),
+            Written {
+                key: *key,
+                stamp,
+                problems: problems.clone(),
+            },
+        ));
+    }
+    let made: std::collections::HashSet<&PathBuf> = built.made.iter().map(|m| &m.0).collect();
     for file in ours.iter().chain(std::iter::once(&PathBuf::from(MANIFEST))) {
-        stamp(built.out.join(file))?;
+        if !made.contains(file) {
+            stamp(built.out.join(file))?;
+        }
     }
     let jekyll_feed = match &built.jekyll_feed {
         Some((dest, report)) => {
@@ -233,6 +298,7 @@ fn write(
         jekyll_feed,
         problems: problems.to_vec(),
         left_out: collection.stats.invalid,
+        written,
     };
     let payload = postcard::to_allocvec(&state).map_err(std::io::Error::other)?;
     crate::collect::cache::replace_file(path, |w| {

@@ -152,8 +152,10 @@ fn stage(dir: &Path, output: &Output) -> Result<Staged, WriteError> {
     })
 }
 
-/// Writes `outputs` into `dir` (created if missing), as described in the module docs.
-pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
+/// Writes `outputs` into `dir` (created if missing), as described in the module docs; the files
+/// `kept` (relative to `dir`, found as the last build left them) stay as they are, listed in the
+/// manifest and reported unchanged.
+pub fn write_all(dir: &Path, outputs: &[Output], kept: &[PathBuf]) -> Result<Report, WriteError> {
     if dir.exists() && !dir.is_dir() {
         return Err(refused(
             dir,
@@ -207,7 +209,12 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> Result<Report, WriteError> {
         return Err(e);
     }
 
-    let new_list: BTreeSet<PathBuf> = outputs.iter().map(|o| o.path.clone()).collect();
+    report.unchanged.extend(kept.iter().cloned());
+    let new_list: BTreeSet<PathBuf> = outputs
+        .iter()
+        .map(|o| o.path.clone())
+        .chain(kept.iter().cloned())
+        .collect();
     let manifest_text: String = new_list
         .iter()
         .map(|p| format!("{}\n", p.display()))
@@ -276,14 +283,14 @@ pub(crate) mod tests {
     #[test]
     fn unchanged_files_are_not_rewritten_and_stale_ones_removed() {
         let dir = tempfile::tempdir().unwrap();
-        let first = write_all(dir.path(), &[out("a.xml", "1"), out("c/b.xml", "2")]).unwrap();
+        let first = write_all(dir.path(), &[out("a.xml", "1"), out("c/b.xml", "2")], &[]).unwrap();
         assert_eq!(first.written.len(), 2);
         let mtime = fs::metadata(dir.path().join("a.xml"))
             .unwrap()
             .modified()
             .unwrap();
         fs::write(dir.path().join("mine.txt"), "not gazette's").unwrap();
-        let second = write_all(dir.path(), &[out("a.xml", "1"), out("d.xml", "3")]).unwrap();
+        let second = write_all(dir.path(), &[out("a.xml", "1"), out("d.xml", "3")], &[]).unwrap();
         assert_eq!(second.unchanged, [PathBuf::from("a.xml")]);
         assert_eq!(second.written, [PathBuf::from("d.xml")]);
         assert_eq!(second.removed, [PathBuf::from("c/b.xml")]);
@@ -300,10 +307,11 @@ pub(crate) mod tests {
     #[test]
     fn a_failure_leaves_the_previous_files_and_no_temporary_ones() {
         let dir = tempfile::tempdir().unwrap();
-        write_all(dir.path(), &[out("a.xml", "old"), out("b.xml", "old")]).unwrap();
+        write_all(dir.path(), &[out("a.xml", "old"), out("b.xml", "old")], &[]).unwrap();
         // A folder where the second file goes makes staging fail after the first was staged.
         fs::create_dir(dir.path().join("x.xml")).unwrap();
-        let e = write_all(dir.path(), &[out("a.xml", "new"), out("x.xml", "new")]).unwrap_err();
+        let e =
+            write_all(dir.path(), &[out("a.xml", "new"), out("x.xml", "new")], &[]).unwrap_err();
         assert!(
             e.to_string()
                 .contains("a folder stands where the feed goes"),
@@ -331,7 +339,7 @@ pub(crate) mod tests {
         std::os::unix::fs::symlink(outside.path().join("victim.xml"), dir.path().join("v.xml"))
             .unwrap();
         fs::write(dir.path().join(MANIFEST), "sub/victim.xml\nv.xml\n").unwrap();
-        let report = write_all(dir.path(), &[out("a.xml", "1")]).unwrap();
+        let report = write_all(dir.path(), &[out("a.xml", "1")], &[]).unwrap();
         assert!(report.removed.is_empty(), "{report:?}");
         assert_eq!(
             fs::read_to_string(outside.path().join("victim.xml")).unwrap(),
@@ -344,7 +352,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("feeds");
         fs::write(&file, "x").unwrap();
-        let e = write_all(&file, &[out("a.xml", "1")]).unwrap_err();
+        let e = write_all(&file, &[out("a.xml", "1")], &[]).unwrap_err();
         assert!(
             e.to_string().ends_with("the output folder is a file"),
             "{e}"
@@ -356,7 +364,7 @@ pub(crate) mod tests {
     fn temporary_files_of_killed_runs_are_removed_and_nothing_else() {
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
-        write_all(dir.path(), &[out("a.xml", "1"), out("c/b.xml", "2")]).unwrap();
+        write_all(dir.path(), &[out("a.xml", "1"), out("c/b.xml", "2")], &[]).unwrap();
         let dead = dead_pid();
         let me = std::process::id();
         let stale = [
@@ -402,7 +410,7 @@ pub(crate) mod tests {
         )
         .unwrap();
 
-        write_all(dir.path(), &[out("a.xml", "1"), out("c/b.xml", "2")]).unwrap();
+        write_all(dir.path(), &[out("a.xml", "1"), out("c/b.xml", "2")], &[]).unwrap();
         for name in &stale {
             assert!(!dir.path().join(name).exists(), "{name} is still there");
         }
@@ -427,7 +435,7 @@ pub(crate) mod tests {
             out("categories/a.xml", "a"),
             out("tags/deep/t.xml", "t"),
         ];
-        let e = write_all(&dir, &outputs).unwrap_err();
+        let e = write_all(&dir, &outputs, &[]).unwrap_err();
         assert_eq!(e.error.kind(), io::ErrorKind::AlreadyExists, "{e}");
         let left: Vec<_> = fs::read_dir(&dir)
             .unwrap()
@@ -437,12 +445,12 @@ pub(crate) mod tests {
         // A file where a folder goes, met after other folders were made.
         fs::write(dir.join("z.xml"), "a file").unwrap();
         let outputs = [out("categories/a.xml", "a"), out("z.xml/x", "?")];
-        let e = write_all(&dir, &outputs).unwrap_err();
+        let e = write_all(&dir, &outputs, &[]).unwrap_err();
         assert_eq!(e.error.kind(), io::ErrorKind::NotADirectory, "{e}");
         assert!(!dir.join("categories").exists());
         // An output folder the write made goes too, with the folders above it it made.
         fs::remove_dir_all(parent.path().join("site")).unwrap();
-        let e = write_all(&dir, &[out("x.xml", "x"), out("x.xml/y", "y")]).unwrap_err();
+        let e = write_all(&dir, &[out("x.xml", "x"), out("x.xml/y", "y")], &[]).unwrap_err();
         assert!(e.path.ends_with("x.xml"), "{e}");
         assert!(!parent.path().join("site").exists());
     }
@@ -456,6 +464,7 @@ pub(crate) mod tests {
         let e = write_all(
             dir.path(),
             &[out("feed.xml", "f"), out("categories/a.xml", "a")],
+            &[],
         )
         .unwrap_err();
         assert_eq!(e.path, dir.path().join("categories"));
@@ -468,13 +477,13 @@ pub(crate) mod tests {
         let victim = outside.path().join("victim.xml");
         fs::write(&victim, "keep").unwrap();
         std::os::unix::fs::symlink(&victim, dir.path().join("feed.xml")).unwrap();
-        let e = write_all(dir.path(), &[out("feed.xml", "f")]).unwrap_err();
+        let e = write_all(dir.path(), &[out("feed.xml", "f")], &[]).unwrap_err();
         assert!(e.to_string().contains(LINK_TO_FEED), "{e}");
         assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
         // A link where a temporary file goes is replaced, never written through.
         fs::remove_file(dir.path().join("feed.xml")).unwrap();
         std::os::unix::fs::symlink(&victim, temp_path(&dir.path().join("feed.xml"))).unwrap();
-        write_all(dir.path(), &[out("feed.xml", "f")]).unwrap();
+        write_all(dir.path(), &[out("feed.xml", "f")], &[]).unwrap();
         assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
         assert_eq!(
             fs::read_to_string(dir.path().join("feed.xml")).unwrap(),

@@ -1149,7 +1149,9 @@ fn category_names_never_lead_outside_the_output_folder() {
     assert_eq!(
         files(site.path()),
         [
+            ".gazette/build.state",
             ".gazette/entries.cache",
+            ".gazette/entries.records",
             ".gazette/posts.cache",
             "_config.yml",
             "_posts/2022-01-02-a.md"

@@ -558,7 +558,7 @@ fn check_feeds(site_title: &str, specs: &[PostSpec]) -> Result<(), TestCaseError
 
     // Written, every file is inside the output folder.
     let out = dir.path().join("out");
-    write::write_all(&out, &outputs).expect("written");
+    write::write_all(&out, &outputs, &[]).expect("written");
     let out = out.canonicalize().unwrap();
     for o in &outputs {
         let file = out.join(&o.path).canonicalize().unwrap();

@@ -100,6 +100,8 @@ pub(crate) struct State {
     pub post_dir: PathBuf,
     /// How deep includes are nested.
     pub depth: usize,
+    /// Every file of the site the body's Liquid read (includes, pages), relative to the site.
+    pub reads: Vec<PathBuf>,
 }
 
 thread_local! {
@@ -187,6 +189,7 @@ impl LiquidSite {
         )
     }
 
+    #[cfg(test)]
     /// Runs the Liquid of one post's body. `front_matter`: the post's front matter (for
     /// `page.*`); `body_line`: the 1-based line of the file where the body starts.
     pub fn render(
@@ -196,14 +199,27 @@ impl LiquidSite {
         body: &str,
         body_line: usize,
     ) -> (String, Vec<Problem>) {
+        let (out, problems, _) = self.render_reading(post, front_matter, body, body_line);
+        (out, problems)
+    }
+
+    /// [`LiquidSite::render`], also giving every file of the site that the Liquid read
+    /// (includes, `include_relative`, the pages `{% link %}` names), relative to the site.
+    pub fn render_reading(
+        &self,
+        post: &Post,
+        front_matter: &serde_yaml::Mapping,
+        body: &str,
+        body_line: usize,
+    ) -> (String, Vec<Problem>, Vec<PathBuf>) {
         if !body.contains("{{") && !body.contains("{%") {
-            return (body.to_string(), Vec::new());
+            return (body.to_string(), Vec::new(), Vec::new());
         }
         if front_matter
             .get("render_with_liquid")
             .is_some_and(|v| crate::collect::front_matter::yaml11_bool(v) == Some(false))
         {
-            return (body.to_string(), Vec::new());
+            return (body.to_string(), Vec::new(), Vec::new());
         }
         let path = self.shared.site_dir.join(&post.source);
         let (compiled, mut problems) = compile(&self.shared, body, &path, body_line);
@@ -222,6 +238,7 @@ impl LiquidSite {
                 .map(Path::to_path_buf)
                 .unwrap_or_default(),
             depth: 0,
+            reads: Vec::new(),
         };
         let previous = STATE.with(|s| s.replace(Some(state)));
         let runtime = RuntimeBuilder::new().set_globals(&globals).build();
@@ -229,11 +246,13 @@ impl LiquidSite {
         let mut out = Vec::with_capacity(body.len() + body.len() / 4);
         render_compiled(&compiled, &runtime, &mut out);
         let state = STATE.with(|s| s.replace(previous));
+        let mut reads = Vec::new();
         if let Some(mut state) = state {
             problems.append(&mut state.problems);
+            reads = state.reads;
         }
         problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.position.cmp(&b.position)));
-        (String::from_utf8_lossy(&out).into_owned(), problems)
+        (String::from_utf8_lossy(&out).into_owned(), problems, reads)
     }
 }
 
@@ -495,6 +514,7 @@ fn error_text(e: &liquid_core::Error) -> (String, Option<(usize, usize)>) {
 impl Shared {
     /// The parsed include at `relative` (a path relative to the site), parsed on first use.
     pub(crate) fn include(&self, relative: &Path) -> Option<Arc<Include>> {
+        with_state(|s| s.reads.push(relative.to_path_buf()));
         if let Ok(cache) = self.includes.lock() {
             if let Some(found) = cache.get(relative) {
                 return found.clone();

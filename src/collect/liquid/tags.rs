@@ -534,6 +534,7 @@ fn page_url(site: &Path, target: &str) -> Option<String> {
         return None;
     }
     let path = site.join(&relative);
+    super::with_state(|s| s.reads.push(relative.clone()));
     let text = std::fs::read(&path).ok()?;
     let text = String::from_utf8_lossy(&text);
     // Split and read as a post's front matter is (trailing blanks, `...`, repeated keys).
