@@ -22,6 +22,7 @@ mod jekyll_content;
 mod jekyll_feed;
 mod jekyll_oracle;
 mod properties;
+mod rebuild;
 mod serve;
 mod serve_pages;
 mod subscribers;
