@@ -105,7 +105,9 @@ fn once(args: &Args, watching: bool) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     }
-    let loaded = args.site.collect(loaded, &options, scan);
+    // jekyll-feed's feeds are planned from every post: they are collected whole.
+    let for_feeds = !loaded.config.gazette.jekyll_feed;
+    let loaded = args.site.collect(loaded, &options, scan, for_feeds);
     let collection = &loaded.collection;
     if collection.has_errors() && strict {
         return Ok(fail(&collection.problems));

@@ -92,7 +92,7 @@ impl SiteArgs {
         let loaded = self.load_config()?;
         let options = self.options(&loaded.config, include);
         let scan = collect::Scan::new(&self.site, &options);
-        Ok(self.collect(loaded, &options, scan))
+        Ok(self.collect(loaded, &options, scan, false))
     }
 
     /// Reads the config, and checks the digest's section of it too: every command reads the
@@ -115,14 +115,20 @@ impl SiteArgs {
         }
     }
 
-    /// Collects the posts `scan` found; the config's problems come first.
+    /// Collects the posts `scan` found (`for_feeds`: only those a build's feeds show are
+    /// decoded whole, see `collect::collect_for_feeds`); the config's problems come first.
     pub fn collect(
         &self,
         loaded: gazette::config::Loaded,
         options: &collect::Options,
         scan: collect::Scan,
+        for_feeds: bool,
     ) -> Loaded {
-        let mut collection = collect::collect_scanned(&self.site, &loaded.config, options, scan);
+        let mut collection = if for_feeds {
+            collect::collect_for_feeds(&self.site, &loaded.config, options, scan)
+        } else {
+            collect::collect_scanned(&self.site, &loaded.config, options, scan)
+        };
         let mut problems = loaded.problems;
         problems.append(&mut collection.problems);
         collection.problems = problems;

@@ -2,15 +2,24 @@
 //!
 //! An entry is reused only when its file has the same path, size and modification time (to the
 //! nanosecond) as when it was read, and the whole cache only when it was written by this version
-//! of gazette for the same settings (`_config.yml` and `gazette.yml`, byte for byte). The file
-//! is a header and chunks of 4,096 entries, each with its checksum, so that 100,000 posts are
-//! written and read on every core: a damaged, truncated or foreign cache (any chunk) is ignored
-//! and rebuilt, never trusted. Losing the cache costs one full read, nothing else.
+//! of gazette for the same settings (`_config.yml` and `gazette.yml`, byte for byte).
 //!
-//! The key covers the time zone the posts were read in too: without `timezone`, that is the
-//! machine's, which can change between runs (`TZ=Asia/Tokyo`) while the settings do not.
-//! Paths are kept as bytes, so a file name that is not UTF-8 is cached like any other; a
-//! temporary file a killed run left beside the cache is removed by the next run that loads it.
+//! Two files hold it. `.gazette/posts.cache` is the index: for each file, its path, stamp, where
+//! its record lies, and a [`Brief`] of the post (its date, categories, tags, title, URL…: what
+//! deciding which feeds hold which posts needs), replaced whole by each run that changes it.
+//! `.gazette/posts.records` holds the records (what reading the file gave, whole), appended to
+//! (see [`super::records`]). So a build can decide which posts its feeds show from the index
+//! alone and decode just those posts ([`super::collect_for_feeds`]), and a rebuild writes the
+//! index and the few records it read anew, not the whole cache (at 10,000 posts, decoding and
+//! writing every post again was 30–40 ms of a one-change rebuild).
+//!
+//! The index carries a checksum and each record its own: a damaged, truncated or foreign cache
+//! is ignored and rebuilt, never trusted (a damaged record is read again from its file). Losing
+//! the cache costs one full read, nothing else. The key covers the time zone the posts were read
+//! in too: without `timezone`, that is the machine's, which can change between runs
+//! (`TZ=Asia/Tokyo`) while the settings do not. Paths are kept as bytes, so a file name that is
+//! not UTF-8 is cached like any other; a temporary file a killed run left beside the cache is
+//! removed by the next run that loads it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,12 +29,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::post::Reading;
+use super::records::{Place, Record, Records};
 use super::walk::Source;
 
-const MAGIC: &[u8; 16] = b"gazette-cache-v5";
-
-/// Entries per separately encoded (and checked) chunk: chunks are written and read in parallel.
-const CHUNK: usize = 4096;
+const MAGIC: &[u8; 16] = b"gazette-cache-v6";
 
 /// What identifies a file's content without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,14 +244,119 @@ fn restored((path, stamp, mut outcome, bytes): Stored) -> Option<(PathBuf, Stamp
 /// `None` while it is still to be read.
 pub(crate) type Slot = Option<(Reading, Option<Stamp>)>;
 
-/// The cache as loaded: entries sorted by path, each taken out when it is used.
+/// What a build needs to know of a file, kept in the index so that it is known without decoding
+/// the whole record: what kind of outcome reading it gave, and of a post what deciding which
+/// feeds show it (and Liquid's `site.posts`) needs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Brief {
+    /// 0: a post, 1: unpublished, 2: not a post, 3: could not be read.
+    pub kind: u8,
+    /// Whether reading it gave problems (kept in its record).
+    pub has_problems: bool,
+    /// The post's date: seconds, nanoseconds, offset in seconds.
+    pub date: (i64, u32, i32),
+    pub draft: bool,
+    pub in_feeds: bool,
+    pub has_liquid: bool,
+    pub title: String,
+    pub slug: String,
+    /// The page's path below the site and its absolute URL.
+    pub path: String,
+    pub url: String,
+    pub categories: Vec<String>,
+    pub tags: Vec<String>,
+    pub id: Option<String>,
+}
+
+impl Brief {
+    /// The brief of what reading a file gave.
+    pub(crate) fn of(reading: &Reading) -> Brief {
+        match reading {
+            Reading::Post(post, problems) => Brief {
+                kind: 0,
+                has_problems: !problems.is_empty(),
+                date: (
+                    post.date.timestamp(),
+                    post.date.timestamp_subsec_nanos(),
+                    post.date.offset().local_minus_utc(),
+                ),
+                draft: post.draft,
+                in_feeds: post.in_feeds,
+                has_liquid: post.has_liquid,
+                title: post.title.clone(),
+                slug: post.slug.clone(),
+                path: post.path.clone(),
+                url: post.url.clone(),
+                categories: post.categories.clone(),
+                tags: post.tags.clone(),
+                id: post.id.clone(),
+            },
+            Reading::Unpublished => Brief {
+                kind: 1,
+                ..Brief::default()
+            },
+            Reading::Ignored(_) => Brief {
+                kind: 2,
+                has_problems: true,
+                ..Brief::default()
+            },
+            Reading::Invalid(problems) => Brief {
+                kind: 3,
+                has_problems: !problems.is_empty(),
+                ..Brief::default()
+            },
+        }
+    }
+
+    /// The post's date, when it is a post with a date chrono can hold.
+    pub(crate) fn date(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+        let (secs, nanos, offset) = self.date;
+        let offset = chrono::FixedOffset::east_opt(offset)?;
+        chrono::DateTime::from_timestamp(secs, nanos).map(|at| at.with_timezone(&offset))
+    }
+}
+
+/// One file in the index as written.
+type IndexedRef<'a> = (PathRef<'a>, Stamp, Place, &'a Brief);
+/// One file in the index as read back.
+type Indexed = (PathBytes, Stamp, Place, Brief);
+
+#[derive(Serialize)]
+struct IndexRef<'a> {
+    key: u64,
+    generation: u64,
+    entries: Vec<IndexedRef<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Index {
+    key: u64,
+    generation: u64,
+    entries: Vec<Indexed>,
+}
+
+/// A file as the cache knows it.
+#[derive(Debug)]
+pub(crate) struct Old {
+    pub path: PathBuf,
+    pub stamp: Stamp,
+    place: Place,
+    pub brief: Brief,
+}
+
+/// The cache as loaded: the index (sorted by path) and the records file.
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
     key: u64,
-    old: Vec<(PathBuf, Stamp, Option<Reading>)>,
-    used: usize,
-    /// Set by [`Cache::release`] when some entries were never used.
-    released_unused: bool,
+    old: Vec<Old>,
+    records: Records,
+}
+
+/// What a run keeps of one file: the record the cache holds (by its index in the cache), or
+/// what reading it gave now.
+pub(crate) enum Keep<'a> {
+    Old(usize),
+    New(&'a Reading),
 }
 
 /// A checksum of a cache's bytes: XXH3, which finds damage as SipHash did and hashes tens of
@@ -347,179 +459,157 @@ pub(crate) fn remove_stale_temps(path: &Path) {
     }
 }
 
-/// Splits the file into its chunks' payloads, checking the header and every checksum.
-fn chunks(bytes: &[u8], key: u64) -> Option<Vec<&[u8]>> {
+/// The records file of the index at `path` (`posts.records` for `posts.cache`).
+fn records_path(path: &Path) -> PathBuf {
+    path.with_extension("records")
+}
+
+/// The index in a file's bytes; `None` when it is not a whole index for `key`.
+fn parse(bytes: &[u8], key: u64) -> Option<Index> {
     let rest = bytes.strip_prefix(MAGIC.as_slice())?;
-    let (head, mut rest) = rest.split_at_checked(12)?;
-    (u64::from_le_bytes(head[..8].try_into().ok()?) == key).then_some(())?;
-    let count = u32::from_le_bytes(head[8..].try_into().ok()?) as usize;
-    let mut out = Vec::with_capacity(count.min(1 << 16));
-    for _ in 0..count {
-        let (len, after) = rest.split_at_checked(8)?;
-        let len = usize::try_from(u64::from_le_bytes(len.try_into().ok()?)).ok()?;
-        let (sum, after) = after.split_at_checked(8)?;
-        let (payload, after) = after.split_at_checked(len)?;
-        (checksum(payload) == u64::from_le_bytes(sum.try_into().ok()?)).then_some(())?;
-        out.push(payload);
-        rest = after;
-    }
-    rest.is_empty().then_some(out)
+    let (sum, payload) = rest.split_at_checked(8)?;
+    (checksum(payload) == u64::from_le_bytes(sum.try_into().ok()?)).then_some(())?;
+    let index: Index = postcard::from_bytes(payload).ok()?;
+    (index.key == key).then_some(index)
 }
 
 impl Cache {
     /// Loads the cache at `path` for settings `key`; anything unusable gives an empty cache.
     pub fn load(path: &Path, key: u64) -> Cache {
         remove_stale_temps(path);
-        let empty = Cache {
-            key,
-            ..Cache::default()
-        };
-        let Ok(bytes) = std::fs::read(path) else {
-            return empty;
-        };
-        let Some(chunks) = chunks(&bytes, key) else {
-            return empty;
-        };
-        let decoded: Option<Vec<Vec<(PathBuf, Stamp, Reading)>>> = chunks
-            .par_iter()
-            .map(|payload| {
-                postcard::from_bytes::<Vec<Stored>>(payload)
-                    .ok()?
+        let index = std::fs::read(path).ok().and_then(|b| parse(&b, key));
+        let generation = index.as_ref().map_or(0, |i| i.generation);
+        let records = Records::open(&records_path(path), generation);
+        let old = match index {
+            Some(index) if records.generation() != 0 => {
+                let mut old: Vec<Old> = index
+                    .entries
                     .into_iter()
-                    .map(restored)
-                    .collect()
-            })
-            .collect();
-        drop(bytes); // the entries own their data: free the file's bytes before going on
-        let Some(decoded) = decoded else {
-            return empty;
+                    .filter_map(|(path, stamp, place, brief)| {
+                        Some(Old {
+                            path: path.into_path()?,
+                            stamp,
+                            place,
+                            brief,
+                        })
+                    })
+                    .collect();
+                old.par_sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+                old
+            }
+            _ => Vec::new(),
         };
-        let mut old: Vec<(PathBuf, Stamp, Option<Reading>)> = decoded
-            .into_iter()
-            .flatten()
-            .map(|(p, stamp, outcome)| (p, stamp, Some(outcome)))
-            .collect();
-        old.par_sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
-        Cache {
-            key,
-            old,
-            ..Cache::default()
-        }
+        Cache { key, old, records }
     }
 
-    /// Where the entry for `relative` is, if its file still has `stamp` (for [`Cache::take`]).
+    /// Where the entry for `relative` is, if its file still has `stamp`.
     pub fn find(&self, relative: &Path, stamp: Stamp) -> Option<usize> {
         let i = self
             .old
-            .binary_search_by(|e| e.0.as_os_str().cmp(relative.as_os_str()))
+            .binary_search_by(|e| e.path.as_os_str().cmp(relative.as_os_str()))
             .ok()?;
-        (self.old[i].1 == stamp).then_some(i)
+        (self.old[i].stamp == stamp).then_some(i)
     }
 
-    /// Takes the outcome found at `index` by [`Cache::find`] (once).
-    pub fn take(&mut self, index: usize) -> Option<Reading> {
-        let outcome = self.old.get_mut(index)?.2.take();
-        self.used += usize::from(outcome.is_some());
-        outcome
+    /// The file at `index` (from [`Cache::find`]).
+    pub fn get(&self, index: usize) -> &Old {
+        &self.old[index]
     }
 
-    /// Writes this run's outcomes (a temporary file, then a rename).
-    pub fn save(&self, path: &Path, entries: Vec<(&Path, Stamp, &Reading)>) -> std::io::Result<()> {
-        // Encoded a few chunks at a time (in parallel) and written as they come, never gathered
-        // in one buffer: the cache of 100,000 posts is tens of megabytes, and it counts in the
-        // run's peak memory.
-        replace_file(path, |file| {
-            file.write_all(MAGIC)?;
-            file.write_all(&self.key.to_le_bytes())?;
-            file.write_all(&(entries.chunks(CHUNK).len() as u32).to_le_bytes())?;
-            for batch in entries.chunks(CHUNK * rayon::current_num_threads().max(1)) {
-                let payloads = batch
-                    .par_chunks(CHUNK)
-                    .map(|chunk| {
-                        let chunk: Vec<StoredRef<'_>> = chunk
-                            .iter()
-                            .map(|(path, stamp, outcome)| stored(path, *stamp, outcome))
-                            .collect();
-                        postcard::to_allocvec(&chunk).map_err(std::io::Error::other)
-                    })
-                    .collect::<std::io::Result<Vec<Vec<u8>>>>()?;
-                for payload in &payloads {
-                    file.write_all(&(payload.len() as u64).to_le_bytes())?;
-                    file.write_all(&checksum(payload).to_le_bytes())?;
-                    file.write_all(payload)?;
-                }
-            }
-            Ok(())
-        })
-    }
-
-    /// One slot per source: the cached outcome (its paths rooted at `site`) of every file whose
-    /// stamp has not changed, `None` for those to read. The files are stat'ed only when there are
-    /// cached entries to check them against (a file that is read gets its stamp from the open
-    /// file); the entries not used are then let go ([`Cache::release`]).
-    pub(crate) fn lookup(
-        &mut self,
-        site: &Path,
-        sources: &[Source],
-        stamps: &[Option<Stamp>],
-    ) -> Vec<Slot> {
-        if self.is_empty() {
-            return (0..sources.len()).map(|_| None).collect();
-        }
-        let found: Vec<(Option<Stamp>, Option<usize>)> = sources
+    /// Where each source's entry is, if its file still has the stamp in `stamps`.
+    pub(crate) fn found(&self, sources: &[Source], stamps: &[Option<Stamp>]) -> Vec<Option<usize>> {
+        sources
             .par_iter()
             .zip(stamps.par_iter())
-            .with_min_len(64)
-            .map(|(s, &stamp)| (stamp, stamp.and_then(|stamp| self.find(&s.relative, stamp))))
-            .collect();
-        let slots = found
-            .into_iter()
-            .map(|(stamp, at)| Some((rooted(self.take(at?)?, site), stamp)))
-            .collect();
-        self.release();
-        slots
+            .with_min_len(256)
+            .map(|(s, stamp)| self.find(&s.relative, (*stamp)?))
+            .collect()
     }
 
-    /// Saves this run's outcomes at `path`, one per source, when something was read (`hits`, the
-    /// outcomes found by [`Cache::lookup`], is below the number of sources) or went away; else
-    /// leaves the file as it is. Problems are kept with paths relative to the site, so that a
-    /// later run that names the site otherwise (`blog`, `/srv/blog`) shows them as it names the
-    /// site.
+    /// What reading the file at `index` gave, its problems' paths below `site`; `None` when its
+    /// record is damaged. `all`: the whole records file, when many are taken at once.
+    pub(crate) fn reading(&self, index: usize, site: &Path, all: Option<&[u8]>) -> Option<Reading> {
+        let place = self.old[index].place;
+        let owned;
+        let bytes = match all {
+            Some(all) => Records::slice(all, place)?,
+            None => {
+                owned = self.records.read(place)?;
+                &owned
+            }
+        };
+        let stored: Stored = postcard::from_bytes(bytes).ok()?;
+        let (path, _, reading) = restored(stored)?;
+        (path == self.old[index].path).then(|| rooted(reading, site))
+    }
+
+    /// The whole records file, to take many records at once.
+    pub(crate) fn records(&self) -> Option<Vec<u8>> {
+        self.records.read_all()
+    }
+
+    /// Saves this run's files at `path`: for each source (its path and stamp), what the cache
+    /// holds or what was read now. Leaves the files as they are when nothing was read and
+    /// nothing went away. Problems are kept with paths relative to the site, so that a later run
+    /// that names the site otherwise (`blog`, `/srv/blog`) shows them as it names the site.
     pub(crate) fn store(
         &self,
         path: &Path,
         site: &Path,
-        sources: &[Source],
-        outcomes: &[(Reading, Option<Stamp>)],
-        hits: usize,
+        keep: &[(&Path, Stamp, Keep<'_>)],
     ) -> std::io::Result<()> {
-        if hits == sources.len() && self.all_used() {
+        let fresh = keep.iter().filter(|k| matches!(k.2, Keep::New(_))).count();
+        if fresh == 0 && keep.len() == self.old.len() {
             return Ok(());
         }
-        let relative: Vec<Option<Reading>> =
-            outcomes.iter().map(|(o, _)| relative_to(o, site)).collect();
-        let entries = sources
+        // New records encoded in parallel; old ones stay where they are.
+        let encoded: Vec<Option<Vec<u8>>> = keep
+            .par_iter()
+            .map(|(source, stamp, what)| match what {
+                Keep::Old(_) => Ok(None),
+                Keep::New(reading) => {
+                    let relative = relative_to(reading, site);
+                    let reading = relative.as_ref().unwrap_or(reading);
+                    postcard::to_allocvec(&stored(source, *stamp, reading))
+                        .map(Some)
+                        .map_err(std::io::Error::other)
+                }
+            })
+            .collect::<std::io::Result<_>>()?;
+        let records: Vec<Record<'_>> = keep
             .iter()
-            .zip(outcomes)
-            .zip(&relative)
-            .filter_map(|((s, (o, stamp)), r)| {
-                Some((s.relative.as_path(), (*stamp)?, r.as_ref().unwrap_or(o)))
+            .zip(&encoded)
+            .map(|((_, _, what), bytes)| match (what, bytes) {
+                (Keep::Old(i), _) => Record::Old(self.old[*i].place),
+                (Keep::New(_), bytes) => Record::New(bytes.as_deref().unwrap_or_default()),
             })
             .collect();
-        self.save(path, entries)
-    }
-
-    /// Whether every loaded entry was used (or none was loaded).
-    pub(crate) fn all_used(&self) -> bool {
-        !self.released_unused && self.used == self.old.len()
-    }
-
-    /// Lets go of the entries that were not taken (their memory is needed for what comes next),
-    /// remembering whether all were used.
-    pub fn release(&mut self) {
-        self.released_unused = !self.all_used();
-        self.old = Vec::new();
-        self.used = 0;
+        let (generation, places) = self.records.save(&records)?;
+        let briefs: Vec<std::borrow::Cow<'_, Brief>> = keep
+            .iter()
+            .map(|(_, _, what)| match what {
+                Keep::Old(i) => std::borrow::Cow::Borrowed(&self.old[*i].brief),
+                Keep::New(reading) => std::borrow::Cow::Owned(Brief::of(reading)),
+            })
+            .collect();
+        let index = IndexRef {
+            key: self.key,
+            generation,
+            entries: keep
+                .iter()
+                .zip(places)
+                .zip(&briefs)
+                .map(|(((source, stamp, _), place), brief)| {
+                    (PathRef(source), *stamp, place, brief.as_ref())
+                })
+                .collect(),
+        };
+        let payload = postcard::to_allocvec(&index).map_err(std::io::Error::other)?;
+        replace_file(path, |file| {
+            file.write_all(MAGIC)?;
+            file.write_all(&checksum(&payload).to_le_bytes())?;
+            file.write_all(&payload)
+        })
     }
 
     /// Whether nothing was loaded.
@@ -532,47 +622,81 @@ impl Cache {
 mod tests {
     use super::*;
 
+    /// Saves `entries` as a run that read them all would.
+    fn save(cache: &Cache, path: &Path, site: &Path, entries: &[(&Path, Stamp, Reading)]) {
+        let keep: Vec<(&Path, Stamp, Keep<'_>)> = entries
+            .iter()
+            .map(|(p, stamp, reading)| (*p, *stamp, Keep::New(reading)))
+            .collect();
+        cache.store(path, site, &keep).unwrap();
+    }
+
     #[test]
     fn round_trip_and_damage_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cache");
-        let file = dir.path().join("p.md");
-        std::fs::write(&file, "x").unwrap();
-        let stamp = Stamp::of(&file).unwrap();
+        let site = dir.path();
+        let path = site.join(".gazette/posts.cache");
+        let stamp = Stamp {
+            size: 1,
+            modified_ns: 5,
+        };
         let cache = Cache::load(&path, 7);
-        assert!(cache.is_empty() && cache.all_used());
-        // Enough entries for several chunks, saved out of order.
+        assert!(cache.is_empty());
         let names: Vec<PathBuf> = (0..10_000)
-            .rev()
             .map(|i| PathBuf::from(format!("_posts/{i:05}.md")))
             .collect();
-        let entries = names
+        let entries: Vec<(&Path, Stamp, Reading)> = names
             .iter()
-            .map(|n| (n.as_path(), stamp, &Reading::Unpublished))
+            .map(|n| (n.as_path(), stamp, Reading::Unpublished))
             .collect();
-        cache.save(&path, entries).unwrap();
+        save(&cache, &path, site, &entries);
         // Another stamp, another key, a flipped byte: nothing is trusted.
-        let mut cache = Cache::load(&path, 7);
+        let cache = Cache::load(&path, 7);
         let p = Path::new("_posts/00042.md");
         let other = Stamp { size: 2, ..stamp };
         assert!(cache.find(p, other).is_none());
         assert!(cache.find(Path::new("_posts/missing.md"), stamp).is_none());
         let at = cache.find(p, stamp).unwrap();
-        assert!(matches!(cache.take(at), Some(Reading::Unpublished)));
-        assert!(cache.take(at).is_none());
-        assert!(!cache.all_used());
-        for n in &names {
-            if let Some(i) = cache.find(n, stamp) {
-                cache.take(i);
-            }
-        }
-        assert!(cache.all_used());
-        let mut partly = Cache::load(&path, 7);
-        let first = partly.find(p, stamp).unwrap();
-        partly.take(first);
-        partly.release();
-        assert!(!partly.all_used() && partly.is_empty());
+        assert_eq!(cache.get(at).brief.kind, 1);
+        assert!(matches!(
+            cache.reading(at, site, None),
+            Some(Reading::Unpublished)
+        ));
         assert!(Cache::load(&path, 8).is_empty());
+        // A rebuild that read one file appends its record and keeps the others where they were.
+        let records = records_path(&path);
+        let before = std::fs::read(&records).unwrap();
+        let invalid = Reading::Invalid(Vec::new());
+        let keep: Vec<(&Path, Stamp, Keep<'_>)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let what = if i == 42 {
+                    Keep::New(&invalid)
+                } else {
+                    Keep::Old(cache.find(n, stamp).unwrap())
+                };
+                (n.as_path(), stamp, what)
+            })
+            .collect();
+        cache.store(&path, site, &keep).unwrap();
+        assert!(std::fs::read(&records).unwrap().starts_with(&before));
+        let cache = Cache::load(&path, 7);
+        let at = cache.find(p, stamp).unwrap();
+        assert_eq!(cache.get(at).brief.kind, 3);
+        assert!(matches!(
+            cache.reading(at, site, None),
+            Some(Reading::Invalid(_))
+        ));
+        // A damaged record is not used (the file is read again); a damaged index, none.
+        let mut bytes = std::fs::read(&records).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&records, &bytes).unwrap();
+        let cache = Cache::load(&path, 7);
+        assert!(cache
+            .reading(cache.find(p, stamp).unwrap(), site, None)
+            .is_none());
         let good = std::fs::read(&path).unwrap();
         for at in [good.len() - 1, good.len() / 2, 20] {
             let mut bytes = good.clone();
@@ -594,7 +718,8 @@ mod tests {
         use crate::problem::{Position, Problem};
         use std::os::unix::ffi::OsStrExt;
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("posts.cache");
+        let site = dir.path();
+        let path = site.join("posts.cache");
         let odd = Path::new(std::ffi::OsStr::from_bytes(b"_posts/2022-01-01-caf\xe9.md"));
         let plain = Path::new("_posts/2022-01-02-plain.md");
         let stamp = Stamp {
@@ -607,22 +732,25 @@ mod tests {
         ]);
         let ignored = Reading::Ignored(Problem::note(plain, Position::START, "plain"));
         let cache = Cache::load(&path, 1);
-        cache
-            .save(
-                &path,
-                vec![(odd, stamp, &invalid), (plain, stamp, &ignored)],
-            )
-            .unwrap();
-        let mut cache = Cache::load(&path, 1);
+        save(
+            &cache,
+            &path,
+            site,
+            &[(odd, stamp, invalid), (plain, stamp, ignored)],
+        );
+        let cache = Cache::load(&path, 1);
         let at = cache.find(odd, stamp).expect("the entry is kept");
-        let Some(Reading::Invalid(problems)) = cache.take(at) else {
+        let Some(Reading::Invalid(problems)) = cache.reading(at, site, None) else {
             panic!("not the outcome saved");
         };
-        assert_eq!(problems[0].path, plain);
-        assert_eq!(problems[1].path, odd);
+        // Relative paths come back below the site.
+        assert_eq!(problems[0].path, site.join(plain));
+        assert_eq!(problems[1].path, site.join(odd));
         assert_eq!(problems[1].message, "second");
         let at = cache.find(plain, stamp).expect("the other entry is kept");
-        assert!(matches!(cache.take(at), Some(Reading::Ignored(p)) if p.path == plain));
+        assert!(
+            matches!(cache.reading(at, site, None), Some(Reading::Ignored(p)) if p.path == site.join(plain))
+        );
     }
 
     /// The zone posts are read in is part of the key: without `timezone`, the machine's zone

@@ -9,12 +9,15 @@ pub mod date;
 pub mod files;
 pub mod front_matter;
 pub mod inputs;
+mod lazy;
+pub use lazy::collect_for_feeds;
 pub mod liquid;
 pub mod markdown;
 pub mod nesting;
 /// Permalinks are worked out by the leaf module [`crate::permalink`], which the config reads too.
 pub use crate::permalink;
 pub mod post;
+pub(crate) mod records;
 pub mod render;
 pub(crate) mod ruby_date;
 pub mod simple_yaml;
@@ -96,12 +99,23 @@ pub struct Collection {
     /// When the earliest post left out for being dated in the future comes due: from then on,
     /// the same files give other feeds.
     pub next_due: Option<DateTime<Utc>>,
+    /// What Liquid sees of every post, when `posts` holds only the posts feeds show (see
+    /// [`collect_for_feeds`]); `None` when `posts` holds them all.
+    pub listing: Option<Vec<liquid::PostInfo>>,
 }
 
 impl Collection {
     /// Whether any problem is an error.
     pub fn has_errors(&self) -> bool {
         self.problems.iter().any(Problem::is_error)
+    }
+
+    /// What Liquid sees of every post collected (`site.posts`, `{% post_url %}`), newest first.
+    pub fn listing(&self) -> Vec<liquid::PostInfo> {
+        match &self.listing {
+            Some(listing) => listing.clone(),
+            None => self.posts.iter().map(liquid::PostInfo::of).collect(),
+        }
     }
 }
 
@@ -201,26 +215,59 @@ pub fn collect_scanned(
     if options.cache.is_some() {
         collection.settings_key = cache::settings_key(site, config.timezone);
     }
-    let mut cache = options
+    let cache = options
         .cache
         .as_ref()
         .map(|path| cache::Cache::load(path, collection.settings_key));
-    let mut slots = match &mut cache {
+    // Where each source's entry is in the cache, for the files whose stamps did not change.
+    let mut found: Vec<Option<usize>> = match &cache {
         Some(c) if !c.is_empty() => {
             scan.stamp(site);
-            let stamps = scan.stamps.as_deref().unwrap_or_default();
-            c.lookup(site, &scan.found.sources, stamps)
+            c.found(
+                &scan.found.sources,
+                scan.stamps.as_deref().unwrap_or_default(),
+            )
+        }
+        _ => vec![None; scan.len()],
+    };
+    let stamps = scan.stamps.as_deref().unwrap_or_default();
+    let mut slots: Vec<cache::Slot> = match &cache {
+        Some(c) if found.iter().any(Option::is_some) => {
+            let all = c.records();
+            found
+                .par_iter()
+                .enumerate()
+                .with_min_len(64)
+                .map(|(i, at)| Some((c.reading((*at)?, site, all.as_deref())?, stamps[i])))
+                .collect()
         }
         _ => (0..scan.len()).map(|_| None).collect(),
     };
+    // A record that could not be decoded is read again from its file.
+    for (at, slot) in found.iter_mut().zip(&slots) {
+        if slot.is_none() {
+            *at = None;
+        }
+    }
     let (sources, folders) = (&scan.found.sources, &scan.folders);
     crate::timing::mark("cache load + stamps");
-    let hits = slots.iter().filter(|s| s.is_some()).count();
     read_uncached(site, config, folders, sources, &mut slots);
     crate::timing::mark("read posts");
     let outcomes: Vec<(Reading, Option<cache::Stamp>)> = slots.into_iter().flatten().collect();
     if let (Some(cache), Some(path)) = (&cache, &options.cache) {
-        if let Err(e) = cache.store(path, site, sources, &outcomes, hits) {
+        let keep: Vec<(&Path, cache::Stamp, cache::Keep<'_>)> = sources
+            .iter()
+            .zip(&outcomes)
+            .zip(&found)
+            .filter_map(|((s, (outcome, stamp)), at)| {
+                let what = match at {
+                    Some(i) => cache::Keep::Old(*i),
+                    None => cache::Keep::New(outcome),
+                };
+                Some((s.relative.as_path(), (*stamp)?, what))
+            })
+            .collect();
+        if let Err(e) = cache.store(path, site, &keep) {
             collection.problems.push(Problem::warning(
                 path,
                 Position::START,

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::liquid::LiquidSite;
+use super::liquid::{LiquidSite, PostInfo};
 use super::markdown::KramdownOptions;
 use super::Post;
 use crate::config::SiteConfig;
@@ -22,7 +22,16 @@ impl Renderer {
     /// Reads what the site's Liquid can see (`_config.yml`, `_data/`, `_includes/` on demand)
     /// and the `kramdown:` options; problems are warnings about settings gazette cannot follow.
     pub fn new(site: &Path, config: &SiteConfig, posts: &[Post]) -> (Renderer, Vec<Problem>) {
-        let (liquid, mut problems) = LiquidSite::new(site, config, posts);
+        Renderer::with_listing(site, config, posts.iter().map(PostInfo::of).collect())
+    }
+
+    /// [`Renderer::new`] with what Liquid sees of every post (`Collection::listing`).
+    pub(crate) fn with_listing(
+        site: &Path,
+        config: &SiteConfig,
+        listing: Vec<PostInfo>,
+    ) -> (Renderer, Vec<Problem>) {
+        let (liquid, mut problems) = LiquidSite::new(site, config, listing);
         let (markdown, warnings) = KramdownOptions::from_yaml(config.raw.get("kramdown"));
         let at = crate::config::key_position_in(&config.path, "kramdown");
         problems.extend(

@@ -97,7 +97,8 @@ pub fn build(
     // Every category and tag keeps the file it was published with (see src/plan/slug.rs).
     let published = crate::plan::slug::Published::read(out);
     let plans = crate::plan::plan_keeping(&collection.posts, config, &published);
-    let (renderer, mut renderer_problems) = Renderer::new(site, config, &collection.posts);
+    let listing = collection.listing();
+    let (renderer, mut renderer_problems) = Renderer::with_listing(site, config, listing.clone());
     let cache = request
         .entry_cache
         .as_deref()
@@ -115,7 +116,7 @@ pub fn build(
     let files = render_keeping_entries(
         site,
         &plans,
-        &collection.posts,
+        &listing,
         &ctx,
         &renderer,
         cache,
@@ -170,7 +171,7 @@ pub fn build(
     problems.append(&mut jekyll_problems);
     Ok(Built {
         feeds: plans.len(),
-        posts: collection.posts.len(),
+        posts: collection.stats.posts,
         out: out.clone(),
         report,
         jekyll_feed: jekyll,

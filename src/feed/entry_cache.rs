@@ -28,13 +28,11 @@ use serde::{Deserialize, Serialize};
 
 use super::Entry;
 use crate::collect::cache::{checksum, remove_stale_temps, replace_file, PathBytes, Stamp};
+use crate::collect::records::{Place, Record, Records};
 use crate::collect::Post;
 use crate::problem::Problem;
 
-const MAGIC: &[u8; 16] = b"gazette-entry-v4";
-const RECORDS_MAGIC: &[u8; 16] = b"gazette-recordv4";
-/// The records file's header: its magic and generation.
-const HEADER: u64 = 24;
+const MAGIC: &[u8; 16] = b"gazette-entry-v5";
 
 /// A problem as kept: its path as bytes (see [`PathBytes`]), the rest with an empty path.
 type KeptProblem = (PathBytes, Problem);
@@ -46,10 +44,8 @@ struct Indexed {
     stamp: Stamp,
     /// The Liquid key the entry was rendered with; `None` for a body without Liquid.
     liquid: Option<u64>,
-    /// Where the record lies in the records file, and its checksum.
-    offset: u64,
-    len: u64,
-    sum: u64,
+    /// Where the record lies.
+    place: Place,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -71,9 +67,8 @@ pub(crate) struct Kept {
 #[derive(Debug, Default)]
 pub(crate) struct EntryCache {
     key: u64,
-    generation: u64,
     index: HashMap<PathBuf, Indexed>,
-    records: Option<std::fs::File>,
+    records: Records,
 }
 
 fn kept_problem(p: &Problem) -> KeptProblem {
@@ -96,53 +91,27 @@ fn parse(bytes: &[u8], key: u64) -> Option<Index> {
     (index.key == key).then_some(index)
 }
 
-/// The generation in a records file's header, when it has one.
-fn generation_of(file: &std::fs::File) -> Option<u64> {
-    let mut header = [0u8; HEADER as usize];
-    read_at(file, &mut header, 0).ok()?;
-    let rest = header.strip_prefix(RECORDS_MAGIC.as_slice())?;
-    Some(u64::from_le_bytes(rest.try_into().ok()?))
-}
-
-#[cfg(unix)]
-fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-#[cfg(not(unix))]
-fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    use std::io::{Read, Seek};
-    let mut file = file;
-    file.seek(std::io::SeekFrom::Start(offset))?;
-    file.read_exact(buf)
-}
-
 impl EntryCache {
     /// Loads the cache at `path` for settings `key`; anything unusable gives an empty cache.
     pub fn load(path: &Path, key: u64) -> EntryCache {
         remove_stale_temps(path);
-        let empty = EntryCache {
-            key,
-            ..EntryCache::default()
-        };
-        let Some(index) = std::fs::read(path).ok().and_then(|b| parse(&b, key)) else {
-            return empty;
-        };
-        let Ok(records) = std::fs::File::open(records_path(path)) else {
-            return empty;
-        };
-        if generation_of(&records) != Some(index.generation) {
-            return empty;
-        }
-        EntryCache {
-            key,
-            generation: index.generation,
-            index: index
+        let index = std::fs::read(path).ok().and_then(|b| parse(&b, key));
+        let records = Records::open(
+            &records_path(path),
+            index.as_ref().map_or(0, |i| i.generation),
+        );
+        let index = match index {
+            Some(index) if records.generation() != 0 => index
                 .entries
                 .into_iter()
                 .filter_map(|i| Some((i.path.clone().into_path()?, i)))
                 .collect(),
-            records: Some(records),
+            _ => HashMap::new(),
+        };
+        EntryCache {
+            key,
+            index,
+            records,
         }
     }
 
@@ -151,13 +120,6 @@ impl EntryCache {
     fn find(&self, source: &Path, stamp: Option<Stamp>, liquid: Option<u64>) -> Option<&Indexed> {
         let found = self.index.get(source)?;
         (Some(found.stamp) == stamp && found.liquid == liquid).then_some(found)
-    }
-
-    /// The record at `found`, when whole.
-    fn record(&self, found: &Indexed) -> Option<Vec<u8>> {
-        let mut bytes = vec![0; usize::try_from(found.len).ok()?];
-        read_at(self.records.as_ref()?, &mut bytes, found.offset).ok()?;
-        (checksum(&bytes) == found.sum).then_some(bytes)
     }
 
     /// Whether an entry is kept for `source` as [`EntryCache::get`] would find it (its record
@@ -169,7 +131,7 @@ impl EntryCache {
     /// The entry rendered for `source` when its file had `stamp`, with the Liquid key `liquid`
     /// (`None` for a body without Liquid); `None` also when its record is damaged.
     pub fn get(&self, source: &Path, stamp: Option<Stamp>, liquid: Option<u64>) -> Option<Kept> {
-        let record = self.record(self.find(source, stamp, liquid)?)?;
+        let record = self.records.read(self.find(source, stamp, liquid)?.place)?;
         let (entry, problems): (Entry, Vec<KeptProblem>) = postcard::from_bytes(&record).ok()?;
         let problems = problems
             .into_iter()
@@ -195,97 +157,52 @@ impl EntryCache {
         unkeyed: &HashSet<&Path>,
         liquid: Option<u64>,
     ) -> std::io::Result<()> {
-        let keep: Vec<(&Path, Stamp, Option<u64>, Record<'_>)> = posts
-            .iter()
-            .filter(|p| !unkeyed.contains(p.source.as_path()))
-            .filter(|p| !p.has_liquid || liquid.is_some())
-            .filter_map(|p| {
-                let source = p.source.as_path();
-                let stamp = p.stamp?;
-                let key = if p.has_liquid { liquid } else { None };
-                // What the cache holds already stays where it is.
-                if let Some(old) = self.find(source, Some(stamp), key) {
-                    return Some((source, stamp, key, Record::Old(old)));
-                }
-                let entry = fresh.get(source)?;
-                let problems = problems.get(source).map_or(&[][..], |p| &p[..]);
-                Some((source, stamp, key, Record::New(entry, problems)))
-            })
-            .collect();
-        let any_new = keep.iter().any(|k| matches!(k.3, Record::New(..)));
-        if !any_new && keep.len() == self.index.len() {
+        let mut encoded = Vec::new();
+        let mut keep = Vec::new();
+        for p in posts {
+            let source = p.source.as_path();
+            let Some(stamp) = p.stamp else { continue };
+            if unkeyed.contains(source) || (p.has_liquid && liquid.is_none()) {
+                continue;
+            }
+            let key = if p.has_liquid { liquid } else { None };
+            // What the cache holds already stays where it is.
+            if let Some(old) = self.find(source, Some(stamp), key) {
+                keep.push((source, stamp, key, Some(old.place)));
+                continue;
+            }
+            let Some(entry) = fresh.get(source) else {
+                continue;
+            };
+            let problems: Vec<KeptProblem> = problems
+                .get(source)
+                .map_or(Vec::new(), |ps| ps.iter().map(kept_problem).collect());
+            encoded.push(postcard::to_allocvec(&(entry, problems)).map_err(std::io::Error::other)?);
+            keep.push((source, stamp, key, None));
+        }
+        if encoded.is_empty() && keep.len() == self.index.len() {
             return Ok(());
         }
-        self.save(path, keep)
-    }
-
-    /// Writes the index of `entries` at `path`, after appending their new records to the
-    /// records file (or writing it anew, with the kept records copied, when it holds too little
-    /// that is still used, or cannot be appended to).
-    fn save(
-        &self,
-        path: &Path,
-        entries: Vec<(&Path, Stamp, Option<u64>, Record<'_>)>,
-    ) -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let mut new = Vec::new();
-        let mut placed: Vec<(u64, u64, u64)> = Vec::with_capacity(entries.len());
-        let mut live = 0;
-        for (_, _, _, record) in &entries {
-            match record {
-                Record::New(entry, problems) => {
-                    let problems: Vec<KeptProblem> = problems.iter().map(kept_problem).collect();
-                    let bytes =
-                        postcard::to_allocvec(&(entry, problems)).map_err(std::io::Error::other)?;
-                    // Offsets into `new` for now: placed once it is appended.
-                    placed.push((new.len() as u64, bytes.len() as u64, checksum(&bytes)));
-                    live += bytes.len() as u64;
-                    new.extend_from_slice(&bytes);
-                }
-                Record::Old(old) => {
-                    placed.push((old.offset, old.len, old.sum));
-                    live += old.len;
-                }
-            }
-        }
-        let records = records_path(path);
-        let size = self
-            .records
-            .as_ref()
-            .and_then(|f| f.metadata().ok())
-            .map_or(0, |m| m.len());
-        let appended =
-            if self.records.is_some() && (size + new.len() as u64) <= 2 * live + (1 << 20) {
-                self.append(&records, &new).ok()
-            } else {
-                None
-            };
-        let generation = match appended {
-            Some(start) => {
-                for ((_, _, _, record), place) in entries.iter().zip(&mut placed) {
-                    if matches!(record, Record::New(..)) {
-                        place.0 += start;
-                    }
-                }
-                self.generation
-            }
-            None => self.rewrite(&records, &entries, &new, &mut placed)?,
-        };
+        let mut new = encoded.iter();
+        let records: Vec<Record<'_>> = keep
+            .iter()
+            .map(|(_, _, _, old)| match old {
+                Some(place) => Record::Old(*place),
+                None => Record::New(new.next().map_or(&[][..], |b| &b[..])),
+            })
+            .collect();
+        let (generation, places) = self.records.save(&records)?;
         let index = Index {
             key: self.key,
             generation,
-            entries: entries
+            entries: keep
                 .iter()
-                .zip(placed)
-                .map(|((post, stamp, liquid, _), (offset, len, sum))| Indexed {
+                .zip(places)
+                .map(|((post, stamp, liquid, _), place)| Indexed {
                     path: PathBytes::of(post),
                     stamp: *stamp,
                     liquid: *liquid,
-                    offset,
-                    len,
-                    sum,
+                    place,
                 })
                 .collect(),
         };
@@ -296,57 +213,6 @@ impl EntryCache {
             file.write_all(&payload)
         })
     }
-
-    /// Appends `new` to the records file; where it starts.
-    fn append(&self, records: &Path, new: &[u8]) -> std::io::Result<u64> {
-        let mut file = std::fs::OpenOptions::new().append(true).open(records)?;
-        // The file still holds this cache's generation (another build may have written it anew).
-        if generation_of(&std::fs::File::open(records)?) != Some(self.generation) {
-            return Err(std::io::Error::other("records file of another generation"));
-        }
-        let start = file.metadata()?.len();
-        file.write_all(new)?;
-        Ok(start)
-    }
-
-    /// Writes the records file anew (a temporary file, then a rename) with the kept records of
-    /// `entries` copied and `new` after them, moving `placed` accordingly; its new generation.
-    fn rewrite(
-        &self,
-        records: &Path,
-        entries: &[(&Path, Stamp, Option<u64>, Record<'_>)],
-        new: &[u8],
-        placed: &mut [(u64, u64, u64)],
-    ) -> std::io::Result<u64> {
-        let generation = self.generation.wrapping_add(1).max(1) ^ u64::from(std::process::id());
-        let mut bytes = Vec::with_capacity(new.len());
-        bytes.extend_from_slice(RECORDS_MAGIC);
-        bytes.extend_from_slice(&generation.to_le_bytes());
-        for ((_, _, _, record), place) in entries.iter().zip(placed.iter_mut()) {
-            if let Record::Old(old) = record {
-                let Some(kept) = self.record(old) else {
-                    return Err(std::io::Error::other("a kept record is damaged"));
-                };
-                place.0 = bytes.len() as u64;
-                bytes.extend_from_slice(&kept);
-            }
-        }
-        let start = bytes.len() as u64;
-        bytes.extend_from_slice(new);
-        for ((_, _, _, record), place) in entries.iter().zip(placed.iter_mut()) {
-            if matches!(record, Record::New(..)) {
-                place.0 += start;
-            }
-        }
-        replace_file(records, |file| file.write_all(&bytes))?;
-        Ok(generation)
-    }
-}
-
-/// A record to write: a new entry, or one the records file holds.
-enum Record<'a> {
-    New(&'a Entry, &'a [Problem]),
-    Old(&'a Indexed),
 }
 
 #[cfg(test)]
@@ -505,38 +371,9 @@ mod tests {
         assert!(EntryCache::load(&path, 1).index.is_empty());
         std::fs::write(&path, &index).unwrap();
         let mut other = std::fs::read(&records).unwrap();
-        other[20] ^= 1;
+        other[20] ^= 1; // the records file's generation
         std::fs::write(&records, &other).unwrap();
         assert!(EntryCache::load(&path, 1).index.is_empty());
-    }
-
-    #[test]
-    fn records_no_longer_used_are_dropped_when_they_outweigh_the_rest() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("entries.cache");
-        let big = |n: i128| Entry {
-            content_html: "x".repeat(300_000),
-            ..entry(&format!("E{n}"))
-        };
-        let mut size = 0;
-        for n in 1..=12 {
-            let a = post("_posts/2022-01-01-a.md", stamp(n), false);
-            let cache = EntryCache::load(&path, 1);
-            store(
-                &cache,
-                &path,
-                &[&a],
-                &[("_posts/2022-01-01-a.md", big(n))],
-                None,
-            );
-            size = std::fs::metadata(records_path(&path)).unwrap().len();
-            let cache = EntryCache::load(&path, 1);
-            assert_eq!(
-                cache.get(&a.source, a.stamp, None).unwrap().entry.title,
-                format!("E{n}")
-            );
-        }
-        assert!(size < 3 * 300_000 + (1 << 20), "{size}");
     }
 
     /// A post whose file name is not UTF-8 is cached like any other. (It made the save fail with

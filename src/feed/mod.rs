@@ -210,12 +210,12 @@ pub(crate) struct FeedFiles<'a> {
 
 /// [`render_cached`], also giving the entries it rendered or reused, so that jekyll-feed's feeds
 /// are written from them rather than rendered again; with `reuse`, feed files that are as the
-/// last build left them are neither rendered nor written (see [`reuse`]). `all_posts`: every
+/// last build left them are neither rendered nor written (see [`reuse`]). `listing`: every
 /// post collected (what Liquid's `site.posts` lists).
 pub(crate) fn render_keeping_entries<'a>(
     site: &Path,
     plans: &[Plan<'a>],
-    all_posts: &[Post],
+    listing: &[crate::collect::liquid::PostInfo],
     ctx: &Context<'_>,
     renderer: &Renderer,
     entry_cache: Option<(&Path, u64)>,
@@ -228,7 +228,7 @@ pub(crate) fn render_keeping_entries<'a>(
     // state's key of the site's other files.
     let liquid = match (reuse, entry_cache) {
         (Some(r), Some((_, settings))) if all_wanted.iter().any(|p| p.has_liquid) => {
-            Some(reuse::liquid_key(settings, r.inputs.others, all_posts))
+            Some(reuse::liquid_key(settings, r.inputs.others, listing))
         }
         _ => None,
     };

@@ -885,9 +885,17 @@ fn a_corrupt_ledger_is_refused_and_left_untouched() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
-    // Nothing was added beside the refused ledger (no journal, no WAL); the posts' cache lives
-    // in the same state folder.
-    assert_eq!(files, ["ledger.lock", "ledger.sqlite3", "posts.cache"]);
+    // Nothing was added beside the refused ledger (no journal, no WAL); the posts' cache (index
+    // and records) lives in the same state folder.
+    assert_eq!(
+        files,
+        [
+            "ledger.lock",
+            "ledger.sqlite3",
+            "posts.cache",
+            "posts.records"
+        ]
+    );
 }
 
 #[test]

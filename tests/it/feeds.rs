@@ -1153,6 +1153,7 @@ fn category_names_never_lead_outside_the_output_folder() {
             ".gazette/entries.cache",
             ".gazette/entries.records",
             ".gazette/posts.cache",
+            ".gazette/posts.records",
             "_config.yml",
             "_posts/2022-01-02-a.md"
         ]

@@ -86,13 +86,14 @@ impl Hostile for Site {
     }
 
     /// Every file below the temporary root that is not below the site's output folder, not
-    /// one of gazette's caches (`.gazette/posts.cache`, `.gazette/entries.cache` and
+    /// one of gazette's caches (`.gazette/posts.cache`, `.gazette/entries.cache`, their
     /// `.records`, `.gazette/build.state`), and not one of `written` (paths relative to the
     /// site).
     fn files_outside_output(&self, written: &[&str]) -> Vec<PathBuf> {
         let out = self.out();
         let caches = [
             self.path().join(".gazette/posts.cache"),
+            self.path().join(".gazette/posts.records"),
             self.path().join(".gazette/entries.cache"),
             self.path().join(".gazette/entries.records"),
             self.path().join(".gazette/build.state"),

@@ -37,17 +37,39 @@ pub(crate) struct LiquidSite {
 
 /// What a post needs to know of another post (for `post_url`, `link` and `site.posts`).
 #[derive(Debug, Clone)]
-pub(crate) struct PostInfo {
+pub struct PostInfo {
     /// The file relative to the site, with `/` separators.
     pub source: String,
+    /// The post's title.
     pub title: String,
+    /// Its date.
     pub date: DateTime<FixedOffset>,
+    /// Its categories.
     pub categories: Vec<String>,
+    /// Its tags.
     pub tags: Vec<String>,
+    /// Its slug.
     pub slug: String,
     /// Jekyll's `url`: the path below the site root.
     pub url: String,
+    /// Whether it is a draft.
     pub draft: bool,
+}
+
+impl PostInfo {
+    /// What other posts' Liquid sees of `post`.
+    pub fn of(post: &Post) -> PostInfo {
+        PostInfo {
+            source: post.source.to_string_lossy().replace('\\', "/"),
+            title: post.title.clone(),
+            date: post.date,
+            categories: post.categories.clone(),
+            tags: post.tags.clone(),
+            slug: post.slug.clone(),
+            url: post.path.clone(),
+            draft: post.draft,
+        }
+    }
 }
 
 /// The run's state, reached by tags and filters through [`State`] while a body renders.
@@ -129,7 +151,11 @@ pub(crate) fn warn(position: Position, message: String) {
 impl LiquidSite {
     /// `site`: the site folder; `config`: the site's configuration; `posts`: every post collected,
     /// for `{% post_url %}`, `{% link %}` and `site.posts`.
-    pub fn new(site: &Path, config: &SiteConfig, posts: &[Post]) -> (LiquidSite, Vec<Problem>) {
+    pub fn new(
+        site: &Path,
+        config: &SiteConfig,
+        mut infos: Vec<PostInfo>,
+    ) -> (LiquidSite, Vec<Problem>) {
         let mut problems = Vec::new();
         let raw = &config.raw;
         let text = |key: &str| {
@@ -143,19 +169,6 @@ impl LiquidSite {
             PathBuf::from(text("includes_dir").unwrap_or_else(|| "_includes".into()));
         let data_dir = text("data_dir").unwrap_or_else(|| "_data".into());
         let data = values::read_data(site, Path::new(&data_dir), &mut problems);
-        let mut infos: Vec<PostInfo> = posts
-            .iter()
-            .map(|p| PostInfo {
-                source: p.source.to_string_lossy().replace('\\', "/"),
-                title: p.title.clone(),
-                date: p.date,
-                categories: p.categories.clone(),
-                tags: p.tags.clone(),
-                slug: p.slug.clone(),
-                url: p.path.clone(),
-                draft: p.draft,
-            })
-            .collect();
         // Newest first, as `site.posts`; ties by path, last first.
         infos.sort_by(|a, b| b.date.cmp(&a.date).then(b.source.cmp(&a.source)));
         let language = Arc::new(language());

@@ -36,7 +36,7 @@ fn site_with(config: &str, files: &[(&str, &str)]) -> Site {
         ..Options::default()
     };
     let collection = collect(dir.path(), &config, &options);
-    let (liquid, problems) = LiquidSite::new(dir.path(), &config, &collection.posts);
+    let (liquid, problems) = LiquidSite::new(dir.path(), &config, collection.listing());
     Site {
         dir,
         liquid,

@@ -1,0 +1,349 @@
+//! Collecting for a build: every post is counted, checked and ordered from the cache's index
+//! ([`Brief`]s), but only the posts some feed shows are decoded whole.
+//!
+//! A build's feeds show the newest `items` posts of the site, of each category and of each tag;
+//! everything else a build needs of the other posts (dates, categories, tags, URLs, ids for the
+//! checks, what Liquid's `site.posts` lists) is in the index. So a rebuild of 10,000 posts
+//! decodes about 1,500 of them, and reads only the files that changed. The result is the
+//! [`Collection`] that [`super::collect`] gives, but for `posts`, which holds only those posts
+//! (and, for the sign-up form's list of categories, the newest post of each category), newest
+//! first; the feeds planned from it are the feeds planned from every post, since each feed's
+//! posts are the newest of its kind and all of them are here. `tests/it/rebuild.rs` checks
+//! that builds from it write exactly what builds without a cache write.
+
+use std::path::Path;
+
+use chrono::Utc;
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::cache::{self, Brief, Cache, Keep, Stamp};
+use super::liquid::PostInfo;
+use super::post::{self, Reading};
+use super::{Collection, Options, Post, Scan};
+use crate::config::SiteConfig;
+use crate::problem::{Position, Problem};
+
+/// One file as this run knows it: from the cache's index, or read now.
+enum Known {
+    Cached(usize),
+    Read(Reading),
+}
+
+/// A post taking part in the build, before it is decoded.
+struct Candidate<'a> {
+    /// Its source's index.
+    at: usize,
+    brief: std::borrow::Cow<'a, Brief>,
+    date: chrono::DateTime<chrono::FixedOffset>,
+}
+
+/// Collects the posts of `scan` for a build's feeds (see the module docs). Without a cache,
+/// or when the cache cannot give what is needed, every post is read as [`super::collect`]
+/// reads them.
+pub fn collect_for_feeds(
+    site: &Path,
+    config: &SiteConfig,
+    options: &Options,
+    mut scan: Scan,
+) -> Collection {
+    let Some(path) = options.cache.as_ref() else {
+        return super::collect_scanned(site, config, options, scan);
+    };
+    let settings_key = cache::settings_key(site, config.timezone);
+    let cache = Cache::load(path, settings_key);
+    scan.stamp(site);
+    let stamps = scan.stamps.clone().unwrap_or_default();
+    let sources = &scan.found.sources;
+    let found = cache.found(sources, &stamps);
+    crate::timing::mark("cache load + stamps");
+    // The files that changed, read in parallel.
+    let mut known: Vec<(Known, Option<Stamp>)> = found
+        .par_iter()
+        .zip(sources.par_iter())
+        .zip(stamps.par_iter())
+        .with_min_len(64)
+        .map(|((at, source), stamp)| match at {
+            Some(i) => (Known::Cached(*i), *stamp),
+            None => {
+                let (reading, stamp) = post::read(site, source, config, &scan.folders);
+                (Known::Read(reading), stamp)
+            }
+        })
+        .collect();
+    crate::timing::mark("read posts");
+    let keep: Vec<(&Path, Stamp, Keep<'_>)> = sources
+        .iter()
+        .zip(&known)
+        .filter_map(|(s, (k, stamp))| {
+            let what = match k {
+                Known::Cached(i) => Keep::Old(*i),
+                Known::Read(reading) => Keep::New(reading),
+            };
+            Some((s.relative.as_path(), (*stamp)?, what))
+        })
+        .collect();
+    let mut collection = Collection {
+        problems: std::mem::take(&mut scan.found.problems),
+        settings_key,
+        ..Collection::default()
+    };
+    collection.stats.drafts_skipped = scan.drafts_skipped;
+    if let Err(e) = cache.store(path, site, &keep) {
+        collection.problems.push(Problem::warning(
+            path,
+            Position::START,
+            format!("cannot write the cache (the next run reads every post again): {e}"),
+        ));
+    }
+    drop(keep);
+    crate::timing::mark("cache save");
+
+    let Some(candidates) = admit(site, config, options, &cache, &known, &mut collection) else {
+        return super::collect_scanned(site, config, options, scan);
+    };
+    let (mut candidates, no_id) = checks(site, sources, candidates, &mut collection.problems);
+    // Newest first; the same date by path, last first (candidates come in path order).
+    candidates.sort_by(|a, b| b.date.cmp(&a.date).then(b.at.cmp(&a.at)));
+    collection.stats.posts = candidates.len();
+    let mut categories: FxHashMap<&str, usize> = FxHashMap::default();
+    for c in &candidates {
+        for name in &c.brief.categories {
+            *categories.entry(name.as_str()).or_default() += 1;
+        }
+    }
+    collection.stats.categories = categories
+        .into_iter()
+        .map(|(name, count)| (name.to_string(), count))
+        .collect();
+    collection.listing = Some(candidates.iter().map(|c| info(c, sources)).collect());
+    crate::timing::mark("sort + checks");
+
+    let shown = shown(&candidates, config);
+    let mut posts: Vec<Option<Post>> = shown
+        .par_iter()
+        .map(|&i| {
+            let c = &candidates[i];
+            let reading = match &known[c.at].0 {
+                Known::Cached(at) => cache.reading(*at, site, None)?,
+                Known::Read(reading) => reading.clone(),
+            };
+            match reading {
+                Reading::Post(mut post, _) => {
+                    if no_id.contains(&c.at) {
+                        post.id = None;
+                    }
+                    Some(*post)
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    if posts.iter().any(Option::is_none) {
+        // A damaged record: read every post again, as a build without the cache would.
+        return super::collect_scanned(site, config, options, scan);
+    }
+    collection.posts = posts.iter_mut().filter_map(Option::take).collect();
+    known.clear();
+    collection
+        .problems
+        .sort_by(|a, b| a.path.cmp(&b.path).then(a.position.cmp(&b.position)));
+    crate::timing::mark("posts shown");
+    collection
+}
+
+/// Counts every file, takes its problems, and gives the posts that take part (not left out
+/// for being in the future), in path order; `None` when a record needed for its problems is
+/// damaged.
+fn admit<'a>(
+    site: &Path,
+    config: &SiteConfig,
+    options: &Options,
+    cache: &'a Cache,
+    known: &'a [(Known, Option<Stamp>)],
+    collection: &mut Collection,
+) -> Option<Vec<Candidate<'a>>> {
+    let future_allowed = options.future || config.future;
+    let mut candidates = Vec::with_capacity(known.len());
+    for (at, (k, _)) in known.iter().enumerate() {
+        let brief = match k {
+            Known::Cached(i) => std::borrow::Cow::Borrowed(&cache.get(*i).brief),
+            Known::Read(reading) => std::borrow::Cow::Owned(Brief::of(reading)),
+        };
+        if brief.has_problems {
+            let mut problems = match k {
+                Known::Cached(i) => problems_of(cache.reading(*i, site, None)?),
+                Known::Read(reading) => problems_of(reading.clone()),
+            };
+            collection.problems.append(&mut problems);
+        }
+        match brief.kind {
+            0 => {
+                let date = brief.date()?;
+                if !future_allowed && date.with_timezone(&Utc) > options.now {
+                    collection.stats.future += 1;
+                    let due = date.with_timezone(&Utc);
+                    collection.next_due = Some(collection.next_due.map_or(due, |d| d.min(due)));
+                    continue;
+                }
+                if brief.draft {
+                    collection.stats.drafts += 1;
+                }
+                candidates.push(Candidate { at, brief, date });
+            }
+            1 => collection.stats.unpublished += 1,
+            2 => collection.stats.ignored += 1,
+            _ => collection.stats.invalid += 1,
+        }
+    }
+    Some(candidates)
+}
+
+fn problems_of(reading: Reading) -> Vec<Problem> {
+    match reading {
+        Reading::Post(_, problems) | Reading::Invalid(problems) => problems,
+        Reading::Ignored(note) => vec![note],
+        Reading::Unpublished => Vec::new(),
+    }
+}
+
+/// Jekyll's and gazette's checks across posts, as [`super::collect`] makes them: a URL shared by
+/// posts goes to the one written last, the others are left out with a warning; an id shared by
+/// posts stays with the first (by path), the others lose it with an error. Gives the posts left
+/// and the sources of those that lost their id.
+fn checks<'a>(
+    site: &Path,
+    sources: &[super::walk::Source],
+    candidates: Vec<Candidate<'a>>,
+    problems: &mut Vec<Problem>,
+) -> (Vec<Candidate<'a>>, FxHashSet<usize>) {
+    let source = |c: &Candidate<'_>| sources[c.at].relative.as_path();
+    let mut survivor: FxHashMap<&str, usize> =
+        FxHashMap::with_capacity_and_hasher(candidates.len(), Default::default());
+    let mut conflicts = false;
+    for (i, c) in candidates.iter().enumerate() {
+        match survivor.get_mut(c.brief.url.as_str()) {
+            Some(kept) => {
+                conflicts = true;
+                let other = &candidates[*kept];
+                if (c.date, source(c).as_os_str()) > (other.date, source(other).as_os_str()) {
+                    *kept = i;
+                }
+            }
+            None => {
+                survivor.insert(&c.brief.url, i);
+            }
+        }
+    }
+    let mut left = Vec::with_capacity(candidates.len());
+    let winners: Vec<usize> = candidates
+        .iter()
+        .map(|c| survivor[c.brief.url.as_str()])
+        .collect();
+    let mut lost = Vec::new();
+    for (i, c) in candidates.iter().enumerate() {
+        if conflicts && winners[i] != i {
+            let winner = &candidates[winners[i]];
+            lost.push(Problem::warning(
+                site.join(source(c)),
+                Position::START,
+                format!(
+                    "conflict: {} is published at {} too, and Jekyll writes it last, so the page \
+                     there is that post's: this one is left out of the feeds (give one of them \
+                     another `permalink`)",
+                    super::shown(&site.join(source(winner))).display(),
+                    c.brief.path,
+                ),
+            ));
+        }
+    }
+    problems.append(&mut lost);
+    for (i, c) in candidates.into_iter().enumerate() {
+        if winners[i] == i {
+            left.push(c);
+        }
+    }
+    let mut first: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut no_id = FxHashSet::default();
+    for c in &left {
+        let Some(id) = c.brief.id.as_deref() else {
+            continue;
+        };
+        if let Some(other) = first.get(id) {
+            problems.push(Problem::error(
+                site.join(source(c)),
+                Position::START,
+                format!(
+                    "duplicate id {id}: {} has the same id",
+                    super::shown(&site.join(&sources[*other].relative)).display()
+                ),
+            ));
+            no_id.insert(c.at);
+        } else {
+            first.insert(id, c.at);
+        }
+    }
+    (left, no_id)
+}
+
+/// What Liquid sees of a candidate.
+fn info(c: &Candidate<'_>, sources: &[super::walk::Source]) -> PostInfo {
+    PostInfo {
+        source: sources[c.at].relative.to_string_lossy().replace('\\', "/"),
+        title: c.brief.title.clone(),
+        date: c.date,
+        categories: c.brief.categories.clone(),
+        tags: c.brief.tags.clone(),
+        slug: c.brief.slug.clone(),
+        url: c.brief.path.clone(),
+        draft: c.brief.draft,
+    }
+}
+
+/// The candidates (by their place in `candidates`, newest first) that some feed shows, as
+/// [`crate::plan::plan_keeping`] chooses them: the newest `items` of the site, of each category
+/// and (with `tag_feeds`) of each tag, among the posts in feeds and not drafts; and the newest
+/// post of each category that is not a draft (the sign-up form lists their categories).
+fn shown(candidates: &[Candidate<'_>], config: &SiteConfig) -> Vec<usize> {
+    let settings = &config.gazette;
+    let limit = settings.items.max(1);
+    let mut take = vec![false; candidates.len()];
+    let mut site = 0;
+    let mut categories: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut tags: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut listed: FxHashSet<&str> = FxHashSet::default();
+    for (i, c) in candidates.iter().enumerate() {
+        if c.brief.draft {
+            continue;
+        }
+        for name in &c.brief.categories {
+            if listed.insert(name.as_str()) {
+                take[i] = true;
+            }
+        }
+        if !c.brief.in_feeds {
+            continue;
+        }
+        if settings.site_feed && site < limit {
+            site += 1;
+            take[i] = true;
+        }
+        for name in &c.brief.categories {
+            let n = categories.entry(name.as_str()).or_default();
+            if *n < limit {
+                *n += 1;
+                take[i] = true;
+            }
+        }
+        if settings.tag_feeds {
+            for name in &c.brief.tags {
+                let n = tags.entry(name.as_str()).or_default();
+                if *n < limit {
+                    *n += 1;
+                    take[i] = true;
+                }
+            }
+        }
+    }
+    (0..candidates.len()).filter(|&i| take[i]).collect()
+}
