@@ -126,7 +126,20 @@ fn once(args: &Args, watching: bool) -> anyhow::Result<ExitCode> {
             written: last.as_ref().map(state::State::written).unwrap_or_default(),
         }),
     };
-    let built = match build(&loaded.config, collection, &request) {
+    let mut built = build(&loaded.config, collection, &request);
+    let mut loaded = loaded;
+    if matches!(built, Err(BuildError::NeedsEveryPost)) {
+        // A body with Liquid to render sees every post: collect them all and build again.
+        let config = match args.site.load_config() {
+            Ok(config) => config,
+            Err(problem) => return Ok(fail(&[problem])),
+        };
+        let scan = collect::Scan::new(site, &options);
+        loaded = args.site.collect(config, &options, scan, false);
+        built = build(&loaded.config, &loaded.collection, &request);
+    }
+    let collection = &loaded.collection;
+    let built = match built {
         Ok(built) => built,
         Err(BuildError::Problem(problem)) => return Ok(fail(&[problem])),
         Err(other) => return Err(other.into()),

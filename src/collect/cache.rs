@@ -32,7 +32,7 @@ use super::post::Reading;
 use super::records::{Place, Record, Records};
 use super::walk::Source;
 
-const MAGIC: &[u8; 16] = b"gazette-cache-v6";
+const MAGIC: &[u8; 16] = b"gazette-cache-v8";
 
 /// What identifies a file's content without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,14 +258,21 @@ pub(crate) struct Brief {
     pub draft: bool,
     pub in_feeds: bool,
     pub has_liquid: bool,
-    pub title: String,
-    pub slug: String,
-    /// The page's path below the site and its absolute URL.
-    pub path: String,
-    pub url: String,
+    /// A hash of the post's URL: posts that share one are told apart by their records.
+    pub url: u64,
+    /// A hash of what Liquid sees of the post ([`super::liquid::PostInfo::key`]).
+    pub info: u64,
     pub categories: Vec<String>,
     pub tags: Vec<String>,
     pub id: Option<String>,
+}
+
+/// A hash of a post's URL, for [`Brief::url`].
+pub(crate) fn url_hash(url: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    url.hash(&mut h);
+    h.finish()
 }
 
 impl Brief {
@@ -283,10 +290,8 @@ impl Brief {
                 draft: post.draft,
                 in_feeds: post.in_feeds,
                 has_liquid: post.has_liquid,
-                title: post.title.clone(),
-                slug: post.slug.clone(),
-                path: post.path.clone(),
-                url: post.url.clone(),
+                url: url_hash(&post.url),
+                info: super::liquid::PostInfo::of(post).key(),
                 categories: post.categories.clone(),
                 tags: post.tags.clone(),
                 id: post.id.clone(),
@@ -316,10 +321,11 @@ impl Brief {
     }
 }
 
-/// One file in the index as written.
-type IndexedRef<'a> = (PathRef<'a>, Stamp, Place, &'a Brief);
+/// One file in the index as written: its path, stamp, record, brief, and where its title, slug
+/// and page path lie in the index's listing section (see [`Cache::listed`]).
+type IndexedRef<'a> = (PathRef<'a>, Stamp, Place, &'a Brief, (u32, u32));
 /// One file in the index as read back.
-type Indexed = (PathBytes, Stamp, Place, Brief);
+type Indexed = (PathBytes, Stamp, Place, Brief, (u32, u32));
 
 #[derive(Serialize)]
 struct IndexRef<'a> {
@@ -342,13 +348,16 @@ pub(crate) struct Old {
     pub stamp: Stamp,
     place: Place,
     pub brief: Brief,
+    listed: (u32, u32),
 }
 
-/// The cache as loaded: the index (sorted by path) and the records file.
+/// The cache as loaded: the index (sorted by path), its listing section (each post's title,
+/// slug and page path, decoded only when Liquid must see every post), and the records file.
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
     key: u64,
     old: Vec<Old>,
+    listing: Vec<u8>,
     records: Records,
 }
 
@@ -464,42 +473,59 @@ fn records_path(path: &Path) -> PathBuf {
     path.with_extension("records")
 }
 
-/// The index in a file's bytes; `None` when it is not a whole index for `key`.
-fn parse(bytes: &[u8], key: u64) -> Option<Index> {
+/// The index in a file's bytes, and its listing section; `None` when it is not a whole index
+/// for `key`. The file: the magic, then for the index and for the listing section, each, its
+/// length, its checksum and its bytes.
+fn parse(bytes: &[u8], key: u64) -> Option<(Index, &[u8])> {
+    fn section(rest: &[u8]) -> Option<(&[u8], &[u8])> {
+        let (len, rest) = rest.split_at_checked(8)?;
+        let (sum, rest) = rest.split_at_checked(8)?;
+        let len = usize::try_from(u64::from_le_bytes(len.try_into().ok()?)).ok()?;
+        let (payload, rest) = rest.split_at_checked(len)?;
+        (checksum(payload) == u64::from_le_bytes(sum.try_into().ok()?)).then_some((payload, rest))
+    }
     let rest = bytes.strip_prefix(MAGIC.as_slice())?;
-    let (sum, payload) = rest.split_at_checked(8)?;
-    (checksum(payload) == u64::from_le_bytes(sum.try_into().ok()?)).then_some(())?;
+    let (payload, rest) = section(rest)?;
+    let (listing, rest) = section(rest)?;
+    rest.is_empty().then_some(())?;
     let index: Index = postcard::from_bytes(payload).ok()?;
-    (index.key == key).then_some(index)
+    (index.key == key).then_some((index, listing))
 }
 
 impl Cache {
     /// Loads the cache at `path` for settings `key`; anything unusable gives an empty cache.
     pub fn load(path: &Path, key: u64) -> Cache {
         remove_stale_temps(path);
-        let index = std::fs::read(path).ok().and_then(|b| parse(&b, key));
-        let generation = index.as_ref().map_or(0, |i| i.generation);
+        let bytes = std::fs::read(path).unwrap_or_default();
+        let index = parse(&bytes, key);
+        let generation = index.as_ref().map_or(0, |(i, _)| i.generation);
         let records = Records::open(&records_path(path), generation);
-        let old = match index {
-            Some(index) if records.generation() != 0 => {
+        let (old, listing) = match index {
+            Some((index, listing)) if records.generation() != 0 => {
                 let mut old: Vec<Old> = index
                     .entries
                     .into_iter()
-                    .filter_map(|(path, stamp, place, brief)| {
+                    .filter_map(|(path, stamp, place, brief, listed)| {
                         Some(Old {
                             path: path.into_path()?,
                             stamp,
                             place,
                             brief,
+                            listed,
                         })
                     })
                     .collect();
                 old.par_sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-                old
+                (old, listing.to_vec())
             }
-            _ => Vec::new(),
+            _ => (Vec::new(), Vec::new()),
         };
-        Cache { key, old, records }
+        Cache {
+            key,
+            old,
+            listing,
+            records,
+        }
     }
 
     /// Where the entry for `relative` is, if its file still has `stamp`.
@@ -514,6 +540,11 @@ impl Cache {
     /// The file at `index` (from [`Cache::find`]).
     pub fn get(&self, index: usize) -> &Old {
         &self.old[index]
+    }
+
+    /// The file at `index`, if there is one.
+    pub(crate) fn try_get(&self, index: usize) -> Option<&Old> {
+        self.old.get(index)
     }
 
     /// Where each source's entry is, if its file still has the stamp in `stamps`.
@@ -541,6 +572,15 @@ impl Cache {
         let stored: Stored = postcard::from_bytes(bytes).ok()?;
         let (path, _, reading) = restored(stored)?;
         (path == self.old[index].path).then(|| rooted(reading, site))
+    }
+
+    /// The title, slug and page path of the post at `index`, from the listing section.
+    pub(crate) fn listed(&self, index: usize) -> Option<(String, String, String)> {
+        let (start, len) = self.old.get(index)?.listed;
+        let bytes = self
+            .listing
+            .get(start as usize..(start as usize).checked_add(len as usize)?)?;
+        postcard::from_bytes(bytes).ok()
     }
 
     /// The whole records file, to take many records at once.
@@ -592,6 +632,28 @@ impl Cache {
                 Keep::New(reading) => std::borrow::Cow::Owned(Brief::of(reading)),
             })
             .collect();
+        // The listing section: old entries' bytes copied, new ones encoded.
+        let mut listing = Vec::with_capacity(self.listing.len() + 256 * fresh);
+        let mut listed = Vec::with_capacity(keep.len());
+        for (_, _, what) in keep {
+            let start = listing.len();
+            match what {
+                Keep::Old(i) => {
+                    let (s, len) = self.old[*i].listed;
+                    let old = self.listing.get(s as usize..s as usize + len as usize);
+                    listing.extend_from_slice(old.unwrap_or_default());
+                }
+                Keep::New(Reading::Post(post, _)) => {
+                    let names = (&post.title, &post.slug, &post.path);
+                    let bytes = postcard::to_allocvec(&names).map_err(std::io::Error::other)?;
+                    listing.extend_from_slice(&bytes);
+                }
+                Keep::New(_) => {}
+            }
+            let len = listing.len() - start;
+            let fits = |n: usize| u32::try_from(n).map_err(std::io::Error::other);
+            listed.push((fits(start)?, fits(len)?));
+        }
         let index = IndexRef {
             key: self.key,
             generation,
@@ -599,16 +661,21 @@ impl Cache {
                 .iter()
                 .zip(places)
                 .zip(&briefs)
-                .map(|(((source, stamp, _), place), brief)| {
-                    (PathRef(source), *stamp, place, brief.as_ref())
+                .zip(listed)
+                .map(|((((source, stamp, _), place), brief), listed)| {
+                    (PathRef(source), *stamp, place, brief.as_ref(), listed)
                 })
                 .collect(),
         };
         let payload = postcard::to_allocvec(&index).map_err(std::io::Error::other)?;
         replace_file(path, |file| {
             file.write_all(MAGIC)?;
-            file.write_all(&checksum(&payload).to_le_bytes())?;
-            file.write_all(&payload)
+            for section in [&payload, &listing] {
+                file.write_all(&(section.len() as u64).to_le_bytes())?;
+                file.write_all(&checksum(section).to_le_bytes())?;
+                file.write_all(section)?;
+            }
+            Ok(())
         })
     }
 

@@ -24,6 +24,51 @@ use super::{Collection, Options, Post, Scan};
 use crate::config::SiteConfig;
 use crate::problem::{Position, Problem};
 
+/// What a build collected for its feeds keeps, to list every post for Liquid only if a body with
+/// Liquid must be rendered: the post cache (its index and listing section) and, newest first,
+/// each post's place in it, or what Liquid sees of a post read in this run.
+#[derive(Debug)]
+pub struct Deferred {
+    cache: Cache,
+    posts: Vec<Listed>,
+}
+
+#[derive(Debug)]
+enum Listed {
+    Cached(usize),
+    Read(Box<PostInfo>),
+    /// Not a post after all (never: candidates are posts), so no listing.
+    Missing,
+}
+
+impl Deferred {
+    /// What Liquid sees of every post, newest first; `None` when the cache's listing cannot be
+    /// read.
+    pub fn listing(&self) -> Option<Vec<PostInfo>> {
+        self.posts
+            .iter()
+            .map(|p| match p {
+                Listed::Read(info) => Some((**info).clone()),
+                Listed::Missing => None,
+                Listed::Cached(i) => {
+                    let old = self.cache.try_get(*i)?;
+                    let (title, slug, url) = self.cache.listed(*i)?;
+                    Some(PostInfo {
+                        source: old.path.to_string_lossy().replace('\\', "/"),
+                        title,
+                        date: old.brief.date()?,
+                        categories: old.brief.categories.clone(),
+                        tags: old.brief.tags.clone(),
+                        slug,
+                        url,
+                        draft: old.brief.draft,
+                    })
+                }
+            })
+            .collect()
+    }
+}
+
 /// One file as this run knows it: from the cache's index, or read now.
 enum Known {
     Cached(usize),
@@ -102,7 +147,21 @@ pub fn collect_for_feeds(
     let Some(candidates) = admit(site, config, options, &cache, &known, &mut collection) else {
         return super::collect_scanned(site, config, options, scan);
     };
-    let (mut candidates, no_id) = checks(site, sources, candidates, &mut collection.problems);
+    let url_of = |c: &Candidate<'_>| -> Option<(String, String)> {
+        let reading = match &known[c.at].0 {
+            Known::Cached(at) => cache.reading(*at, site, None)?,
+            Known::Read(reading) => reading.clone(),
+        };
+        match reading {
+            Reading::Post(post, _) => Some((post.url, post.path)),
+            _ => None,
+        }
+    };
+    let Some((mut candidates, no_id)) =
+        checks(site, sources, candidates, url_of, &mut collection.problems)
+    else {
+        return super::collect_scanned(site, config, options, scan);
+    };
     // Newest first; the same date by path, last first (candidates come in path order).
     candidates.sort_by(|a, b| b.date.cmp(&a.date).then(b.at.cmp(&a.at)));
     collection.stats.posts = candidates.len();
@@ -116,16 +175,23 @@ pub fn collect_for_feeds(
         .into_iter()
         .map(|(name, count)| (name.to_string(), count))
         .collect();
-    collection.listing = Some(candidates.iter().map(|c| info(c, sources)).collect());
+    collection.partial = true;
+    collection.listing_key = super::liquid::listing_key(candidates.iter().map(|c| c.brief.info));
     crate::timing::mark("sort + checks");
 
     let shown = shown(&candidates, config);
+    // Many records are read in one go; a few, each where it lies.
+    let all = if shown.len() > 64 {
+        cache.records()
+    } else {
+        None
+    };
     let mut posts: Vec<Option<Post>> = shown
         .par_iter()
         .map(|&i| {
             let c = &candidates[i];
             let reading = match &known[c.at].0 {
-                Known::Cached(at) => cache.reading(*at, site, None)?,
+                Known::Cached(at) => cache.reading(*at, site, all.as_deref())?,
                 Known::Read(reading) => reading.clone(),
             };
             match reading {
@@ -144,7 +210,20 @@ pub fn collect_for_feeds(
         return super::collect_scanned(site, config, options, scan);
     }
     collection.posts = posts.iter_mut().filter_map(Option::take).collect();
+    let listed = candidates
+        .iter()
+        .map(|c| match &known[c.at].0 {
+            Known::Cached(i) => Listed::Cached(*i),
+            Known::Read(Reading::Post(post, _)) => Listed::Read(Box::new(PostInfo::of(post))),
+            Known::Read(_) => Listed::Missing,
+        })
+        .collect();
+    drop(candidates);
     known.clear();
+    collection.deferred = Some(Box::new(Deferred {
+        cache,
+        posts: listed,
+    }));
     collection
         .problems
         .sort_by(|a, b| a.path.cmp(&b.path).then(a.position.cmp(&b.position)));
@@ -210,59 +289,68 @@ fn problems_of(reading: Reading) -> Vec<Problem> {
 /// Jekyll's and gazette's checks across posts, as [`super::collect`] makes them: a URL shared by
 /// posts goes to the one written last, the others are left out with a warning; an id shared by
 /// posts stays with the first (by path), the others lose it with an error. Gives the posts left
-/// and the sources of those that lost their id.
+/// and the sources of those that lost their id; `None` when the record of a post that may share
+/// its URL (`url_of` gives its URL and page path) cannot be read.
 fn checks<'a>(
     site: &Path,
     sources: &[super::walk::Source],
     candidates: Vec<Candidate<'a>>,
+    url_of: impl Fn(&Candidate<'a>) -> Option<(String, String)>,
     problems: &mut Vec<Problem>,
-) -> (Vec<Candidate<'a>>, FxHashSet<usize>) {
+) -> Option<(Vec<Candidate<'a>>, FxHashSet<usize>)> {
     let source = |c: &Candidate<'_>| sources[c.at].relative.as_path();
-    let mut survivor: FxHashMap<&str, usize> =
+    // Posts whose URLs hash alike: only they may share a URL, and their records tell.
+    let mut by_hash: FxHashMap<u64, Vec<usize>> =
         FxHashMap::with_capacity_and_hasher(candidates.len(), Default::default());
-    let mut conflicts = false;
     for (i, c) in candidates.iter().enumerate() {
-        match survivor.get_mut(c.brief.url.as_str()) {
-            Some(kept) => {
-                conflicts = true;
-                let other = &candidates[*kept];
-                if (c.date, source(c).as_os_str()) > (other.date, source(other).as_os_str()) {
-                    *kept = i;
+        by_hash.entry(c.brief.url).or_default().push(i);
+    }
+    let mut left_out = vec![false; candidates.len()];
+    for group in by_hash.values().filter(|g| g.len() > 1) {
+        let urls: Vec<(String, String)> = group
+            .iter()
+            .map(|&i| url_of(&candidates[i]))
+            .collect::<Option<_>>()?;
+        // The same URL: the post written last (by date, the same date by path) stays.
+        let mut survivor: FxHashMap<&str, usize> = FxHashMap::default();
+        for (k, &i) in group.iter().enumerate() {
+            let c = &candidates[i];
+            match survivor.get_mut(urls[k].0.as_str()) {
+                Some(kept) => {
+                    let other = &candidates[group[*kept]];
+                    if (c.date, source(c).as_os_str()) > (other.date, source(other).as_os_str()) {
+                        *kept = k;
+                    }
+                }
+                None => {
+                    survivor.insert(&urls[k].0, k);
                 }
             }
-            None => {
-                survivor.insert(&c.brief.url, i);
-            }
         }
-    }
-    let mut left = Vec::with_capacity(candidates.len());
-    let winners: Vec<usize> = candidates
-        .iter()
-        .map(|c| survivor[c.brief.url.as_str()])
-        .collect();
-    let mut lost = Vec::new();
-    for (i, c) in candidates.iter().enumerate() {
-        if conflicts && winners[i] != i {
-            let winner = &candidates[winners[i]];
-            lost.push(Problem::warning(
-                site.join(source(c)),
+        for (k, &i) in group.iter().enumerate() {
+            let winner = survivor[urls[k].0.as_str()];
+            if winner == k {
+                continue;
+            }
+            left_out[i] = true;
+            problems.push(Problem::warning(
+                site.join(source(&candidates[i])),
                 Position::START,
                 format!(
                     "conflict: {} is published at {} too, and Jekyll writes it last, so the page \
                      there is that post's: this one is left out of the feeds (give one of them \
                      another `permalink`)",
-                    super::shown(&site.join(source(winner))).display(),
-                    c.brief.path,
+                    super::shown(&site.join(source(&candidates[group[winner]]))).display(),
+                    urls[k].1,
                 ),
             ));
         }
     }
-    problems.append(&mut lost);
-    for (i, c) in candidates.into_iter().enumerate() {
-        if winners[i] == i {
-            left.push(c);
-        }
-    }
+    let left: Vec<Candidate<'a>> = candidates
+        .into_iter()
+        .zip(left_out)
+        .filter_map(|(c, out)| (!out).then_some(c))
+        .collect();
     let mut first: FxHashMap<&str, usize> = FxHashMap::default();
     let mut no_id = FxHashSet::default();
     for c in &left {
@@ -283,21 +371,7 @@ fn checks<'a>(
             first.insert(id, c.at);
         }
     }
-    (left, no_id)
-}
-
-/// What Liquid sees of a candidate.
-fn info(c: &Candidate<'_>, sources: &[super::walk::Source]) -> PostInfo {
-    PostInfo {
-        source: sources[c.at].relative.to_string_lossy().replace('\\', "/"),
-        title: c.brief.title.clone(),
-        date: c.date,
-        categories: c.brief.categories.clone(),
-        tags: c.brief.tags.clone(),
-        slug: c.brief.slug.clone(),
-        url: c.brief.path.clone(),
-        draft: c.brief.draft,
-    }
+    Some((left, no_id))
 }
 
 /// The candidates (by their place in `candidates`, newest first) that some feed shows, as

@@ -10,7 +10,7 @@ pub mod files;
 pub mod front_matter;
 pub mod inputs;
 mod lazy;
-pub use lazy::collect_for_feeds;
+pub use lazy::{collect_for_feeds, Deferred};
 pub mod liquid;
 pub mod markdown;
 pub mod nesting;
@@ -99,9 +99,15 @@ pub struct Collection {
     /// When the earliest post left out for being dated in the future comes due: from then on,
     /// the same files give other feeds.
     pub next_due: Option<DateTime<Utc>>,
-    /// What Liquid sees of every post, when `posts` holds only the posts feeds show (see
-    /// [`collect_for_feeds`]); `None` when `posts` holds them all.
-    pub listing: Option<Vec<liquid::PostInfo>>,
+    /// Whether `posts` holds only the posts a build's feeds show (see [`collect_for_feeds`]),
+    /// not every post collected.
+    pub partial: bool,
+    /// The key of what Liquid sees of every post collected (`site.posts`, `{% post_url %}`),
+    /// newest first ([`liquid::listing_key`]).
+    pub listing_key: u64,
+    /// For a [`Collection::partial`] collection, how to list every post for Liquid when a body
+    /// with Liquid must be rendered ([`Collection::listing`]).
+    pub deferred: Option<Box<Deferred>>,
 }
 
 impl Collection {
@@ -110,11 +116,14 @@ impl Collection {
         self.problems.iter().any(Problem::is_error)
     }
 
-    /// What Liquid sees of every post collected (`site.posts`, `{% post_url %}`), newest first.
-    pub fn listing(&self) -> Vec<liquid::PostInfo> {
-        match &self.listing {
-            Some(listing) => listing.clone(),
-            None => self.posts.iter().map(liquid::PostInfo::of).collect(),
+    /// What Liquid sees of every post collected (`site.posts`, `{% post_url %}`), newest first;
+    /// for a [`Collection::partial`] collection, from the post cache's index (`None` when it
+    /// cannot be read).
+    pub fn listing(&self) -> Option<Vec<liquid::PostInfo>> {
+        match (&self.deferred, self.partial) {
+            (Some(deferred), _) => deferred.listing(),
+            (None, true) => None,
+            (None, false) => Some(self.posts.iter().map(liquid::PostInfo::of).collect()),
         }
     }
 }
@@ -284,6 +293,12 @@ pub fn collect_scanned(
 
     sort_newest_first(&mut collection.posts);
     collection.stats.posts = collection.posts.len();
+    collection.listing_key = liquid::listing_key(
+        collection
+            .posts
+            .iter()
+            .map(|p| liquid::PostInfo::of(p).key()),
+    );
     collection.stats.categories = count_categories(&collection.posts);
     crate::timing::mark("sort + checks");
     collection

@@ -55,6 +55,11 @@ pub enum BuildError {
     /// jekyll-feed's files could not be put in place after gazette's were written.
     #[error("jekyll-feed's feeds were not all written")]
     JekyllFeed(#[source] write::WriteError),
+    /// The collection holds only the posts feeds show ([`crate::collect::collect_for_feeds`]),
+    /// and a body with Liquid must be rendered, which sees every post: build again from a
+    /// collection of every post. Nothing was written.
+    #[error("a post's Liquid must be rendered with every post collected")]
+    NeedsEveryPost,
 }
 
 impl From<Problem> for BuildError {
@@ -97,8 +102,16 @@ pub fn build(
     // Every category and tag keeps the file it was published with (see src/plan/slug.rs).
     let published = crate::plan::slug::Published::read(out);
     let plans = crate::plan::plan_keeping(&collection.posts, config, &published);
-    let listing = collection.listing();
-    let (renderer, mut renderer_problems) = Renderer::with_listing(site, config, listing.clone());
+    // Liquid sees every post. A collection of only the posts feeds show lists them only when a
+    // body with Liquid must be rendered (from the post cache's index): first without them.
+    let partial = collection.partial;
+    let listing = if partial {
+        Some(Vec::new())
+    } else {
+        collection.listing()
+    };
+    let (mut renderer, mut renderer_problems) =
+        Renderer::with_listing(site, config, listing.unwrap_or_default());
     let cache = request
         .entry_cache
         .as_deref()
@@ -113,15 +126,26 @@ pub fn build(
             written: &p.written,
             out,
         });
-    let files = render_keeping_entries(
-        site,
-        &plans,
-        &listing,
-        &ctx,
-        &renderer,
-        cache,
-        reuse.as_ref(),
-    )?;
+    let render = |renderer: &Renderer, whole: bool| {
+        render_keeping_entries(
+            site,
+            &plans,
+            (collection.listing_key, whole),
+            &ctx,
+            renderer,
+            cache,
+            reuse.as_ref(),
+        )
+    };
+    let files = match render(&renderer, !partial)? {
+        Some(files) => files,
+        None => {
+            let listing = collection.listing().ok_or(BuildError::NeedsEveryPost)?;
+            let (whole, problems) = Renderer::with_listing(site, config, listing);
+            (renderer, renderer_problems) = (whole, problems);
+            render(&renderer, true)?.ok_or(BuildError::NeedsEveryPost)?
+        }
+    };
     let (mut outputs, mut warnings, entries) = (files.outputs, files.problems, files.entries);
     warnings.append(&mut renderer_problems);
     // The service's sign-up form for the site's layout (`digest: serve_url`), beside

@@ -942,7 +942,15 @@ pub(crate) fn render(
         .collect::<BTreeMap<_, _>>()
         .into_values()
         .collect();
-    let rendered = super::render_entries(site, &missing, None, renderer, None)?.entries;
+    // Given every post (`liquid_ok`), rendering never stops for want of them.
+    let Some(rendered) = super::render_entries(site, &missing, None, renderer, None, true)? else {
+        return Err(Problem::error(
+            site,
+            Position::START,
+            "a post's Liquid could not be rendered",
+        ));
+    };
+    let rendered = rendered.entries;
     let entries: HashMap<&Path, &Entry> = known
         .iter()
         .chain(&rendered)

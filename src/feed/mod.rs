@@ -186,8 +186,15 @@ pub(crate) fn render_cached(
     renderer: &Renderer,
     entry_cache: Option<(&Path, u64)>,
 ) -> Result<(Vec<Output>, Vec<Problem>), Problem> {
-    render_keeping_entries(site, plans, &[], ctx, renderer, entry_cache, None)
-        .map(|files| (files.outputs, files.problems))
+    // Given every post (`liquid_ok`), rendering never stops for want of them.
+    match render_keeping_entries(site, plans, (0, true), ctx, renderer, entry_cache, None)? {
+        Some(files) => Ok((files.outputs, files.problems)),
+        None => Err(Problem::error(
+            site,
+            Position::START,
+            "a post's Liquid could not be rendered",
+        )),
+    }
 }
 
 /// The entries of a build, by post file.
@@ -210,17 +217,20 @@ pub(crate) struct FeedFiles<'a> {
 
 /// [`render_cached`], also giving the entries it rendered or reused, so that jekyll-feed's feeds
 /// are written from them rather than rendered again; with `reuse`, feed files that are as the
-/// last build left them are neither rendered nor written (see [`reuse`]). `listing`: every
-/// post collected (what Liquid's `site.posts` lists).
+/// last build left them are neither rendered nor written (see [`reuse`]). `listing`: the key of
+/// every post collected as Liquid's `site.posts` lists them; `None` when `renderer` was not
+/// given them (a collection of only the posts feeds show), and then `Ok(None)` when a body
+/// with Liquid must be rendered.
 pub(crate) fn render_keeping_entries<'a>(
     site: &Path,
     plans: &[Plan<'a>],
-    listing: &[crate::collect::liquid::PostInfo],
+    listing: (u64, bool),
     ctx: &Context<'_>,
     renderer: &Renderer,
     entry_cache: Option<(&Path, u64)>,
     reuse: Option<&reuse::Reuse<'_>>,
-) -> Result<FeedFiles<'a>, Problem> {
+) -> Result<Option<FeedFiles<'a>>, Problem> {
+    let (listing, liquid_ok) = listing;
     let cache = entry_cache.map(|(path, key)| entry_cache::EntryCache::load(path, key));
     crate::timing::mark("entry cache load");
     let all_wanted = posts_of(plans);
@@ -277,11 +287,14 @@ pub(crate) fn render_keeping_entries<'a>(
     crate::timing::mark("feed keys");
     let to_render: Vec<Plan<'a>> = rendering.iter().map(|(p, _)| p.clone()).collect();
     let wanted = posts_of(&to_render);
-    let Rendering {
+    let Some(Rendering {
         entries,
         problems: entry_problems,
         unkeyed,
-    } = render_entries(site, &wanted, cache.as_ref(), renderer, liquid)?;
+    }) = render_entries(site, &wanted, cache.as_ref(), renderer, liquid, liquid_ok)?
+    else {
+        return Ok(None);
+    };
     crate::timing::mark("entries");
     let mut problems = Vec::new();
     if let (Some(cache), Some((path, _))) = (&cache, entry_cache) {
@@ -341,13 +354,13 @@ pub(crate) fn render_keeping_entries<'a>(
     problems.extend(size_warnings(sizes, settings.max_feed_bytes));
     outputs.extend(lists(plans, ctx, &formats));
     problems.extend(slug::warnings(site, plans, &settings.slugs));
-    Ok(FeedFiles {
+    Ok(Some(FeedFiles {
         outputs,
         kept,
         made,
         problems,
         entries,
-    })
+    }))
 }
 
 /// Every post some feed includes, once each, in path order.
@@ -368,15 +381,18 @@ struct Rendering<'a> {
 }
 
 /// The entry of every post, from `cache` when its file did not change (and, for a body with
-/// Liquid, when it was kept under the Liquid key `liquid`), else rendered (in parallel).
+/// Liquid, when it was kept under the Liquid key `liquid`), else rendered (in parallel);
+/// `Ok(None)` when a body with Liquid must be rendered and `liquid_ok` is false (the renderer
+/// was not given every post).
 fn render_entries<'a>(
     site: &Path,
     posts: &[&'a Post],
     cache: Option<&entry_cache::EntryCache>,
     renderer: &Renderer,
     liquid: Option<u64>,
-) -> Result<Rendering<'a>, Problem> {
-    let rendered: Vec<(&Path, Entry, Rendered)> = posts
+    liquid_ok: bool,
+) -> Result<Option<Rendering<'a>>, Problem> {
+    let rendered: Option<Vec<(&Path, Entry, Rendered)>> = posts
         .par_iter()
         .map(|post| {
             let key = if post.has_liquid { liquid } else { None };
@@ -389,12 +405,18 @@ fn render_entries<'a>(
                         problems: k.problems,
                         ..Rendered::default()
                     };
-                    Ok((post.source.as_path(), k.entry, how))
+                    Ok(Some((post.source.as_path(), k.entry, how)))
                 }
-                None => entry(site, post, renderer).map(|(e, r)| (post.source.as_path(), e, r)),
+                None if post.has_liquid && !liquid_ok => Ok(None),
+                None => {
+                    entry(site, post, renderer).map(|(e, r)| Some((post.source.as_path(), e, r)))
+                }
             }
         })
         .collect::<Result<_, _>>()?;
+    let Some(rendered) = rendered else {
+        return Ok(None);
+    };
     let mut out = Rendering {
         entries: HashMap::with_capacity(rendered.len()),
         problems: HashMap::new(),
@@ -409,7 +431,7 @@ fn render_entries<'a>(
         }
         out.entries.insert(path, entry);
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// Every planned feed in every format of `formats`.

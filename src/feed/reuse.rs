@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 use super::entry_cache::EntryCache;
 use super::state::{Inputs, Written};
 use crate::collect::cache::Stamp;
-use crate::collect::liquid::PostInfo;
 use crate::plan::{Format, Plan};
 
 /// What a build may keep from the last one.
@@ -35,16 +34,14 @@ pub(crate) struct Reuse<'r> {
 }
 
 /// The Liquid key of a build (see the module docs): `settings` is the key the posts were read
-/// with, `listing` what Liquid sees of every post collected.
-pub(crate) fn liquid_key(settings: u64, others: u64, listing: &[PostInfo]) -> u64 {
+/// with, `listing` the key of what Liquid sees of every post collected
+/// ([`crate::collect::Collection::listing_key`]).
+pub(crate) fn liquid_key(settings: u64, others: u64, listing: u64) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     settings.hash(&mut h);
     others.hash(&mut h);
     std::env::var_os("JEKYLL_ENV").hash(&mut h);
-    for p in listing {
-        (&p.source, &p.title, p.date, &p.categories, &p.tags).hash(&mut h);
-        (&p.slug, &p.url, p.draft).hash(&mut h);
-    }
+    listing.hash(&mut h);
     h.finish()
 }
 

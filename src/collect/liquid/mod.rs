@@ -70,6 +70,33 @@ impl PostInfo {
             draft: post.draft,
         }
     }
+
+    /// A hash of everything here, so that a change to any post Liquid can see changes the
+    /// key of the list of them ([`crate::collect::Collection::listing_key`]).
+    pub fn key(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = rustc_hash::FxHasher::default();
+        (
+            &self.source,
+            &self.title,
+            self.date,
+            &self.categories,
+            &self.tags,
+        )
+            .hash(&mut h);
+        (&self.slug, &self.url, self.draft).hash(&mut h);
+        h.finish()
+    }
+}
+
+/// The key of a list of posts as Liquid sees them, from each one's [`PostInfo::key`], in order.
+pub fn listing_key(keys: impl Iterator<Item = u64>) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    for key in keys {
+        h.write_u64(key);
+    }
+    h.finish()
 }
 
 /// The run's state, reached by tags and filters through [`State`] while a body renders.

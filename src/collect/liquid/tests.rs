@@ -36,7 +36,7 @@ fn site_with(config: &str, files: &[(&str, &str)]) -> Site {
         ..Options::default()
     };
     let collection = collect(dir.path(), &config, &options);
-    let (liquid, problems) = LiquidSite::new(dir.path(), &config, collection.listing());
+    let (liquid, problems) = LiquidSite::new(dir.path(), &config, collection.listing().unwrap());
     Site {
         dir,
         liquid,
