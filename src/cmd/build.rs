@@ -27,7 +27,7 @@ pub struct Args {
     #[arg(long)]
     pub strict: bool,
     /// Build, then build again whenever a post, an include, a data file or the settings change
-    /// (checked every 100 ms), until stopped (Ctrl-C).
+    /// (as the system tells of each save), until stopped (Ctrl-C).
     #[arg(long)]
     pub watch: bool,
 }
@@ -42,13 +42,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .ok()
             .map(|l| args.site.site.join(&l.config.gazette.out))
     });
-    let mut seen = super::watch::fingerprint(&args.site.site, skip.as_deref());
+    // Made before the first build: a save during a build starts another one after it.
+    let mut watcher = super::watch::Watcher::new(&args.site.site, skip.as_deref());
     loop {
         // A failed build is said and the watch goes on: the next save may fix it.
         if let Err(e) = once(args, true) {
             errln!("gazette: {e:#}");
         }
-        seen = super::watch::next_change(&args.site.site, skip.as_deref(), seen);
+        watcher.wait();
     }
 }
 
