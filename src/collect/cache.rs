@@ -602,29 +602,23 @@ impl Cache {
         if fresh == 0 && keep.len() == self.old.len() {
             return Ok(());
         }
-        // New records encoded in parallel; old ones stay where they are.
-        let encoded: Vec<Option<Vec<u8>>> = keep
-            .par_iter()
-            .map(|(source, stamp, what)| match what {
-                Keep::Old(_) => Ok(None),
-                Keep::New(reading) => {
-                    let relative = relative_to(reading, site);
-                    let reading = relative.as_ref().unwrap_or(reading);
-                    postcard::to_allocvec(&stored(source, *stamp, reading))
-                        .map(Some)
-                        .map_err(std::io::Error::other)
-                }
-            })
-            .collect::<std::io::Result<_>>()?;
-        let records: Vec<Record<'_>> = keep
+        // New records are encoded as they are written; old ones stay where they are.
+        let records: Vec<Record> = keep
             .iter()
-            .zip(&encoded)
-            .map(|((_, _, what), bytes)| match (what, bytes) {
-                (Keep::Old(i), _) => Record::Old(self.old[*i].place),
-                (Keep::New(_), bytes) => Record::New(bytes.as_deref().unwrap_or_default()),
+            .map(|(_, _, what)| match what {
+                Keep::Old(i) => Record::Old(self.old[*i].place),
+                Keep::New(_) => Record::New,
             })
             .collect();
-        let (generation, places) = self.records.save(&records)?;
+        let encode = |i: usize| -> std::io::Result<Vec<u8>> {
+            let (source, stamp, Keep::New(reading)) = &keep[i] else {
+                return Ok(Vec::new());
+            };
+            let relative = relative_to(reading, site);
+            let reading = relative.as_ref().unwrap_or(reading);
+            postcard::to_allocvec(&stored(source, *stamp, reading)).map_err(std::io::Error::other)
+        };
+        let (generation, places) = self.records.save(&records, encode)?;
         let briefs: Vec<std::borrow::Cow<'_, Brief>> = keep
             .iter()
             .map(|(_, _, what)| match what {

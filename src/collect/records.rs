@@ -31,11 +31,17 @@ pub(crate) struct Place {
     sum: u64,
 }
 
-/// A record to write: new bytes, or a record the file holds already.
-pub(crate) enum Record<'a> {
-    New(&'a [u8]),
+/// A record to write: a new one (encoded when it is written, see [`Records::save`]), or a record
+/// the file holds already.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Record {
+    New,
     Old(Place),
 }
+
+/// New records are encoded this many at a time (in parallel) and written before the next ones
+/// are: 100,000 posts' records are 40 MB, which a cold build must not hold at once.
+const BATCH: usize = 4096;
 
 /// A records file, opened for the generation its index names.
 #[derive(Debug, Default)]
@@ -108,22 +114,20 @@ impl Records {
         (checksum(bytes) == place.sum).then_some(bytes)
     }
 
-    /// Writes `records` (new ones appended, old ones left where they are, or all of them into a
-    /// new file when too little of this one would still be used): the generation the index must
-    /// now name, and each record's place, in order.
-    pub fn save(&self, records: &[Record<'_>]) -> std::io::Result<(u64, Vec<Place>)> {
+    /// Writes `records`: each new one as `encode` gives it (called with its place in
+    /// `records`), appended, the old ones left where they are; or all of them into a new file
+    /// when too little of this one is still used. Gives the generation the index must now name,
+    /// and each record's place, in order.
+    pub fn save(
+        &self,
+        records: &[Record],
+        encode: impl Fn(usize) -> std::io::Result<Vec<u8>> + Sync,
+    ) -> std::io::Result<(u64, Vec<Place>)> {
         let live: u64 = records
             .iter()
             .map(|r| match r {
-                Record::New(bytes) => bytes.len() as u64,
+                Record::New => 0,
                 Record::Old(place) => place.len,
-            })
-            .sum();
-        let new: u64 = records
-            .iter()
-            .map(|r| match r {
-                Record::New(bytes) => bytes.len() as u64,
-                Record::Old(_) => 0,
             })
             .sum();
         let size = self
@@ -131,64 +135,45 @@ impl Records {
             .as_ref()
             .and_then(|f| f.metadata().ok())
             .map_or(0, |m| m.len());
-        if self.file.is_some() && size + new <= 2 * live + SLACK {
-            if let Ok(places) = self.append(records) {
+        if self.file.is_some() && size <= 2 * live + SLACK {
+            if let Ok(places) = self.append(records, &encode) {
                 return Ok((self.generation, places));
             }
         }
-        self.rewrite(records)
+        self.rewrite(records, &encode)
     }
 
-    /// Appends the new records.
-    fn append(&self, records: &[Record<'_>]) -> std::io::Result<Vec<Place>> {
-        let mut file = std::fs::OpenOptions::new().append(true).open(&self.path)?;
-        // Still this generation (another run may have written the file anew meanwhile).
-        if generation_of(&std::fs::File::open(&self.path)?) != Some(self.generation) {
-            return Err(std::io::Error::other("records file of another generation"));
-        }
-        let mut offset = file.metadata()?.len();
-        let mut buffer = Vec::new();
+    /// Writes `records` into `file` from `offset` on: the old ones copied from `old` (the bytes
+    /// of the file being replaced) when given, else left where they are; the new ones encoded
+    /// a batch at a time.
+    fn write_records(
+        file: &mut impl Write,
+        mut offset: u64,
+        records: &[Record],
+        old: Option<&[u8]>,
+        encode: &(impl Fn(usize) -> std::io::Result<Vec<u8>> + Sync),
+    ) -> std::io::Result<Vec<Place>> {
+        use rayon::prelude::*;
         let mut places = Vec::with_capacity(records.len());
-        for record in records {
-            places.push(match record {
-                Record::Old(place) => *place,
-                Record::New(bytes) => {
-                    let place = Place {
-                        offset,
-                        len: bytes.len() as u64,
-                        sum: checksum(bytes),
-                    };
-                    offset += place.len;
-                    buffer.extend_from_slice(bytes);
-                    place
-                }
-            });
-        }
-        file.write_all(&buffer)?;
-        Ok(places)
-    }
-
-    /// Writes the file anew with every record of `records`, under a new generation.
-    fn rewrite(&self, records: &[Record<'_>]) -> std::io::Result<(u64, Vec<Place>)> {
-        // Never the one an index names now, never 0 (no file).
-        let generation = (self.generation ^ u64::from(std::process::id()))
-            .wrapping_add(0x9e37_79b9_7f4a_7c15)
-            .max(1);
-        let all = if records.iter().any(|r| matches!(r, Record::Old(_))) {
-            self.read_all().unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        let mut places = Vec::with_capacity(records.len());
-        replace_file(&self.path, |file| {
-            file.write_all(MAGIC)?;
-            file.write_all(&generation.to_le_bytes())?;
-            let mut offset = HEADER;
-            for record in records {
-                let bytes = match record {
-                    Record::New(bytes) => *bytes,
-                    Record::Old(place) => Records::slice(&all, *place)
+        for (b, batch) in records.chunks(BATCH).enumerate() {
+            let encoded: Vec<Option<Vec<u8>>> = batch
+                .par_iter()
+                .enumerate()
+                .map(|(i, r)| match r {
+                    Record::New => encode(b * BATCH + i).map(Some),
+                    Record::Old(_) => Ok(None),
+                })
+                .collect::<std::io::Result<_>>()?;
+            for (record, bytes) in batch.iter().zip(&encoded) {
+                let bytes: &[u8] = match (record, bytes, old) {
+                    (Record::New, Some(bytes), _) => bytes,
+                    (Record::Old(place), _, Some(old)) => Records::slice(old, *place)
                         .ok_or_else(|| std::io::Error::other("a kept record is damaged"))?,
+                    (Record::Old(place), _, None) => {
+                        places.push(*place);
+                        continue;
+                    }
+                    (Record::New, None, _) => &[],
                 };
                 file.write_all(bytes)?;
                 places.push(Place {
@@ -198,6 +183,48 @@ impl Records {
                 });
                 offset += bytes.len() as u64;
             }
+        }
+        Ok(places)
+    }
+
+    /// Appends the new records.
+    fn append(
+        &self,
+        records: &[Record],
+        encode: &(impl Fn(usize) -> std::io::Result<Vec<u8>> + Sync),
+    ) -> std::io::Result<Vec<Place>> {
+        let file = std::fs::OpenOptions::new().append(true).open(&self.path)?;
+        // Still this generation (another run may have written the file anew meanwhile).
+        if generation_of(&std::fs::File::open(&self.path)?) != Some(self.generation) {
+            return Err(std::io::Error::other("records file of another generation"));
+        }
+        let offset = file.metadata()?.len();
+        let mut file = std::io::BufWriter::with_capacity(1 << 16, file);
+        let places = Records::write_records(&mut file, offset, records, None, encode)?;
+        file.flush()?;
+        Ok(places)
+    }
+
+    /// Writes the file anew with every record of `records`, under a new generation.
+    fn rewrite(
+        &self,
+        records: &[Record],
+        encode: &(impl Fn(usize) -> std::io::Result<Vec<u8>> + Sync),
+    ) -> std::io::Result<(u64, Vec<Place>)> {
+        // Never the one an index names now, never 0 (no file).
+        let generation = (self.generation ^ u64::from(std::process::id()))
+            .wrapping_add(0x9e37_79b9_7f4a_7c15)
+            .max(1);
+        let all = if records.iter().any(|r| matches!(r, Record::Old(_))) {
+            self.read_all().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let mut places = Vec::new();
+        replace_file(&self.path, |file| {
+            file.write_all(MAGIC)?;
+            file.write_all(&generation.to_le_bytes())?;
+            places = Records::write_records(file, HEADER, records, Some(&all), encode)?;
             Ok(())
         })?;
         Ok((generation, places))
@@ -214,8 +241,9 @@ mod tests {
         let path = dir.path().join("x.records");
         let empty = Records::open(&path, 0);
         assert_eq!(empty.generation(), 0);
+        let words: [&[u8]; 2] = [b"one", b"two"];
         let (generation, places) = empty
-            .save(&[Record::New(b"one"), Record::New(b"two")])
+            .save(&[Record::New, Record::New], |i| Ok(words[i].to_vec()))
             .unwrap();
         let records = Records::open(&path, generation);
         assert_eq!(records.read(places[0]).unwrap(), b"one");
@@ -227,7 +255,9 @@ mod tests {
         // Appending keeps the old records where they are.
         let before = std::fs::read(&path).unwrap();
         let (same, more) = records
-            .save(&[Record::Old(places[0]), Record::New(b"three")])
+            .save(&[Record::Old(places[0]), Record::New], |_| {
+                Ok(b"three".to_vec())
+            })
             .unwrap();
         assert_eq!(same, generation);
         assert!(std::fs::read(&path).unwrap().starts_with(&before));
@@ -253,7 +283,7 @@ mod tests {
         let mut records = Records::open(&path, 0);
         let mut generations = std::collections::BTreeSet::new();
         for _ in 0..10 {
-            let (generation, places) = records.save(&[Record::New(&big)]).unwrap();
+            let (generation, places) = records.save(&[Record::New], |_| Ok(big.clone())).unwrap();
             generations.insert(generation);
             records = Records::open(&path, generation);
             assert_eq!(records.read(places[0]).unwrap(), big);

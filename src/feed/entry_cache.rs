@@ -184,14 +184,20 @@ impl EntryCache {
             return Ok(());
         }
         let mut new = encoded.iter();
-        let records: Vec<Record<'_>> = keep
+        let encoded: Vec<Option<&Vec<u8>>> = keep
+            .iter()
+            .map(|(_, _, _, old)| if old.is_some() { None } else { new.next() })
+            .collect();
+        let records: Vec<Record> = keep
             .iter()
             .map(|(_, _, _, old)| match old {
                 Some(place) => Record::Old(*place),
-                None => Record::New(new.next().map_or(&[][..], |b| &b[..])),
+                None => Record::New,
             })
             .collect();
-        let (generation, places) = self.records.save(&records)?;
+        let (generation, places) = self
+            .records
+            .save(&records, |i| Ok(encoded[i].cloned().unwrap_or_default()))?;
         let index = Index {
             key: self.key,
             generation,
