@@ -291,7 +291,7 @@ impl Brief {
                 in_feeds: post.in_feeds,
                 has_liquid: post.has_liquid,
                 url: url_hash(&post.url),
-                info: super::liquid::PostInfo::of(post).key(),
+                info: super::liquid::PostInfo::key_of(post),
                 categories: post.categories.clone(),
                 tags: post.tags.clone(),
                 id: post.id.clone(),

@@ -293,12 +293,8 @@ pub fn collect_scanned(
 
     sort_newest_first(&mut collection.posts);
     collection.stats.posts = collection.posts.len();
-    collection.listing_key = liquid::listing_key(
-        collection
-            .posts
-            .iter()
-            .map(|p| liquid::PostInfo::of(p).key()),
-    );
+    collection.listing_key =
+        liquid::listing_key(collection.posts.iter().map(liquid::PostInfo::key_of));
     collection.stats.categories = count_categories(&collection.posts);
     crate::timing::mark("sort + checks");
     collection

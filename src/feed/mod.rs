@@ -287,6 +287,18 @@ pub(crate) fn render_keeping_entries<'a>(
     crate::timing::mark("feed keys");
     let to_render: Vec<Plan<'a>> = rendering.iter().map(|(p, _)| p.clone()).collect();
     let wanted = posts_of(&to_render);
+    // A body with Liquid that must be rendered needs every post: said before rendering anything
+    // (the renderer is then made again with them, and everything is rendered once).
+    let kept_liquid = |p: &Post| {
+        let key = liquid.filter(|_| p.has_liquid);
+        key.is_some()
+            && cache
+                .as_ref()
+                .is_some_and(|c| c.has(&p.source, p.stamp, key))
+    };
+    if !liquid_ok && wanted.iter().any(|p| p.has_liquid && !kept_liquid(p)) {
+        return Ok(None);
+    }
     let Some(Rendering {
         entries,
         problems: entry_problems,

@@ -74,19 +74,39 @@ impl PostInfo {
     /// A hash of everything here, so that a change to any post Liquid can see changes the
     /// key of the list of them ([`crate::collect::Collection::listing_key`]).
     pub fn key(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = rustc_hash::FxHasher::default();
-        (
+        info_key(
             &self.source,
             &self.title,
             self.date,
-            &self.categories,
-            &self.tags,
+            (&self.categories, &self.tags),
+            (&self.slug, &self.url, self.draft),
         )
-            .hash(&mut h);
-        (&self.slug, &self.url, self.draft).hash(&mut h);
-        h.finish()
     }
+
+    /// [`PostInfo::of`]`(post).key()`, without copying the post's strings.
+    pub fn key_of(post: &Post) -> u64 {
+        info_key(
+            &post.source.to_string_lossy().replace('\\', "/"),
+            &post.title,
+            post.date,
+            (&post.categories, &post.tags),
+            (&post.slug, &post.path, post.draft),
+        )
+    }
+}
+
+fn info_key(
+    source: &str,
+    title: &str,
+    date: DateTime<FixedOffset>,
+    (categories, tags): (&[String], &[String]),
+    (slug, url, draft): (&str, &str, bool),
+) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    (source, title, date, categories, tags).hash(&mut h);
+    (slug, url, draft).hash(&mut h);
+    h.finish()
 }
 
 /// The key of a list of posts as Liquid sees them, from each one's [`PostInfo::key`], in order.
