@@ -186,13 +186,32 @@ pub fn collect_for_feeds(
     } else {
         None
     };
+    // What Liquid would see of every post, before the posts read now are moved out of `known`.
+    let listed: Vec<Listed> = candidates
+        .iter()
+        .map(|c| match &known[c.at].0 {
+            Known::Cached(i) => Listed::Cached(*i),
+            Known::Read(Reading::Post(post, _)) => Listed::Read(Box::new(PostInfo::of(post))),
+            Known::Read(_) => Listed::Missing,
+        })
+        .collect();
+    // The posts shown: those read now moved, the others decoded from their records.
+    let mut moved: Vec<Option<Reading>> = shown
+        .iter()
+        .map(|&i| match &mut known[candidates[i].at].0 {
+            Known::Read(reading) => Some(std::mem::replace(reading, Reading::Unpublished)),
+            Known::Cached(_) => None,
+        })
+        .collect();
     let mut posts: Vec<Option<Post>> = shown
         .par_iter()
-        .map(|&i| {
+        .zip(moved.par_iter_mut())
+        .map(|(&i, moved)| {
             let c = &candidates[i];
-            let reading = match &known[c.at].0 {
-                Known::Cached(at) => cache.reading(*at, site, all.as_deref())?,
-                Known::Read(reading) => reading.clone(),
+            let reading = match (&known[c.at].0, moved.take()) {
+                (_, Some(reading)) => reading,
+                (Known::Cached(at), None) => cache.reading(*at, site, all.as_deref())?,
+                (Known::Read(_), None) => return None,
             };
             match reading {
                 Reading::Post(mut post, _) => {
@@ -210,14 +229,6 @@ pub fn collect_for_feeds(
         return super::collect_scanned(site, config, options, scan);
     }
     collection.posts = posts.iter_mut().filter_map(Option::take).collect();
-    let listed = candidates
-        .iter()
-        .map(|c| match &known[c.at].0 {
-            Known::Cached(i) => Listed::Cached(*i),
-            Known::Read(Reading::Post(post, _)) => Listed::Read(Box::new(PostInfo::of(post))),
-            Known::Read(_) => Listed::Missing,
-        })
-        .collect();
     drop(candidates);
     known.clear();
     collection.deferred = Some(Box::new(Deferred {
@@ -239,7 +250,7 @@ fn admit<'a>(
     config: &SiteConfig,
     options: &Options,
     cache: &'a Cache,
-    known: &'a [(Known, Option<Stamp>)],
+    known: &[(Known, Option<Stamp>)],
     collection: &mut Collection,
 ) -> Option<Vec<Candidate<'a>>> {
     let future_allowed = options.future || config.future;
