@@ -32,7 +32,7 @@ use super::post::Reading;
 use super::records::{Place, Record, Records};
 use super::walk::Source;
 
-const MAGIC: &[u8; 16] = b"gazette-cache-v8";
+const MAGIC: &[u8; 16] = b"gazette-cache-v9";
 
 /// What identifies a file's content without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,9 +262,90 @@ pub(crate) struct Brief {
     pub url: u64,
     /// A hash of what Liquid sees of the post ([`super::liquid::PostInfo::key`]).
     pub info: u64,
-    pub categories: Vec<String>,
-    pub tags: Vec<String>,
+    /// Where its categories, then its tags, lie in the index's list of terms ([`Terms`]): the
+    /// start, and how many of each. Names are kept once for the whole index, so that an entry
+    /// is decoded without one allocation per name.
+    pub terms: (u32, u16, u16),
     pub id: Option<String>,
+}
+
+/// The names of categories and tags, each once, and the list of them that briefs point into.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Terms {
+    names: Vec<String>,
+    list: Vec<u32>,
+    #[serde(skip)]
+    ids: rustc_hash::FxHashMap<String, u32>,
+}
+
+impl Terms {
+    /// The terms of a loaded index, ready to take more names.
+    fn ready(mut self) -> Terms {
+        self.ids = self
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u32))
+            .collect();
+        self
+    }
+
+    /// The number of a name, given one if it has none.
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.ids.insert(name.to_string(), id);
+        id
+    }
+
+    /// Adds a post's categories and tags to the list; where they lie, for [`Brief::terms`].
+    fn add(&mut self, categories: &[String], tags: &[String]) -> (u32, u16, u16) {
+        let start = self.list.len() as u32;
+        // More than 65,535 names is more than `max_terms` lets through.
+        let categories = &categories[..categories.len().min(u16::MAX as usize)];
+        let tags = &tags[..tags.len().min(u16::MAX as usize)];
+        for name in categories.iter().chain(tags) {
+            let id = self.intern(name);
+            self.list.push(id);
+        }
+        (start, categories.len() as u16, tags.len() as u16)
+    }
+
+    /// Copies the terms of `brief`, which points into `from`, into this list (whose names start
+    /// with `from`'s, in the same order); where they lie now.
+    fn copy(&mut self, from: &Terms, brief: &Brief) -> (u32, u16, u16) {
+        let start = self.list.len() as u32;
+        self.list.extend_from_slice(from.all(brief));
+        let (_, c, t) = brief.terms;
+        (start, c, t)
+    }
+
+    /// The numbers of a brief's categories and tags.
+    fn all(&self, brief: &Brief) -> &[u32] {
+        let (start, c, t) = brief.terms;
+        let end = start as usize + c as usize + t as usize;
+        self.list.get(start as usize..end).unwrap_or_default()
+    }
+
+    /// The numbers of a brief's categories.
+    pub(crate) fn categories(&self, brief: &Brief) -> &[u32] {
+        let all = self.all(brief);
+        &all[..(brief.terms.1 as usize).min(all.len())]
+    }
+
+    /// The numbers of a brief's tags.
+    pub(crate) fn tags(&self, brief: &Brief) -> &[u32] {
+        let all = self.all(brief);
+        &all[(brief.terms.1 as usize).min(all.len())..]
+    }
+
+    /// The name with number `id`.
+    pub(crate) fn name(&self, id: u32) -> &str {
+        self.names.get(id as usize).map_or("", String::as_str)
+    }
 }
 
 /// A hash of a post's URL, for [`Brief::url`].
@@ -276,8 +357,8 @@ pub(crate) fn url_hash(url: &str) -> u64 {
 }
 
 impl Brief {
-    /// The brief of what reading a file gave.
-    pub(crate) fn of(reading: &Reading) -> Brief {
+    /// The brief of what reading a file gave, its terms added to `terms`.
+    pub(crate) fn of(reading: &Reading, terms: &mut Terms) -> Brief {
         match reading {
             Reading::Post(post, problems) => Brief {
                 kind: 0,
@@ -292,8 +373,7 @@ impl Brief {
                 has_liquid: post.has_liquid,
                 url: url_hash(&post.url),
                 info: super::liquid::PostInfo::key_of(post),
-                categories: post.categories.clone(),
-                tags: post.tags.clone(),
+                terms: terms.add(&post.categories, &post.tags),
                 id: post.id.clone(),
             },
             Reading::Unpublished => Brief {
@@ -331,6 +411,7 @@ type Indexed = (PathBytes, Stamp, Place, Brief, (u32, u32));
 struct IndexRef<'a> {
     key: u64,
     generation: u64,
+    terms: &'a Terms,
     entries: Vec<IndexedRef<'a>>,
 }
 
@@ -338,6 +419,7 @@ struct IndexRef<'a> {
 struct Index {
     key: u64,
     generation: u64,
+    terms: Terms,
     entries: Vec<Indexed>,
 }
 
@@ -357,6 +439,8 @@ pub(crate) struct Old {
 pub(crate) struct Cache {
     key: u64,
     old: Vec<Old>,
+    /// The names and lists the briefs' terms point into.
+    pub terms: Terms,
     listing: Vec<u8>,
     records: Records,
 }
@@ -500,7 +584,7 @@ impl Cache {
         let index = parse(&bytes, key);
         let generation = index.as_ref().map_or(0, |(i, _)| i.generation);
         let records = Records::open(&records_path(path), generation);
-        let (old, listing) = match index {
+        let (old, listing, terms) = match index {
             Some((index, listing)) if records.generation() != 0 => {
                 let mut old: Vec<Old> = index
                     .entries
@@ -516,13 +600,14 @@ impl Cache {
                     })
                     .collect();
                 old.par_sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-                (old, listing.to_vec())
+                (old, listing.to_vec(), index.terms.ready())
             }
-            _ => (Vec::new(), Vec::new()),
+            _ => (Vec::new(), Vec::new(), Terms::default()),
         };
         Cache {
             key,
             old,
+            terms,
             listing,
             records,
         }
@@ -619,11 +704,23 @@ impl Cache {
             postcard::to_allocvec(&stored(source, *stamp, reading)).map_err(std::io::Error::other)
         };
         let (generation, places) = self.records.save(&records, encode)?;
-        let briefs: Vec<std::borrow::Cow<'_, Brief>> = keep
+        // The terms anew: the same names first (so that numbers stay), only the lists kept.
+        let mut terms = Terms {
+            names: self.terms.names.clone(),
+            list: Vec::with_capacity(self.terms.list.len()),
+            ids: self.terms.ids.clone(),
+        };
+        let briefs: Vec<Brief> = keep
             .iter()
             .map(|(_, _, what)| match what {
-                Keep::Old(i) => std::borrow::Cow::Borrowed(&self.old[*i].brief),
-                Keep::New(reading) => std::borrow::Cow::Owned(Brief::of(reading)),
+                Keep::Old(i) => {
+                    let old = &self.old[*i].brief;
+                    Brief {
+                        terms: terms.copy(&self.terms, old),
+                        ..old.clone()
+                    }
+                }
+                Keep::New(reading) => Brief::of(reading, &mut terms),
             })
             .collect();
         // The listing section: old entries' bytes copied, new ones encoded.
@@ -651,13 +748,14 @@ impl Cache {
         let index = IndexRef {
             key: self.key,
             generation,
+            terms: &terms,
             entries: keep
                 .iter()
                 .zip(places)
                 .zip(&briefs)
                 .zip(listed)
                 .map(|((((source, stamp, _), place), brief), listed)| {
-                    (PathRef(source), *stamp, place, brief.as_ref(), listed)
+                    (PathRef(source), *stamp, place, brief, listed)
                 })
                 .collect(),
         };

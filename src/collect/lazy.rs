@@ -17,7 +17,7 @@ use chrono::Utc;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::cache::{self, Brief, Cache, Keep, Stamp};
+use super::cache::{self, Brief, Cache, Keep, Stamp, Terms};
 use super::liquid::PostInfo;
 use super::post::{self, Reading};
 use super::{Collection, Options, Post, Scan};
@@ -57,8 +57,11 @@ impl Deferred {
                         source: old.path.to_string_lossy().replace('\\', "/"),
                         title,
                         date: old.brief.date()?,
-                        categories: old.brief.categories.clone(),
-                        tags: old.brief.tags.clone(),
+                        categories: names(
+                            &self.cache.terms,
+                            self.cache.terms.categories(&old.brief),
+                        ),
+                        tags: names(&self.cache.terms, self.cache.terms.tags(&old.brief)),
                         slug,
                         url,
                         draft: old.brief.draft,
@@ -67,6 +70,10 @@ impl Deferred {
             })
             .collect()
     }
+}
+
+fn names(terms: &Terms, ids: &[u32]) -> Vec<String> {
+    ids.iter().map(|&id| terms.name(id).to_string()).collect()
 }
 
 /// One file as this run knows it: from the cache's index, or read now.
@@ -144,7 +151,18 @@ pub fn collect_for_feeds(
     drop(keep);
     crate::timing::mark("cache save");
 
-    let Some(candidates) = admit(site, config, options, &cache, &known, &mut collection) else {
+    // The terms of the posts read now are numbered after the cache's.
+    let mut terms = cache.terms.clone();
+    let admitted = admit(
+        site,
+        config,
+        options,
+        &cache,
+        &known,
+        &mut terms,
+        &mut collection,
+    );
+    let Some(candidates) = admitted else {
         return super::collect_scanned(site, config, options, scan);
     };
     let url_of = |c: &Candidate<'_>| -> Option<(String, String)> {
@@ -165,21 +183,21 @@ pub fn collect_for_feeds(
     // Newest first; the same date by path, last first (candidates come in path order).
     candidates.sort_by(|a, b| b.date.cmp(&a.date).then(b.at.cmp(&a.at)));
     collection.stats.posts = candidates.len();
-    let mut categories: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut categories: FxHashMap<u32, usize> = FxHashMap::default();
     for c in &candidates {
-        for name in &c.brief.categories {
-            *categories.entry(name.as_str()).or_default() += 1;
+        for &id in terms.categories(&c.brief) {
+            *categories.entry(id).or_default() += 1;
         }
     }
     collection.stats.categories = categories
         .into_iter()
-        .map(|(name, count)| (name.to_string(), count))
+        .map(|(id, count)| (terms.name(id).to_string(), count))
         .collect();
     collection.partial = true;
     collection.listing_key = super::liquid::listing_key(candidates.iter().map(|c| c.brief.info));
     crate::timing::mark("sort + checks");
 
-    let shown = shown(&candidates, config);
+    let shown = shown(&candidates, &terms, config);
     // Many records are read in one go; a few, each where it lies.
     let all = if shown.len() > 64 {
         cache.records()
@@ -251,6 +269,7 @@ fn admit<'a>(
     options: &Options,
     cache: &'a Cache,
     known: &[(Known, Option<Stamp>)],
+    terms: &mut Terms,
     collection: &mut Collection,
 ) -> Option<Vec<Candidate<'a>>> {
     let future_allowed = options.future || config.future;
@@ -258,7 +277,7 @@ fn admit<'a>(
     for (at, (k, _)) in known.iter().enumerate() {
         let brief = match k {
             Known::Cached(i) => std::borrow::Cow::Borrowed(&cache.get(*i).brief),
-            Known::Read(reading) => std::borrow::Cow::Owned(Brief::of(reading)),
+            Known::Read(reading) => std::borrow::Cow::Owned(Brief::of(reading, terms)),
         };
         if brief.has_problems {
             let mut problems = match k {
@@ -389,20 +408,21 @@ fn checks<'a>(
 /// [`crate::plan::plan_keeping`] chooses them: the newest `items` of the site, of each category
 /// and (with `tag_feeds`) of each tag, among the posts in feeds and not drafts; and the newest
 /// post of each category that is not a draft (the sign-up form lists their categories).
-fn shown(candidates: &[Candidate<'_>], config: &SiteConfig) -> Vec<usize> {
+fn shown(candidates: &[Candidate<'_>], terms: &Terms, config: &SiteConfig) -> Vec<usize> {
     let settings = &config.gazette;
     let limit = settings.items.max(1);
     let mut take = vec![false; candidates.len()];
     let mut site = 0;
-    let mut categories: FxHashMap<&str, usize> = FxHashMap::default();
-    let mut tags: FxHashMap<&str, usize> = FxHashMap::default();
-    let mut listed: FxHashSet<&str> = FxHashSet::default();
+    // By the terms' numbers: one number a name.
+    let mut categories: FxHashMap<u32, usize> = FxHashMap::default();
+    let mut tags: FxHashMap<u32, usize> = FxHashMap::default();
+    let mut listed: FxHashSet<u32> = FxHashSet::default();
     for (i, c) in candidates.iter().enumerate() {
         if c.brief.draft {
             continue;
         }
-        for name in &c.brief.categories {
-            if listed.insert(name.as_str()) {
+        for &id in terms.categories(&c.brief) {
+            if listed.insert(id) {
                 take[i] = true;
             }
         }
@@ -413,16 +433,16 @@ fn shown(candidates: &[Candidate<'_>], config: &SiteConfig) -> Vec<usize> {
             site += 1;
             take[i] = true;
         }
-        for name in &c.brief.categories {
-            let n = categories.entry(name.as_str()).or_default();
+        for &id in terms.categories(&c.brief) {
+            let n = categories.entry(id).or_default();
             if *n < limit {
                 *n += 1;
                 take[i] = true;
             }
         }
         if settings.tag_feeds {
-            for name in &c.brief.tags {
-                let n = tags.entry(name.as_str()).or_default();
+            for &id in terms.tags(&c.brief) {
+                let n = tags.entry(id).or_default();
                 if *n < limit {
                     *n += 1;
                     take[i] = true;
