@@ -32,7 +32,7 @@ use super::post::Reading;
 use super::records::{Place, Record, Records};
 use super::walk::Source;
 
-const MAGIC: &[u8; 16] = b"gazette-cache-v9";
+const MAGIC: &[u8; 16] = b"gazette-cache-va";
 
 /// What identifies a file's content without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -265,7 +265,7 @@ pub(crate) struct Brief {
     /// Where its categories, then its tags, lie in the index's list of terms ([`Terms`]): the
     /// start, and how many of each. Names are kept once for the whole index, so that an entry
     /// is decoded without one allocation per name.
-    pub terms: (u32, u16, u16),
+    pub terms: (u32, u32, u32),
     pub id: Option<String>,
 }
 
@@ -302,21 +302,18 @@ impl Terms {
     }
 
     /// Adds a post's categories and tags to the list; where they lie, for [`Brief::terms`].
-    fn add(&mut self, categories: &[String], tags: &[String]) -> (u32, u16, u16) {
+    fn add(&mut self, categories: &[String], tags: &[String]) -> (u32, u32, u32) {
         let start = self.list.len() as u32;
-        // More than 65,535 names is more than `max_terms` lets through.
-        let categories = &categories[..categories.len().min(u16::MAX as usize)];
-        let tags = &tags[..tags.len().min(u16::MAX as usize)];
         for name in categories.iter().chain(tags) {
             let id = self.intern(name);
             self.list.push(id);
         }
-        (start, categories.len() as u16, tags.len() as u16)
+        (start, categories.len() as u32, tags.len() as u32)
     }
 
     /// Copies the terms of `brief`, which points into `from`, into this list (whose names start
     /// with `from`'s, in the same order); where they lie now.
-    fn copy(&mut self, from: &Terms, brief: &Brief) -> (u32, u16, u16) {
+    fn copy(&mut self, from: &Terms, brief: &Brief) -> (u32, u32, u32) {
         let start = self.list.len() as u32;
         self.list.extend_from_slice(from.all(brief));
         let (_, c, t) = brief.terms;

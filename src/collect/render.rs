@@ -4,7 +4,7 @@
 //! `{% post_url %}`, `{% link %}` and `site.posts`), and bodies are rendered through it only for
 //! the posts a feed or the digest shows.
 
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use super::liquid::{LiquidSite, PostInfo};
 use super::markdown::KramdownOptions;
@@ -16,6 +16,9 @@ use crate::problem::{Position, Problem};
 pub struct Renderer {
     liquid: LiquidSite,
     markdown: KramdownOptions,
+    /// Folders of the site that builds write into (Jekyll's destination, gazette's output and
+    /// cache folders), relative to it: a body whose Liquid reads there is never kept.
+    written: Vec<PathBuf>,
 }
 
 impl Renderer {
@@ -39,7 +42,30 @@ impl Renderer {
                 .into_iter()
                 .map(|w| Problem::warning(&config.path, at, w)),
         );
-        (Renderer { liquid, markdown }, problems)
+        let destination = config
+            .raw
+            .get("destination")
+            .and_then(crate::yaml::scalar_string)
+            .unwrap_or_else(|| "_site".into());
+        let cache_folder = config.gazette.cache.parent().map(Path::to_path_buf);
+        let written = [PathBuf::from(destination), config.gazette.out.clone()]
+            .into_iter()
+            .chain(cache_folder)
+            .map(|p| {
+                p.components()
+                    .filter(|c| !matches!(c, Component::CurDir))
+                    .collect()
+            })
+            .filter(|p: &PathBuf| !p.as_os_str().is_empty())
+            .collect();
+        (
+            Renderer {
+                liquid,
+                markdown,
+                written,
+            },
+            problems,
+        )
     }
 
     /// The kramdown options in force.
@@ -74,7 +100,10 @@ impl Renderer {
         let (out, problems, reads) = self.liquid.render_reading(post, &front, body, line);
         // A file the site's other inputs do not cover (a post's, a hidden one) makes the entry
         // depend on what no key tracks: it is rendered again every build.
-        let ran = if reads.iter().all(|r| super::inputs::is_other_input(r)) {
+        let keyed = |r: &PathBuf| {
+            super::inputs::is_other_input(r) && !self.written.iter().any(|w| r.starts_with(w))
+        };
+        let ran = if reads.iter().all(keyed) {
             Ran::Keyed
         } else {
             Ran::Unkeyed

@@ -87,6 +87,9 @@ pub struct Built {
     /// Each feed file with a key (see [`super::reuse`]): its path (relative to the output
     /// folder), its key and the warnings its entries gave, for the build state.
     pub made: Vec<(PathBuf, u64, Vec<Problem>)>,
+    /// Whether some entry's Liquid read what no key covers (the clock, a post's file, a hidden
+    /// file): such a build is never replayed (see [`super::state`]).
+    pub volatile: bool,
 }
 
 /// Builds every feed of `collection`'s posts into `request.out`.
@@ -146,6 +149,7 @@ pub fn build(
             render(&renderer, true)?.ok_or(BuildError::NeedsEveryPost)?
         }
     };
+    let volatile = files.volatile;
     let (mut outputs, mut warnings, entries) = (files.outputs, files.problems, files.entries);
     warnings.append(&mut renderer_problems);
     // The service's sign-up form for the site's layout (`digest: serve_url`), beside
@@ -201,5 +205,6 @@ pub fn build(
         jekyll_feed: jekyll,
         problems,
         made: files.made,
+        volatile,
     })
 }

@@ -213,6 +213,9 @@ pub(crate) struct FeedFiles<'a> {
     pub problems: Vec<Problem>,
     /// The entries rendered or reused, by post file.
     pub entries: Entries<'a>,
+    /// Whether some entry's Liquid read what no key covers (the clock, a post's file, a hidden
+    /// file): the next build must not replay this one.
+    pub volatile: bool,
 }
 
 /// [`render_cached`], also giving the entries it rendered or reused, so that jekyll-feed's feeds
@@ -372,6 +375,7 @@ pub(crate) fn render_keeping_entries<'a>(
         made,
         problems,
         entries,
+        volatile: !unkeyed.is_empty(),
     }))
 }
 

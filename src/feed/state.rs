@@ -209,8 +209,9 @@ fn replay(state: &State, key: u64, now: DateTime<Utc>) -> Option<Replay> {
     })
 }
 
-/// Records what a build that succeeded read (`key`) and wrote, for the next one; on any error
-/// the state is removed instead, so that the next build is a full one.
+/// Records what a build that succeeded read (`key`) and wrote, for the next one; on any error,
+/// or when the build read what no key covers ([`Built::volatile`]), the state is removed
+/// instead, so that the next build is a full one.
 pub fn record(
     path: &Path,
     key: u64,
@@ -218,6 +219,11 @@ pub fn record(
     built: &Built,
     problems: &[Problem],
 ) -> std::io::Result<()> {
+    if built.volatile {
+        // What no key covers changes what it wrote: the next build is a full one.
+        let _ = std::fs::remove_file(path);
+        return Ok(());
+    }
     let result = write(path, key, collection, built, problems);
     if result.is_err() {
         let _ = std::fs::remove_file(path);

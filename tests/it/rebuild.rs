@@ -984,3 +984,80 @@ fn a_crowded_site_rebuilds_like_a_build_from_scratch() {
         rebuild_equals_scratch(&site, &same);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// What no key covers: the clock, data outside the site
+// ---------------------------------------------------------------------------------------------
+
+/// A body that shows the time of the build (`site.time`, `"now" | date`) is rendered by every
+/// build: neither its entry nor the build is kept (a rebuild with no file changed is no replay).
+#[test]
+fn a_body_that_reads_the_clock_is_rendered_by_every_build() {
+    let stamp = Regex::new(r"生成于 (\d+)").unwrap();
+    for body in [
+        "生成于 {{ site.time | date: \"%s\" }}。",
+        "生成于 {{ \"now\" | date: \"%s\" }}。",
+    ] {
+        let site = Site::options()
+            .prefix("gazette-rebuild-clock-")
+            .create("title: 时钟\nurl: \"https://clock.example.com\"\ntimezone: UTC\n");
+        site.write(
+            "_posts/2022-01-12-shijian.md",
+            format!("---\ntitle: 时间\ncategories: [xinwen]\n---\n{body}\n"),
+        );
+        site.write(
+            "_posts/2022-01-11-qita.md",
+            "---\ntitle: 其他\ncategories: [xinwen]\n---\n<p>其他新闻。</p>\n",
+        );
+        build(&site, &same);
+        let first = site.read_out("feed.atom.xml");
+        assert!(
+            !state_file(&site).exists(),
+            "{body}: a build that read the clock is kept"
+        );
+        std::thread::sleep(Duration::from_millis(1100));
+        let again = build(&site, &same);
+        assert!(again.summary.written >= 1, "{body}: {:#?}", again.run);
+        assert_ne!(site.read_out("feed.atom.xml"), first, "{body}");
+        // Another post changed: the clock's post is rendered again too.
+        std::thread::sleep(Duration::from_millis(1100));
+        let before = site.read_out("feed.atom.xml");
+        edit(
+            &site,
+            "_posts/2022-01-11-qita.md",
+            "---\ntitle: 其他\ncategories: [xinwen]\n---\n<p>其他新闻，更新。</p>\n",
+        );
+        build(&site, &same);
+        let after = site.read_out("feed.atom.xml");
+        let seconds = |feed: &str| stamp.captures(feed).map(|c| c[1].to_string());
+        assert_ne!(seconds(&after), seconds(&before), "{body}: {after}");
+    }
+}
+
+/// `data_dir` outside the site (or hidden) is no file the site's key covers: a change there
+/// still reaches the feeds.
+#[test]
+fn data_outside_the_site_is_read_by_every_build() {
+    let site = Site::options()
+        .prefix("gazette-rebuild-data-")
+        .inside_root()
+        .create(
+            "title: 数据\nurl: \"https://data.example.com\"\ntimezone: UTC\ndata_dir: ../shared\n",
+        );
+    let shared = site.root().join("shared");
+    fs::create_dir_all(&shared).unwrap();
+    fs::write(shared.join("desk.yml"), "name: 甲编辑部\n").unwrap();
+    site.write(
+        "_posts/2022-01-12-bianji.md",
+        "---\ntitle: 编辑\ncategories: [xinwen]\n---\n责任编辑：{{ site.data.desk.name }}。\n",
+    );
+    build(&site, &same);
+    assert!(site.read_out("feed.atom.xml").contains("甲编辑部"));
+    edit_path(&shared.join("desk.yml"), "name: 乙编辑部\n");
+    build(&site, &same);
+    let feed = site.read_out("feed.atom.xml");
+    assert!(
+        feed.contains("乙编辑部") && !feed.contains("甲编辑部"),
+        "{feed}"
+    );
+}

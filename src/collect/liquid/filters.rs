@@ -835,6 +835,12 @@ fn date(input: &dyn ValueView, args: &[Value], _: &dyn Runtime) -> Result<Value>
     let Some(scalar) = input.as_scalar() else {
         return Ok(input.to_value());
     };
+    if matches!(
+        scalar.to_kstr().trim().to_ascii_lowercase().as_str(),
+        "now" | "today"
+    ) {
+        super::read_clock();
+    }
     let when = match scalar.to_date_time() {
         Some(d) => Some(d),
         None => {

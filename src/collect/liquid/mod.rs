@@ -122,6 +122,8 @@ pub fn listing_key(keys: impl Iterator<Item = u64>) -> u64 {
 /// The run's state, reached by tags and filters through [`State`] while a body renders.
 pub(crate) struct Shared {
     pub site_dir: PathBuf,
+    /// `data_dir`, as configured: every body with Liquid may read what `site.data` holds.
+    pub data_dir: PathBuf,
     /// `includes_dir`, relative to the site.
     pub includes_dir: PathBuf,
     /// `baseurl` without a trailing `/` (Jekyll's `sanitized_baseurl`).
@@ -187,6 +189,15 @@ pub(crate) fn shared() -> Option<Arc<Shared>> {
     with_state(|s| s.shared.clone())
 }
 
+/// What a body that reads the time of the build (`site.time`, `"now" | date`) records among its
+/// reads: no key covers the clock, so its entry is never kept and its build never replayed.
+pub(crate) const CLOCK: &str = ".clock";
+
+/// Notes that the body being rendered read the time of the build.
+pub(crate) fn read_clock() {
+    with_state(|s| s.reads.push(PathBuf::from(CLOCK)));
+}
+
 /// A warning about the file being rendered.
 pub(crate) fn warn(position: Position, message: String) {
     with_state(|s| {
@@ -231,6 +242,7 @@ impl LiquidSite {
         let site_object = values::SiteObject::new(raw, data, config.timezone, infos);
         let shared = Shared {
             site_dir: site.to_path_buf(),
+            data_dir: PathBuf::from(&data_dir),
             includes_dir,
             baseurl,
             url,
@@ -306,10 +318,11 @@ impl LiquidSite {
         let mut out = Vec::with_capacity(body.len() + body.len() / 4);
         render_compiled(&compiled, &runtime, &mut out);
         let state = STATE.with(|s| s.replace(previous));
-        let mut reads = Vec::new();
+        // `site.data` was read when the site was: every body with Liquid may show it.
+        let mut reads = vec![self.shared.data_dir.clone()];
         if let Some(mut state) = state {
             problems.append(&mut state.problems);
-            reads = state.reads;
+            reads.append(&mut state.reads);
         }
         problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.position.cmp(&b.position)));
         (String::from_utf8_lossy(&out).into_owned(), problems, reads)

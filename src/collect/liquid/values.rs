@@ -388,6 +388,8 @@ impl ObjectView for SiteObject {
         Box::new(self.iter().map(|(_, v)| v))
     }
     fn iter<'k>(&'k self) -> Box<dyn Iterator<Item = (KStringCow<'k>, &'k dyn ValueView)> + 'k> {
+        // Every value, `site.time` too.
+        super::read_clock();
         Box::new(
             self.base
                 .iter()
@@ -402,6 +404,9 @@ impl ObjectView for SiteObject {
         LAZY.contains(&index) || self.base.contains_key(index)
     }
     fn get<'s>(&'s self, index: &str) -> Option<&'s dyn ValueView> {
+        if index == "time" {
+            super::read_clock();
+        }
         match self.lazy(index) {
             Some(v) => Some(v as &dyn ValueView),
             None => self.base.get(index).map(|v| v as &dyn ValueView),
