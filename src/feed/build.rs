@@ -149,7 +149,7 @@ pub fn build(
             render(&renderer, true)?.ok_or(BuildError::NeedsEveryPost)?
         }
     };
-    let volatile = files.volatile;
+    let mut volatile = files.volatile;
     let (mut outputs, mut warnings, entries) = (files.outputs, files.problems, files.entries);
     warnings.append(&mut renderer_problems);
     // The service's sign-up form for the site's layout (`digest: serve_url`), beside
@@ -181,7 +181,8 @@ pub fn build(
         })?;
     let mut jekyll_problems = Vec::new();
     let jekyll = match staged {
-        Some((staged, staged_problems)) => {
+        Some((staged, staged_problems, unkeyed)) => {
+            volatile |= unkeyed;
             let written = staged.commit().map_err(BuildError::JekyllFeed)?;
             jekyll_problems = staged_problems;
             Some((jekyll_feed::destination(site, config), written))

@@ -915,7 +915,7 @@ pub(crate) fn render(
     ctx: &Context<'_>,
     renderer: &Renderer,
     known: &Entries<'_>,
-) -> Result<(Vec<Output>, Vec<Problem>), Problem> {
+) -> Result<(Vec<Output>, Vec<Problem>, bool), Problem> {
     let config = ctx.config;
     let (settings, mut problems) = Settings::read(&config.raw, &config.path);
     let (plans, planned) = plan(site, posts, &settings, &config.path);
@@ -950,6 +950,8 @@ pub(crate) fn render(
             "a post's Liquid could not be rendered",
         ));
     };
+    // An entry whose Liquid read what no key covers (the clock…): the build is not replayed.
+    let volatile = !rendered.unkeyed.is_empty();
     let rendered = rendered.entries;
     let entries: HashMap<&Path, &Entry> = known
         .iter()
@@ -980,7 +982,7 @@ pub(crate) fn render(
             ),
         })
         .collect();
-    Ok((outputs, problems))
+    Ok((outputs, problems, volatile))
 }
 
 /// What `gazette build` does for jekyll-feed's feeds before it writes its own: render them,
@@ -995,8 +997,8 @@ pub(crate) fn prepare(
     known: &Entries<'_>,
     out: &Path,
     outputs: &[Output],
-) -> Result<(Staged, Vec<Problem>), Problem> {
-    let (ours, mut problems) = render(site, posts, ctx, renderer, known)?;
+) -> Result<(Staged, Vec<Problem>, bool), Problem> {
+    let (ours, mut problems, volatile) = render(site, posts, ctx, renderer, known)?;
     let dest = destination(site, ctx.config);
     if let Some(path) = clash(&dest, &ours, out, outputs) {
         return Err(Problem::error(
@@ -1016,7 +1018,7 @@ pub(crate) fn prepare(
         )
     })?;
     problems.extend(staging);
-    Ok((staged, problems))
+    Ok((staged, problems, volatile))
 }
 
 /// A file that two writers would both write: jekyll-feed's `dest`-relative outputs against
