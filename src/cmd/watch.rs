@@ -103,7 +103,9 @@ impl Inputs {
 
     fn fingerprint(&self) -> u64 {
         let mut hasher = rustc_hash::FxHasher::default();
+        // Links followed, as the build follows them (a linked `_posts` or include).
         let walk = walkdir::WalkDir::new(&self.site)
+            .follow_links(true)
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|e| {

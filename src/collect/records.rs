@@ -100,9 +100,11 @@ impl Records {
 
     /// The whole file, to take many records from at once ([`Records::slice`]).
     pub fn read_all(&self) -> Option<Vec<u8>> {
+        // From the start, whatever read before (the file's position is shared).
         let file = self.file.as_ref()?;
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut &*file, &mut bytes).ok()?;
+        let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+        let mut bytes = vec![0; len];
+        read_at(file, &mut bytes, 0).ok()?;
         Some(bytes)
     }
 
@@ -193,15 +195,27 @@ impl Records {
         records: &[Record],
         encode: &(impl Fn(usize) -> std::io::Result<Vec<u8>> + Sync),
     ) -> std::io::Result<Vec<Place>> {
-        let file = std::fs::OpenOptions::new().append(true).open(&self.path)?;
-        // Still this generation (another run may have written the file anew meanwhile).
-        if generation_of(&std::fs::File::open(&self.path)?) != Some(self.generation) {
+        use std::io::Seek;
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&self.path)?;
+        // Still this generation, on the very file written to (another run may have written the
+        // file anew meanwhile).
+        if generation_of(&file) != Some(self.generation) {
             return Err(std::io::Error::other("records file of another generation"));
         }
-        let offset = file.metadata()?.len();
-        let mut file = std::io::BufWriter::with_capacity(1 << 16, file);
-        let places = Records::write_records(&mut file, offset, records, None, encode)?;
-        file.flush()?;
+        // The new records in one write: where it landed is known once written (another run
+        // appending at the same time cannot move them), and the places are moved there.
+        let mut new = Vec::new();
+        let mut places = Records::write_records(&mut new, 0, records, None, encode)?;
+        file.write_all(&new)?;
+        let start = file.stream_position()? - new.len() as u64;
+        for (record, place) in records.iter().zip(&mut places) {
+            if matches!(record, Record::New) {
+                place.offset += start;
+            }
+        }
         Ok(places)
     }
 
@@ -266,6 +280,8 @@ mod tests {
         assert_eq!(records.read(more[1]).unwrap(), b"three");
         let all = records.read_all().unwrap();
         assert_eq!(Records::slice(&all, more[1]).unwrap(), b"three");
+        // Read whole twice: the same bytes (a rewrite after a bulk read needs them again).
+        assert_eq!(records.read_all().unwrap(), all);
         // Damage is found.
         let mut bytes = std::fs::read(&path).unwrap();
         let last = bytes.len() - 1;

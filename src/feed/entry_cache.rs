@@ -154,7 +154,7 @@ impl EntryCache {
         posts: &[&Post],
         fresh: &HashMap<&Path, Entry>,
         problems: &HashMap<&Path, Vec<Problem>>,
-        unkeyed: &HashSet<&Path>,
+        (unkeyed, rendered): (&HashSet<&Path>, &HashSet<&Path>),
         liquid: Option<u64>,
     ) -> std::io::Result<()> {
         let mut encoded = Vec::new();
@@ -166,8 +166,10 @@ impl EntryCache {
                 continue;
             }
             let key = if p.has_liquid { liquid } else { None };
-            // What the cache holds already stays where it is.
-            if let Some(old) = self.find(source, Some(stamp), key) {
+            // What the cache holds already stays where it is, unless this build rendered the
+            // entry again (its record could not be read).
+            let old = self.find(source, Some(stamp), key);
+            if let Some(old) = old.filter(|_| !rendered.contains(source)) {
                 keep.push((source, stamp, key, Some(old.place)));
                 continue;
             }
@@ -281,8 +283,16 @@ mod tests {
         let warning = Problem::warning("site/_includes/x.html", Position::START, "w");
         let problems: HashMap<&Path, Vec<Problem>> =
             fresh.keys().map(|p| (*p, vec![warning.clone()])).collect();
+        let rendered: HashSet<&Path> = fresh.keys().copied().collect();
         cache
-            .store(path, posts, &fresh, &problems, &HashSet::new(), liquid)
+            .store(
+                path,
+                posts,
+                &fresh,
+                &problems,
+                (&HashSet::new(), &rendered),
+                liquid,
+            )
             .unwrap();
     }
 
@@ -369,6 +379,20 @@ mod tests {
         let cache = EntryCache::load(&path, 1);
         assert!(cache.get(&b2.source, b2.stamp, None).is_none());
         assert!(cache.get(&a.source, a.stamp, None).is_some());
+        // Rendered again, it takes the damaged record's place.
+        store(
+            &cache,
+            &path,
+            &[&a, &b2],
+            &[("_posts/2022-01-02-b.md", entry("B3"))],
+            None,
+        );
+        let cache = EntryCache::load(&path, 1);
+        assert_eq!(
+            cache.get(&b2.source, b2.stamp, None).unwrap().entry.title,
+            "B3"
+        );
+        let index = std::fs::read(&path).unwrap();
         // A damaged index, or a records file of another generation, gives an empty cache.
         let mut damaged = index.clone();
         let at = damaged.len() / 2;
@@ -399,7 +423,14 @@ mod tests {
         let problems: HashMap<&Path, Vec<Problem>> =
             [(p.source.as_path(), vec![warning.clone()])].into();
         cache
-            .store(&path, &[&p], &fresh, &problems, &HashSet::new(), None)
+            .store(
+                &path,
+                &[&p],
+                &fresh,
+                &problems,
+                (&HashSet::new(), &HashSet::new()),
+                None,
+            )
             .unwrap();
         let cache = EntryCache::load(&path, 1);
         let kept = cache.get(&p.source, p.stamp, None).unwrap();

@@ -306,6 +306,7 @@ pub(crate) fn render_keeping_entries<'a>(
         entries,
         problems: entry_problems,
         unkeyed,
+        rendered,
     }) = render_entries(site, &wanted, cache.as_ref(), renderer, liquid, liquid_ok)?
     else {
         return Ok(None);
@@ -318,7 +319,7 @@ pub(crate) fn render_keeping_entries<'a>(
             &all_wanted,
             &entries,
             &entry_problems,
-            &unkeyed,
+            (&unkeyed, &rendered),
             liquid,
         );
         if let Err(e) = stored {
@@ -394,6 +395,8 @@ struct Rendering<'a> {
     problems: HashMap<&'a Path, Vec<Problem>>,
     /// The posts whose Liquid read a file no key covers: their entries are not kept.
     unkeyed: HashSet<&'a Path>,
+    /// The posts rendered in this build (the others' entries came from the cache).
+    rendered: HashSet<&'a Path>,
 }
 
 /// The entry of every post, from `cache` when its file did not change (and, for a body with
@@ -437,10 +440,14 @@ fn render_entries<'a>(
         entries: HashMap::with_capacity(rendered.len()),
         problems: HashMap::new(),
         unkeyed: HashSet::new(),
+        rendered: HashSet::new(),
     };
     for (path, entry, how) in rendered {
         if how.unkeyed {
             out.unkeyed.insert(path);
+        }
+        if how.fresh {
+            out.rendered.insert(path);
         }
         if !how.problems.is_empty() {
             out.problems.insert(path, how.problems);
@@ -588,6 +595,8 @@ pub(crate) fn media_elements(
 pub(crate) struct Rendered {
     /// The body's Liquid read a file no key covers (so the entry is not kept).
     pub unkeyed: bool,
+    /// Rendered in this build (not taken from the entry cache).
+    pub fresh: bool,
     /// Warnings about the body's Liquid.
     pub problems: Vec<Problem>,
 }
@@ -601,6 +610,7 @@ pub(crate) fn entry(
     let (content, liquid_problems) = post.content(site, renderer)?;
     let rendered = Rendered {
         unkeyed: content.unkeyed,
+        fresh: true,
         problems: liquid_problems,
     };
     let base = Url::parse(&post.url).map_err(|e| {
