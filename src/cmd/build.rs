@@ -36,14 +36,29 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !args.watch {
         return once(args, false);
     }
-    // The output folder is not an input: the builds' own writes must not start another one.
-    let skip = args.out.clone().or_else(|| {
-        gazette::config::SiteConfig::load(&args.site.site)
-            .ok()
-            .map(|l| args.site.site.join(&l.config.gazette.out))
-    });
+    // Where builds write is no input: their own writes must not start another build. That is
+    // the output folder, gazette's cache folder and Jekyll's destination (jekyll-feed's feeds
+    // go there with `jekyll_feed: true`, and `jekyll serve` writes there).
+    let site = &args.site.site;
+    let config = gazette::config::SiteConfig::load(site)
+        .ok()
+        .map(|l| l.config);
+    let mut skip: Vec<PathBuf> = args
+        .out
+        .clone()
+        .or_else(|| config.as_ref().map(|c| site.join(&c.gazette.out)))
+        .into_iter()
+        .collect();
+    if let Some(config) = &config {
+        skip.push(gazette::feed::jekyll_feed::destination(site, config));
+        if let Some(cache) = config.gazette.cache.parent() {
+            if !cache.as_os_str().is_empty() {
+                skip.push(site.join(cache));
+            }
+        }
+    }
     // Made before the first build: a save during a build starts another one after it.
-    let mut watcher = super::watch::Watcher::new(&args.site.site, skip.as_deref());
+    let mut watcher = super::watch::Watcher::new(site, &skip);
     loop {
         // A failed build is said and the watch goes on: the next save may fix it.
         if let Err(e) = once(args, true) {

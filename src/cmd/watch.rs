@@ -55,16 +55,24 @@ struct Inputs {
     site: PathBuf,
     /// The site folder as the system resolves it: `--site .` with `--out feeds` names one folder.
     root: PathBuf,
-    /// The output folder as the system resolves it (it need not exist yet).
-    out: Option<PathBuf>,
+    /// The folders builds write into (gazette's output and cache folders, Jekyll's
+    /// destination), as the system resolves them (they need not exist yet).
+    written: Vec<PathBuf>,
 }
 
 impl Inputs {
-    fn new(site: &Path, out: Option<&Path>) -> Inputs {
+    fn new(site: &Path, written: &[PathBuf]) -> Inputs {
+        let root = site.canonicalize().unwrap_or_else(|_| site.to_path_buf());
+        // A folder that holds the whole site (`destination: .`) would leave nothing watched.
+        let written = written
+            .iter()
+            .map(|w| resolve(w))
+            .filter(|w| !root.starts_with(w))
+            .collect();
         Inputs {
             site: site.to_path_buf(),
-            root: site.canonicalize().unwrap_or_else(|_| site.to_path_buf()),
-            out: out.map(resolve),
+            root,
+            written,
         }
     }
 
@@ -84,10 +92,8 @@ impl Inputs {
         }) {
             return false;
         }
-        !self
-            .out
-            .as_ref()
-            .is_some_and(|out| self.root.join(rest).starts_with(out))
+        let path = self.root.join(rest);
+        !self.written.iter().any(|w| path.starts_with(w))
     }
 
     /// Whether `path`, below the resolved site folder (as the watcher names paths), is an input.
@@ -158,17 +164,17 @@ fn resolve(path: &Path) -> PathBuf {
 /// folder, but for hidden entries (`.git`, `.gazette`), Jekyll's destination (`_site`) and the
 /// output folder, where builds write (their own writes must not start another build), and
 /// `node_modules` and `vendor`, which no build reads.
-pub fn fingerprint(site: &Path, out: Option<&Path>) -> u64 {
-    Inputs::new(site, out).fingerprint()
+pub fn fingerprint(site: &Path, written: &[PathBuf]) -> u64 {
+    Inputs::new(site, written).fingerprint()
 }
 
 /// Waits until the inputs differ from `seen` and then stay the same for one more look (an
 /// editor that writes a file in several steps gives one build), and gives the new fingerprint.
-pub fn next_change(site: &Path, out: Option<&Path>, seen: u64) -> u64 {
+pub fn next_change(site: &Path, written: &[PathBuf], seen: u64) -> u64 {
     let mut last = seen;
     loop {
         std::thread::sleep(EVERY);
-        let now = fingerprint(site, out);
+        let now = fingerprint(site, written);
         if now != seen && now == last {
             return now;
         }
@@ -340,8 +346,8 @@ pub struct Watcher {
 impl Watcher {
     /// Watches the inputs of the site in `site`, whose builds write to `out`. When the system
     /// cannot tell of changes, says so on standard error and looks every 100 ms instead.
-    pub fn new(site: &Path, out: Option<&Path>) -> Watcher {
-        let inputs = Inputs::new(site, out);
+    pub fn new(site: &Path, written: &[PathBuf]) -> Watcher {
+        let inputs = Inputs::new(site, written);
         let mode = match Events::start(&inputs) {
             Ok(events) => Mode::Events(events),
             Err(e) => {
@@ -363,7 +369,7 @@ impl Watcher {
     pub fn wait(&mut self) {
         match &mut self.mode {
             Mode::Polling { seen } => {
-                *seen = next_change(&self.inputs.site, self.inputs.out.as_deref(), *seen);
+                *seen = next_change(&self.inputs.site, &self.inputs.written, *seen);
             }
             Mode::Events(events) => {
                 if let Err(why) = events.wait(&self.inputs) {
@@ -399,8 +405,19 @@ mod tests {
     fn inputs_are_all_but_hidden_entries_site_output_and_excluded_folders() {
         let (dir, root) = site();
         // The output folder need not exist yet (it does not before the first build).
-        let inputs = Inputs::new(dir.path(), Some(&dir.path().join("feeds/out")));
+        // Jekyll's destination and a cache folder are written into too; a folder that holds the
+        // whole site (`destination: .`) is not taken as one.
+        let written = [
+            dir.path().join("feeds/out"),
+            dir.path().join("public"),
+            dir.path().join("cache"),
+            dir.path().join("."),
+        ];
+        let inputs = Inputs::new(dir.path(), &written);
         for (path, input) in [
+            ("public/index.html", false),
+            ("cache/posts.cache", false),
+            ("publications/a.md", true),
             ("", false),
             ("_config.yml", true),
             ("_posts/2022-01-01-a.md", true),
@@ -427,7 +444,7 @@ mod tests {
     #[test]
     fn reads_and_writes_outside_the_inputs_are_no_change() {
         let (dir, root) = site();
-        let inputs = Inputs::new(dir.path(), None);
+        let inputs = Inputs::new(dir.path(), &[]);
         let post = root.join("_posts/2022-01-01-a.md");
         let event = |kind, paths: &[&Path]| {
             let event = paths
@@ -467,7 +484,7 @@ mod tests {
     #[test]
     fn lost_events_start_a_build_only_when_the_inputs_changed_since() {
         let (dir, _) = site();
-        let inputs = Inputs::new(dir.path(), None);
+        let inputs = Inputs::new(dir.path(), &[]);
         let Ok(mut events) = Events::start(&inputs) else {
             return; // No watching here: the polling that stands in needs no test of this.
         };
