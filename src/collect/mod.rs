@@ -192,7 +192,7 @@ impl Scan {
         let mut h = rustc_hash::FxHasher::default();
         let stamps = self.stamps.as_deref().unwrap_or_default();
         for (source, stamp) in self.found.sources.iter().zip(stamps) {
-            source.relative.hash(&mut h);
+            source.relative.as_os_str().as_encoded_bytes().hash(&mut h);
             source.draft.hash(&mut h);
             stamp.map(|s| (s.size, s.modified_ns)).hash(&mut h);
         }
