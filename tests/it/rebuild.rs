@@ -1061,3 +1061,90 @@ fn data_outside_the_site_is_read_by_every_build() {
         "{feed}"
     );
 }
+
+/// A way to damage a file, and its name.
+type Damage<'a> = (&'a str, &'a dyn Fn(&Path));
+
+/// Damaged caches and state (cut short, flipped bytes, garbage, a folder in a file's place) are
+/// never trusted: the build still writes exactly what a build from scratch writes, and mends
+/// them.
+#[test]
+fn damaged_caches_and_state_are_never_trusted() {
+    let site = finance_site();
+    rebuild_equals_scratch(&site, &same);
+    let state = site.path().join(".gazette");
+    let names = [
+        "posts.cache",
+        "posts.records",
+        "entries.cache",
+        "entries.records",
+        "build.state",
+    ];
+    for name in names {
+        assert!(state.join(name).is_file(), "{name}");
+    }
+    let damages: [Damage<'_>; 3] = [
+        ("cut short", &|p: &Path| {
+            let bytes = fs::read(p).unwrap();
+            fs::write(p, &bytes[..bytes.len() / 2]).unwrap();
+        }),
+        ("one byte flipped", &|p: &Path| {
+            let mut bytes = fs::read(p).unwrap();
+            let at = bytes.len() * 2 / 3;
+            bytes[at] ^= 0x10;
+            fs::write(p, &bytes).unwrap();
+        }),
+        ("garbage", &|p: &Path| {
+            fs::write(p, b"\x00garbage\xff").unwrap()
+        }),
+    ];
+    for (what, damage) in damages {
+        for name in names {
+            let path = state.join(name);
+            // A change too, so that what the caches hold is needed.
+            edit(&site, QUANSHANG, quanshang(&format!("券商{what}{name}")));
+            damage(&path);
+            let built = rebuild_equals_scratch(&site, &same);
+            assert!(
+                built.summary.written >= 1,
+                "{what} {name}: {:#?}",
+                built.run
+            );
+        }
+    }
+    // A folder where a cache's file goes: the feeds are still right, and the cache (not the
+    // state, which is only ever an optimisation) says it cannot be written.
+    for name in names {
+        let path = state.join(name);
+        edit(&site, QUANSHANG, quanshang(&format!("券商文件夹{name}")));
+        fs::remove_file(&path).unwrap();
+        fs::create_dir(&path).unwrap();
+        let built = build(&site, &same);
+        let scratch = tempfile::tempdir().unwrap();
+        let run = gazette(
+            &site,
+            &[
+                "build",
+                "--site",
+                ".",
+                "--no-cache",
+                "--out",
+                scratch.path().to_str().unwrap(),
+            ],
+            &same,
+        );
+        assert_eq!(run.code, Some(0), "{run:#?}");
+        assert_same_outputs(&site.out(), scratch.path());
+        if name != "build.state" {
+            assert!(
+                built.run.stderr.contains("cannot write the"),
+                "{name}: {:#?}",
+                built.run
+            );
+        }
+        fs::remove_dir(&path).unwrap();
+    }
+    // Mended: the next build with nothing changed is a replay again.
+    let last = rebuild_equals_scratch(&site, &same);
+    assert_replay(&site, &last, &same);
+}
