@@ -276,9 +276,18 @@ impl Events {
                 // now, before the build that the change starts, so that what is written in it
                 // after that build read it is told of.
                 if let Some(top) = top.filter(|t| t.is_dir()) {
-                    self.watcher
-                        .watch(&top, RecursiveMode::Recursive)
-                        .map_err(|e| e.to_string())?;
+                    match self.watcher.watch(&top, RecursiveMode::Recursive) {
+                        Ok(()) => {}
+                        // Gone again before it could be watched: nothing to watch there, and
+                        // the change starts its build anyway.
+                        Err(_) if !top.is_dir() => return Ok(Some(at)),
+                        // A folder below it went while it was being walked: once more.
+                        Err(e) if matches!(e.kind, notify::ErrorKind::PathNotFound) => self
+                            .watcher
+                            .watch(&top, RecursiveMode::Recursive)
+                            .map_err(|e| e.to_string())?,
+                        Err(e) => return Err(e.to_string()),
+                    }
                 }
                 Ok(Some(at))
             }
