@@ -420,6 +420,25 @@ struct Index {
     entries: Vec<Indexed>,
 }
 
+/// What a rebuild that read a few files appends to the index instead of writing it anew: the
+/// entries of those files (their `listed` places relative to the delta's own listing section),
+/// the names and term lists they added, and the files that went away.
+#[derive(Serialize, Deserialize)]
+struct Delta {
+    key: u64,
+    generation: u64,
+    names: Vec<String>,
+    list: Vec<u32>,
+    entries: Vec<Indexed>,
+    removed: Vec<PathBytes>,
+}
+
+/// A listing section, and where each file's part lies in it (start, length).
+type Listing = (Vec<u8>, Vec<(u32, u32)>);
+
+/// At most this many deltas follow an index before it is written anew.
+const MOST_DELTAS: usize = 64;
+
 /// A file as the cache knows it.
 #[derive(Debug)]
 pub(crate) struct Old {
@@ -427,7 +446,8 @@ pub(crate) struct Old {
     pub stamp: Stamp,
     place: Place,
     pub brief: Brief,
-    listed: (u32, u32),
+    /// Where its title, slug and page path lie in the index file as read (start, length).
+    listed: (u64, u32),
 }
 
 /// The cache as loaded: the index (sorted by path), its listing section (each post's title,
@@ -438,10 +458,11 @@ pub(crate) struct Cache {
     old: Vec<Old>,
     /// The names and lists the briefs' terms point into.
     pub terms: Terms,
-    /// The index file as read, and where its listing section lies in it (not copied: 15 MB at
-    /// 100,000 posts).
+    /// The index file as read (its listing sections are not copied: 15 MB at 100,000 posts).
     file: Vec<u8>,
-    listing: std::ops::Range<usize>,
+    /// Deltas read after the index; `None` when one of them was damaged (the next save then
+    /// writes the index anew).
+    deltas: Option<usize>,
     records: Records,
 }
 
@@ -560,20 +581,77 @@ fn records_path(path: &Path) -> PathBuf {
 /// The index in a file's bytes, and its listing section; `None` when it is not a whole index
 /// for `key`. The file: the magic, then for the index and for the listing section, each, its
 /// length, its checksum and its bytes.
-fn parse(bytes: &[u8], key: u64) -> Option<(Index, &[u8])> {
-    fn section(rest: &[u8]) -> Option<(&[u8], &[u8])> {
-        let (len, rest) = rest.split_at_checked(8)?;
-        let (sum, rest) = rest.split_at_checked(8)?;
-        let len = usize::try_from(u64::from_le_bytes(len.try_into().ok()?)).ok()?;
-        let (payload, rest) = rest.split_at_checked(len)?;
-        (checksum(payload) == u64::from_le_bytes(sum.try_into().ok()?)).then_some((payload, rest))
-    }
+fn parse(bytes: &[u8], key: u64) -> Option<(Index, &[u8], &[u8])> {
     let rest = bytes.strip_prefix(MAGIC.as_slice())?;
     let (payload, rest) = section(rest)?;
     let (listing, rest) = section(rest)?;
-    rest.is_empty().then_some(())?;
     let index: Index = postcard::from_bytes(payload).ok()?;
-    (index.key == key).then_some((index, listing))
+    (index.key == key).then_some((index, listing, rest))
+}
+
+/// A section of an index file (its length, checksum and bytes) and what follows it.
+fn section(rest: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = rest.split_at_checked(8)?;
+    let (sum, rest) = rest.split_at_checked(8)?;
+    let len = usize::try_from(u64::from_le_bytes(len.try_into().ok()?)).ok()?;
+    let (payload, rest) = rest.split_at_checked(len)?;
+    (checksum(payload) == u64::from_le_bytes(sum.try_into().ok()?)).then_some((payload, rest))
+}
+
+/// Writes a section: its length, its checksum, its bytes.
+fn write_section(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
+    out.write_all(&(bytes.len() as u64).to_le_bytes())?;
+    out.write_all(&checksum(bytes).to_le_bytes())?;
+    out.write_all(bytes)
+}
+
+/// Where `part` (a slice of `whole`) starts in it.
+fn offset_in(whole: &[u8], part: &[u8]) -> u64 {
+    (part.as_ptr() as usize - whole.as_ptr() as usize) as u64
+}
+
+/// Applies the deltas in `rest` (after an index of `key` and `generation`) to `old` (sorted by
+/// path) and `terms`; how many applied, `None` when one was damaged or foreign (the ones before
+/// it stand: a delta is whole or ignored).
+fn apply_deltas(
+    whole: &[u8],
+    mut rest: &[u8],
+    (key, generation): (u64, u64),
+    old: &mut Vec<Old>,
+    terms: &mut Terms,
+) -> Option<usize> {
+    let mut applied = 0;
+    while !rest.is_empty() {
+        let (payload, after) = section(rest)?;
+        let (listing, after) = section(after)?;
+        let delta: Delta = postcard::from_bytes(payload).ok()?;
+        (delta.key == key && delta.generation == generation).then_some(())?;
+        let base = offset_in(whole, listing);
+        terms.names.extend(delta.names);
+        terms.list.extend(delta.list);
+        for path in delta.removed {
+            let path = path.into_path()?;
+            if let Ok(i) = old.binary_search_by(|e| e.path.as_os_str().cmp(path.as_os_str())) {
+                old.remove(i);
+            }
+        }
+        for (path, stamp, place, brief, (start, len)) in delta.entries {
+            let entry = Old {
+                path: path.into_path()?,
+                stamp,
+                place,
+                brief,
+                listed: (base + u64::from(start), len),
+            };
+            match old.binary_search_by(|e| e.path.as_os_str().cmp(entry.path.as_os_str())) {
+                Ok(i) => old[i] = entry,
+                Err(i) => old.insert(i, entry),
+            }
+        }
+        applied += 1;
+        rest = after;
+    }
+    Some(applied)
 }
 
 impl Cache {
@@ -582,36 +660,38 @@ impl Cache {
         remove_stale_temps(path);
         let bytes = std::fs::read(path).unwrap_or_default();
         let index = parse(&bytes, key);
-        let generation = index.as_ref().map_or(0, |(i, _)| i.generation);
+        let generation = index.as_ref().map_or(0, |(i, _, _)| i.generation);
         let records = Records::open(&records_path(path), generation);
-        let (old, listing, terms) = match index {
-            Some((index, listing)) if records.generation() != 0 => {
-                let start = listing.as_ptr() as usize - bytes.as_ptr() as usize;
-                let listing = start..start + listing.len();
+        let (old, terms, deltas) = match index {
+            Some((index, listing, rest)) if records.generation() != 0 => {
+                let base = offset_in(&bytes, listing);
                 let mut old: Vec<Old> = index
                     .entries
                     .into_iter()
-                    .filter_map(|(path, stamp, place, brief, listed)| {
+                    .filter_map(|(path, stamp, place, brief, (start, len))| {
                         Some(Old {
                             path: path.into_path()?,
                             stamp,
                             place,
                             brief,
-                            listed,
+                            listed: (base + u64::from(start), len),
                         })
                     })
                     .collect();
                 old.par_sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-                (old, listing, index.terms.ready())
+                let mut terms = index.terms;
+                let deltas =
+                    apply_deltas(&bytes, rest, (key, index.generation), &mut old, &mut terms);
+                (old, terms.ready(), deltas)
             }
-            _ => (Vec::new(), 0..0, Terms::default()),
+            _ => (Vec::new(), Terms::default(), None),
         };
         Cache {
             key,
             old,
             terms,
             file: bytes,
-            listing,
+            deltas,
             records,
         }
     }
@@ -662,18 +742,16 @@ impl Cache {
         (path == self.old[index].path).then(|| rooted(reading, site))
     }
 
-    /// The listing section of the index as read.
-    fn listing_section(&self) -> &[u8] {
-        self.file.get(self.listing.clone()).unwrap_or_default()
+    /// The bytes of the post at `index` in the listing sections of the index file as read.
+    fn listed_bytes(&self, index: usize) -> Option<&[u8]> {
+        let (start, len) = self.old.get(index)?.listed;
+        let start = usize::try_from(start).ok()?;
+        self.file.get(start..start.checked_add(len as usize)?)
     }
 
     /// The title, slug and page path of the post at `index`, from the listing section.
     pub(crate) fn listed(&self, index: usize) -> Option<(String, String, String)> {
-        let (start, len) = self.old.get(index)?.listed;
-        let bytes = self
-            .listing_section()
-            .get(start as usize..(start as usize).checked_add(len as usize)?)?;
-        postcard::from_bytes(bytes).ok()
+        postcard::from_bytes(self.listed_bytes(index)?).ok()
     }
 
     /// The whole records file, to take many records at once.
@@ -712,6 +790,11 @@ impl Cache {
             postcard::to_allocvec(&stored(source, *stamp, reading)).map_err(std::io::Error::other)
         };
         let (generation, places) = self.records.save(&records, encode)?;
+        if generation == self.records.generation() {
+            if let Some(written) = self.append_delta(path, keep, &places, fresh)? {
+                return Ok(written);
+            }
+        }
         // The terms anew: the same names first (so that numbers stay), only the lists kept.
         let mut terms = Terms {
             names: self.terms.names.clone(),
@@ -731,29 +814,7 @@ impl Cache {
                 Keep::New(reading) => Brief::of(reading, &mut terms),
             })
             .collect();
-        // The listing section: old entries' bytes copied, new ones encoded.
-        let mut listing = Vec::with_capacity(self.listing.len() + 256 * fresh);
-        let old_listing = self.listing_section();
-        let mut listed = Vec::with_capacity(keep.len());
-        for (_, _, what) in keep {
-            let start = listing.len();
-            match what {
-                Keep::Old(i) => {
-                    let (s, len) = self.old[*i].listed;
-                    let old = old_listing.get(s as usize..s as usize + len as usize);
-                    listing.extend_from_slice(old.unwrap_or_default());
-                }
-                Keep::New(Reading::Post(post, _)) => {
-                    let names = (&post.title, &post.slug, &post.path);
-                    let bytes = postcard::to_allocvec(&names).map_err(std::io::Error::other)?;
-                    listing.extend_from_slice(&bytes);
-                }
-                Keep::New(_) => {}
-            }
-            let len = listing.len() - start;
-            let fits = |n: usize| u32::try_from(n).map_err(std::io::Error::other);
-            listed.push((fits(start)?, fits(len)?));
-        }
+        let (listing, listed) = self.listing_of(keep.iter().map(|k| &k.2), fresh)?;
         let index = IndexRef {
             key: self.key,
             generation,
@@ -771,13 +832,118 @@ impl Cache {
         let payload = postcard::to_allocvec(&index).map_err(std::io::Error::other)?;
         replace_file(path, |file| {
             file.write_all(MAGIC)?;
-            for section in [&payload, &listing] {
-                file.write_all(&(section.len() as u64).to_le_bytes())?;
-                file.write_all(&checksum(section).to_le_bytes())?;
-                file.write_all(section)?;
-            }
-            Ok(())
+            write_section(file, &payload)?;
+            write_section(file, &listing)
         })
+    }
+
+    /// The listing section of `what` (each file's title, slug and page path: the old ones'
+    /// bytes copied, the new ones encoded), and where each lies in it.
+    fn listing_of<'k>(
+        &self,
+        what: impl Iterator<Item = &'k Keep<'k>>,
+        fresh: usize,
+    ) -> std::io::Result<Listing> {
+        let mut listing = Vec::with_capacity(256 * fresh);
+        let mut listed = Vec::new();
+        for what in what {
+            let start = listing.len();
+            match what {
+                Keep::Old(i) => {
+                    listing.extend_from_slice(self.listed_bytes(*i).unwrap_or_default())
+                }
+                Keep::New(Reading::Post(post, _)) => {
+                    let names = (&post.title, &post.slug, &post.path);
+                    let bytes = postcard::to_allocvec(&names).map_err(std::io::Error::other)?;
+                    listing.extend_from_slice(&bytes);
+                }
+                Keep::New(_) => {}
+            }
+            let len = listing.len() - start;
+            let fits = |n: usize| u32::try_from(n).map_err(std::io::Error::other);
+            listed.push((fits(start)?, fits(len)?));
+        }
+        Ok((listing, listed))
+    }
+
+    /// Appends to the index at `path` a [`Delta`] of the files read anew in `keep` (their
+    /// records at `places`) and of those gone, when they are few (a few hundredths of the
+    /// index), the index read had no damaged delta and not too many, and the file is still the
+    /// one read. `Ok(None)` when the index is to be written anew instead.
+    fn append_delta(
+        &self,
+        path: &Path,
+        keep: &[(&Path, Stamp, Keep<'_>)],
+        places: &[Place],
+        fresh: usize,
+    ) -> std::io::Result<Option<()>> {
+        let Some(deltas) = self.deltas else {
+            return Ok(None);
+        };
+        let mut used = vec![false; self.old.len()];
+        for (_, _, what) in keep {
+            if let Keep::Old(i) = what {
+                used[*i] = true;
+            }
+        }
+        let removed: Vec<PathBytes> = self
+            .old
+            .iter()
+            .zip(&used)
+            .filter(|(_, used)| !**used)
+            .map(|(old, _)| PathBytes::of(&old.path))
+            .collect();
+        let changed = fresh + removed.len();
+        let still_the_one =
+            std::fs::metadata(path).is_ok_and(|m| m.len() == self.file.len() as u64);
+        if self.old.is_empty()
+            || deltas >= MOST_DELTAS
+            || changed * 50 > self.old.len()
+            || !still_the_one
+        {
+            return Ok(None);
+        }
+        let mut terms = self.terms.clone();
+        let (names_before, list_before) = (terms.names.len(), terms.list.len());
+        let new: Vec<(usize, &Path, Stamp, &Reading)> = keep
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (source, stamp, what))| match what {
+                Keep::New(reading) => Some((i, *source, *stamp, *reading)),
+                Keep::Old(_) => None,
+            })
+            .collect();
+        let briefs: Vec<Brief> = new
+            .iter()
+            .map(|(_, _, _, reading)| Brief::of(reading, &mut terms))
+            .collect();
+        let news: Vec<Keep<'_>> = new.iter().map(|(_, _, _, r)| Keep::New(r)).collect();
+        let (listing, listed) = self.listing_of(news.iter(), fresh)?;
+        let entries: Vec<Indexed> = new
+            .iter()
+            .zip(briefs)
+            .zip(listed)
+            .map(|(((i, source, stamp, _), brief), listed)| {
+                (PathBytes::of(source), *stamp, places[*i], brief, listed)
+            })
+            .collect();
+        let delta = Delta {
+            key: self.key,
+            generation: self.records.generation(),
+            names: terms.names[names_before..].to_vec(),
+            list: terms.list[list_before..].to_vec(),
+            entries,
+            removed,
+        };
+        let payload = postcard::to_allocvec(&delta).map_err(std::io::Error::other)?;
+        let mut bytes = Vec::with_capacity(payload.len() + listing.len() + 32);
+        write_section(&mut bytes, &payload)?;
+        write_section(&mut bytes, &listing)?;
+        // One write at the end of the file: cut short by a crash, it fails its checksum and is
+        // ignored with whatever follows (the files it named are read again).
+        let mut file = std::fs::OpenOptions::new().append(true).open(path)?;
+        file.write_all(&bytes)?;
+        Ok(Some(()))
     }
 
     /// Whether nothing was loaded.
@@ -865,17 +1031,104 @@ mod tests {
         assert!(cache
             .reading(cache.find(p, stamp).unwrap(), site, None)
             .is_none());
+        // The index (the rebuild appended a delta to it): damage in the index proper leaves
+        // nothing; damage in the delta, or a delta cut short, leaves the index before it.
         let good = std::fs::read(&path).unwrap();
-        for at in [good.len() - 1, good.len() / 2, 20] {
+        for at in [good.len() / 2, 20] {
             let mut bytes = good.clone();
             bytes[at] ^= 1;
             std::fs::write(&path, &bytes).unwrap();
             assert!(Cache::load(&path, 7).is_empty(), "flipped byte {at}");
         }
-        std::fs::write(&path, &good[..good.len() - 3]).unwrap();
-        assert!(Cache::load(&path, 7).is_empty());
+        let mut bytes = good.clone();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        for damaged in [&bytes[..], &good[..good.len() - 3]] {
+            std::fs::write(&path, damaged).unwrap();
+            let cache = Cache::load(&path, 7);
+            assert_eq!(cache.deltas, None);
+            assert_eq!(cache.get(cache.find(p, stamp).unwrap()).brief.kind, 1);
+        }
         std::fs::write(&path, b"garbage").unwrap();
         assert!(Cache::load(&path, 7).is_empty());
+    }
+
+    /// A rebuild that read a few files appends a delta to the index instead of writing it anew;
+    /// a damaged delta is ignored (with what follows), and the next save writes the index anew.
+    #[test]
+    fn few_changes_append_a_delta_and_a_damaged_one_is_ignored() {
+        use crate::problem::{Position, Problem};
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path();
+        let path = site.join("posts.cache");
+        let stamp = Stamp {
+            size: 1,
+            modified_ns: 5,
+        };
+        let names: Vec<PathBuf> = (0..200)
+            .map(|i| PathBuf::from(format!("_posts/{i:03}.md")))
+            .collect();
+        let entries: Vec<(&Path, Stamp, Reading)> = names
+            .iter()
+            .map(|n| (n.as_path(), stamp, Reading::Unpublished))
+            .collect();
+        let cache = Cache::load(&path, 7);
+        save(&cache, &path, site, &entries);
+        let base = std::fs::read(&path).unwrap();
+        // One file read anew, one gone.
+        let cache = Cache::load(&path, 7);
+        let note = Reading::Ignored(Problem::note(&names[5], Position::START, "not a post"));
+        let newer = Stamp { size: 2, ..stamp };
+        let keep: Vec<(&Path, Stamp, Keep<'_>)> = names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 9)
+            .map(|(i, n)| match i {
+                5 => (n.as_path(), newer, Keep::New(&note)),
+                _ => (n.as_path(), stamp, Keep::Old(cache.find(n, stamp).unwrap())),
+            })
+            .collect();
+        cache.store(&path, site, &keep).unwrap();
+        let with_delta = std::fs::read(&path).unwrap();
+        assert!(
+            with_delta.starts_with(&base) && with_delta.len() > base.len(),
+            "a delta"
+        );
+        let cache = Cache::load(&path, 7);
+        assert_eq!(cache.deltas, Some(1));
+        assert_eq!(cache.old.len(), 199);
+        assert!(cache.find(&names[9], stamp).is_none());
+        assert!(cache.find(&names[5], stamp).is_none());
+        let at = cache.find(&names[5], newer).unwrap();
+        assert_eq!(cache.get(at).brief.kind, 2);
+        assert!(matches!(
+            cache.reading(at, site, None),
+            Some(Reading::Ignored(_))
+        ));
+        assert!(cache.find(&names[6], stamp).is_some());
+        // The delta damaged: ignored, the index as it was before it.
+        let mut bytes = with_delta.clone();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        let cache = Cache::load(&path, 7);
+        assert_eq!(cache.deltas, None);
+        assert_eq!(cache.old.len(), 200);
+        assert!(cache.find(&names[5], stamp).is_some());
+        // Then written anew, whole.
+        let keep: Vec<(&Path, Stamp, Keep<'_>)> = names
+            .iter()
+            .map(|n| (n.as_path(), stamp, Keep::Old(cache.find(n, stamp).unwrap())))
+            .chain(std::iter::once((
+                Path::new("_posts/new.md"),
+                stamp,
+                Keep::New(&note),
+            )))
+            .collect();
+        cache.store(&path, site, &keep).unwrap();
+        let cache = Cache::load(&path, 7);
+        assert_eq!(cache.deltas, Some(0));
+        assert_eq!(cache.old.len(), 201);
     }
 
     /// A file name that is not UTF-8 is cached as it is, in the entry's path and in the paths of
