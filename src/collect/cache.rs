@@ -5,14 +5,14 @@
 //! of gazette for the same settings (`_config.yml` and `gazette.yml`, byte for byte).
 //!
 //! Two files hold it. `.gazette/posts.cache` is the index: for each file, its path, stamp, where
-//! its record lies, and a [`Brief`] of the post (its date, categories, tags, URL…: what deciding
+//! its record lies, and a `Brief` of the post (its date, categories, tags, URL…: what deciding
 //! which feeds hold which posts needs), with a listing section (titles, slugs, paths) read only
 //! when Liquid must list every post. `.gazette/posts.records` holds the records (what reading
-//! the file gave, whole), appended to (see [`super::records`]). So a build can decide which posts
+//! the file gave, whole), appended to (see `records.rs`). So a build can decide which posts
 //! its feeds show from the index alone and decode just those posts
 //! ([`super::collect_for_feeds`]). A rebuild that read a few files appends their records, and to
-//! the index a [`Delta`] of their entries (and of the files gone); the index is written whole
-//! again after [`MOST_DELTAS`] deltas or when many files changed. At 10,000 posts, decoding and
+//! the index a `Delta` of their entries (and of the files gone); the index is written whole
+//! again after `MOST_DELTAS` deltas or when many files changed. At 10,000 posts, decoding and
 //! writing every post again was 30–40 ms of a one-change rebuild.
 //!
 //! The index carries a checksum and each record its own: a damaged, truncated or foreign cache

@@ -22,7 +22,7 @@ pub struct Request<'a> {
     /// The entry cache's file (beside the post cache), when caching.
     pub entry_cache: Option<PathBuf>,
     /// What the last build left, to keep the feed files that would come out the same (see
-    /// [`super::reuse`]); `None` renders and compares every file.
+    /// `feed/reuse.rs`); `None` renders and compares every file.
     pub previous: Option<Previous>,
 }
 
@@ -84,7 +84,7 @@ pub struct Built {
     /// Warnings met while rendering and writing (a feed over `max_feed_bytes` names the file it
     /// was written to).
     pub problems: Vec<Problem>,
-    /// Each feed file with a key (see [`super::reuse`]): its path (relative to the output
+    /// Each feed file with a key (see `feed/reuse.rs`): its path (relative to the output
     /// folder), its key and the warnings its entries gave, for the build state.
     pub made: Vec<(PathBuf, u64, Vec<Problem>)>,
     /// Whether some entry's Liquid read what no key covers (the clock, a post's file, a hidden

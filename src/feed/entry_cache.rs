@@ -4,7 +4,7 @@
 //! most of what a rebuild does once the post cache has spared it the front matter. An entry is
 //! reused only for the same post file with the same size and modification time, written for the
 //! same settings and version of gazette, and for a body with Liquid under the same Liquid key
-//! (see [`super::reuse`]).
+//! (see `feed/reuse.rs`).
 //!
 //! Two files beside the post cache hold it: `.gazette/entries.cache`, an index (each post's
 //! path, stamp and Liquid key, and where its record lies, with the record's checksum), replaced

@@ -119,7 +119,7 @@ pub struct Replay {
 }
 
 /// What the last build wrote into one feed file: the key of what it was made from (see
-/// [`super::reuse`]), its stamp, and the warnings its entries gave.
+/// `feed/reuse.rs`), its stamp, and the warnings its entries gave.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Written {
     /// The key of what it was made from.
@@ -130,7 +130,7 @@ pub struct Written {
     pub problems: Vec<Problem>,
 }
 
-/// The state as written: paths as bytes (see [`PathBytes`]).
+/// The state as written: paths as bytes (see `PathBytes`).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct State {
     key: u64,
