@@ -807,6 +807,26 @@ fn system_zone() -> (Tz, String) {
     }
 }
 
+/// `digest.serve_url` checked: an `http://` or `https://` URL with a host, no user name,
+/// password, query or fragment; given back without a trailing `/`. The error says what is wrong,
+/// in words. The digest's links and the build's sign-up form both read it through here.
+pub fn plain_service_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text.trim())
+        .map_err(|e| format!("digest.serve_url `{text}` is not a URL: {e}"))?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if !plain {
+        return Err(format!(
+            "digest.serve_url `{text}` must be a plain http:// or https:// address (no user, query or fragment)"
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

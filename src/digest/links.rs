@@ -3,7 +3,6 @@
 //! [`token`](super::token) signed for its purpose.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use url::Url;
 
 use super::token::{Claims, IssueError, Purpose, Subject, TokenKey};
 
@@ -15,20 +14,7 @@ pub struct ServiceUrl(String);
 impl ServiceUrl {
     /// Checks `digest.serve_url`; the error says what is wrong with it, in words.
     pub fn parse(text: &str) -> Result<ServiceUrl, String> {
-        let url = Url::parse(text.trim())
-            .map_err(|e| format!("digest.serve_url `{text}` is not a URL: {e}"))?;
-        let plain = matches!(url.scheme(), "http" | "https")
-            && url.host_str().is_some()
-            && url.username().is_empty()
-            && url.password().is_none()
-            && url.query().is_none()
-            && url.fragment().is_none();
-        if !plain {
-            return Err(format!(
-                "digest.serve_url `{text}` must be a plain http:// or https:// address (no user, query or fragment)"
-            ));
-        }
-        Ok(ServiceUrl(url.as_str().trim_end_matches('/').to_string()))
+        crate::config::plain_service_url(text).map(ServiceUrl)
     }
 
     /// The address, without a trailing `/`.

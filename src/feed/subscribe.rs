@@ -14,7 +14,6 @@
 use std::collections::BTreeSet;
 
 use serde_yaml::Value;
-use url::Url;
 
 use super::Context;
 use crate::collect::Post;
@@ -37,20 +36,7 @@ fn serve_url(digest: &Value) -> Result<Option<String>, String> {
             _ => Err("digest.serve_url is not a text".into()),
         };
     };
-    let url = Url::parse(text.trim())
-        .map_err(|e| format!("digest.serve_url `{text}` is not a URL: {e}"))?;
-    let plain = matches!(url.scheme(), "http" | "https")
-        && url.host_str().is_some()
-        && url.username().is_empty()
-        && url.password().is_none()
-        && url.query().is_none()
-        && url.fragment().is_none();
-    if !plain {
-        return Err(format!(
-            "digest.serve_url `{text}` must be a plain http:// or https:// address (no user, query or fragment)"
-        ));
-    }
-    Ok(Some(url.as_str().trim_end_matches('/').to_string()))
+    crate::config::plain_service_url(text).map(Some)
 }
 
 /// The snippet's texts: Chinese for a `zh…` site, else English (as the service's pages).
