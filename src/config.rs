@@ -668,6 +668,19 @@ impl Places {
 }
 
 impl SiteConfig {
+    /// Jekyll's destination folder: `destination` in `_config.yml` (relative to the site folder
+    /// `site`), else `_site`.
+    pub fn destination(&self, site: &Path) -> PathBuf {
+        match self
+            .raw
+            .get("destination")
+            .and_then(crate::yaml::scalar_string)
+        {
+            Some(d) if !d.trim().is_empty() => site.join(d.trim()),
+            _ => site.join("_site"),
+        }
+    }
+
     /// Reads one section of gazette's settings (`digest`) into the stage's own type, as
     /// mdBook's renderers read their own table: a missing section is `T`'s default; an error
     /// names the file and line of the key that is wrong (in `_config.yml` or `gazette.yml`);

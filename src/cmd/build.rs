@@ -43,20 +43,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let config = gazette::config::SiteConfig::load(site)
         .ok()
         .map(|l| l.config);
-    let mut skip: Vec<PathBuf> = args
-        .out
-        .clone()
-        .or_else(|| config.as_ref().map(|c| site.join(&c.gazette.out)))
-        .into_iter()
-        .collect();
-    if let Some(config) = &config {
-        skip.push(gazette::feed::jekyll_feed::destination(site, config));
-        if let Some(cache) = config.gazette.cache.parent() {
-            if !cache.as_os_str().is_empty() {
-                skip.push(site.join(cache));
-            }
+    let skip: Vec<PathBuf> = match &config {
+        Some(config) => {
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| site.join(&config.gazette.out));
+            let cache = args.site.cache_path(config);
+            gazette::collect::inputs::written(site, config, &out, cache.as_deref())
         }
-    }
+        None => args.out.clone().into_iter().collect(),
+    };
     // Made before the first build: a save during a build starts another one after it.
     let mut watcher = super::watch::Watcher::new(site, &skip);
     loop {
@@ -92,7 +89,7 @@ fn once(args: &Args, watching: bool) -> anyhow::Result<ExitCode> {
             strict,
         };
         let inputs = state::inputs(&job, &loaded.config, &mut scan, posts);
-        let path = posts.with_file_name(state::FILE);
+        let path = state::path_beside(posts);
         let last = state::State::load(&path);
         (path, inputs, last)
     });
@@ -135,7 +132,7 @@ fn once(args: &Args, watching: bool) -> anyhow::Result<ExitCode> {
         entry_cache: options
             .cache
             .as_ref()
-            .map(|posts| posts.with_file_name("entries.cache")),
+            .map(|posts| gazette::collect::cache::beside(posts)[2].clone()),
         // The feed files that would come out as the last build wrote them are kept.
         previous: state.as_ref().map(|(_, inputs, last)| Previous {
             inputs: *inputs,

@@ -242,6 +242,19 @@ fn restored((path, stamp, mut outcome, bytes): Stored) -> Option<(PathBuf, Stamp
     Some((path.into_path()?, stamp, outcome))
 }
 
+/// The files gazette keeps beside the post cache at `posts` (`.gazette/posts.cache`): the post
+/// cache's index and records, the entry cache's (`entries.cache`, `entries.records`) and the
+/// build state (`build.state`), in that order.
+pub fn beside(posts: &Path) -> [PathBuf; 5] {
+    [
+        posts.to_path_buf(),
+        records_path(posts),
+        posts.with_file_name("entries.cache"),
+        posts.with_file_name("entries.records"),
+        posts.with_file_name("build.state"),
+    ]
+}
+
 /// What one source gave in this run, from the cache or read now, with the stamp its file had;
 /// `None` while it is still to be read.
 pub(crate) type Slot = Option<(Reading, Option<Stamp>)>;

@@ -70,6 +70,30 @@ pub fn others_key(site: &Path, skip: &[PathBuf]) -> u64 {
     sum
 }
 
+/// Where builds of the site at `site` write, none of it an input: the output folder `out`,
+/// Jekyll's destination, and the folder of the post cache at `cache` (or, when it lies in the
+/// site folder itself, the cache files: [`super::cache::beside`]).
+pub fn written(
+    site: &Path,
+    config: &crate::config::SiteConfig,
+    out: &Path,
+    cache: Option<&Path>,
+) -> Vec<PathBuf> {
+    let mut written = vec![out.to_path_buf(), config.destination(site)];
+    if let Some(cache) = cache {
+        let folder = cache.parent().filter(|f| {
+            f.components()
+                .any(|c| !matches!(c, std::path::Component::CurDir))
+                && *f != site
+        });
+        match folder {
+            Some(folder) => written.push(folder.to_path_buf()),
+            None => written.extend(super::cache::beside(cache)),
+        }
+    }
+    written
+}
+
 /// Whether a file (relative to the site) is among those [`others_key`] covers: not hidden, not in
 /// a posts or drafts folder, not in Jekyll's excluded folders or its destination.
 pub fn is_other_input(relative: &Path) -> bool {

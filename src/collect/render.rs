@@ -42,21 +42,21 @@ impl Renderer {
                 .into_iter()
                 .map(|w| Problem::warning(&config.path, at, w)),
         );
-        let destination = config
-            .raw
-            .get("destination")
-            .and_then(crate::yaml::scalar_string)
-            .unwrap_or_else(|| "_site".into());
-        let cache_folder = config.gazette.cache.parent().map(Path::to_path_buf);
-        let written = [PathBuf::from(destination), config.gazette.out.clone()]
+        // Relative to the site, as Liquid's reads are named.
+        let out = site.join(&config.gazette.out);
+        let cache = (!config.gazette.cache.as_os_str().is_empty())
+            .then(|| site.join(&config.gazette.cache));
+        let written = super::inputs::written(site, config, &out, cache.as_deref())
             .into_iter()
-            .chain(cache_folder)
-            .map(|p| {
-                p.components()
+            .filter_map(|w| {
+                let below: PathBuf = w
+                    .strip_prefix(site)
+                    .ok()?
+                    .components()
                     .filter(|c| !matches!(c, Component::CurDir))
-                    .collect()
+                    .collect();
+                (!below.as_os_str().is_empty()).then_some(below)
             })
-            .filter(|p: &PathBuf| !p.as_os_str().is_empty())
             .collect();
         (
             Renderer {

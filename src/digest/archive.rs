@@ -95,19 +95,6 @@ pub struct Archive {
     pub record_dir: PathBuf,
 }
 
-/// Jekyll's destination folder: `destination` in `_config.yml` (relative to the site), else
-/// `_site`.
-fn destination(site: &Path, config: &SiteConfig) -> PathBuf {
-    match config
-        .raw
-        .get("destination")
-        .and_then(crate::yaml::scalar_string)
-    {
-        Some(d) if !d.trim().is_empty() => site.join(d.trim()),
-        _ => site.join("_site"),
-    }
-}
-
 impl Archive {
     /// The archive the settings ask for: `None` when `digest.archive` is empty. The folder is
     /// relative to the site; its public URL is `digest.archive_url` when set, else the folder's
@@ -122,7 +109,7 @@ impl Archive {
         let dir = site.join(folder);
         let url = match settings.archive_url.as_deref().map(str::trim) {
             Some(url) if !url.is_empty() => Some(format!("{}/", url.trim_end_matches('/'))),
-            _ => derived_url(&dir, &destination(site, config), config),
+            _ => derived_url(&dir, &config.destination(site), config),
         };
         Some(Archive {
             dir,

@@ -612,10 +612,7 @@ fn raw_url_parts(config: &SiteConfig) -> (String, String) {
 /// Jekyll's destination folder: `destination` in `_config.yml` (relative to the site folder),
 /// else `_site`.
 pub fn destination(site: &Path, config: &SiteConfig) -> PathBuf {
-    match config.raw.get("destination").and_then(scalar_string) {
-        Some(d) if !d.trim().is_empty() => site.join(d.trim()),
-        _ => site.join("_site"),
-    }
+    config.destination(site)
 }
 
 /// Decides which feeds jekyll-feed would write and which posts each holds (newest first,

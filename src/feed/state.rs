@@ -36,8 +36,11 @@ use crate::problem::Problem;
 use super::build::Built;
 use super::write::MANIFEST;
 
-/// The state file's name, beside the post cache.
-pub const FILE: &str = "build.state";
+/// The state file of the post cache at `posts` (`.gazette/build.state`).
+pub fn path_beside(posts: &Path) -> PathBuf {
+    let [.., state] = crate::collect::cache::beside(posts);
+    state
+}
 
 const MAGIC: &[u8; 16] = b"gazette-state-v2";
 
@@ -76,22 +79,8 @@ pub fn inputs(job: &Job<'_>, config: &SiteConfig, scan: &mut Scan, cache: &Path)
     std::env::var_os("JEKYLL_ENV").hash(&mut h);
     let feeds = h.finish();
     scan.key(site).hash(&mut h);
-    // Where builds write is no input: the output folder, Jekyll's destination, the caches'
-    // folder (or, when the caches lie in the site folder itself, their files).
-    let mut skip = vec![
-        job.out.to_path_buf(),
-        super::jekyll_feed::destination(site, config),
-    ];
-    match cache.parent() {
-        Some(folder) if folder != site && !folder.as_os_str().is_empty() => {
-            skip.push(folder.to_path_buf())
-        }
-        _ => skip.extend(
-            [cache.to_path_buf(), cache.with_file_name("entries.cache")]
-                .into_iter()
-                .chain(std::iter::once(cache.with_file_name(FILE))),
-        ),
-    }
+    // Where builds write is no input.
+    let skip = crate::collect::inputs::written(site, config, job.out, Some(cache));
     let others = others_key(site, &skip);
     others.hash(&mut h);
     Inputs {

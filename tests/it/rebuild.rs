@@ -1148,3 +1148,28 @@ fn damaged_caches_and_state_are_never_trusted() {
     let last = rebuild_equals_scratch(&site, &same);
     assert_replay(&site, &last, &same);
 }
+
+/// The caches kept in the site folder itself (`cache: posts.cache`): their files (the index,
+/// the records, the entry cache, the state) are no inputs, so a build with nothing changed is
+/// still a replay.
+#[test]
+fn caches_in_the_site_folder_are_no_inputs() {
+    let site = Site::options().prefix("gazette-rebuild-rootcache-").create(
+        "title: 根目录缓存\nurl: \"https://root.example.com\"\ntimezone: UTC\ngazette:\n  cache: posts.cache\n",
+    );
+    site.write(
+        "_posts/2022-01-12-a.md",
+        "---\ntitle: 甲\ncategories: [xinwen]\n---\n<p>正文。</p>\n",
+    );
+    let first = rebuild_equals_scratch(&site, &same);
+    for name in [
+        "posts.cache",
+        "posts.records",
+        "entries.cache",
+        "entries.records",
+        "build.state",
+    ] {
+        assert!(site.path().join(name).is_file(), "{name}");
+    }
+    assert_replay(&site, &first, &same);
+}
