@@ -193,7 +193,6 @@ pub fn collect_for_feeds(
         .into_iter()
         .map(|(id, count)| (terms.name(id).to_string(), count))
         .collect();
-    collection.partial = true;
     collection.listing_key = super::liquid::listing_key(candidates.iter().map(|c| c.brief.info));
     crate::timing::mark("sort + checks");
 
@@ -363,16 +362,12 @@ fn checks<'a>(
                 continue;
             }
             left_out[i] = true;
-            problems.push(Problem::warning(
-                site.join(source(&candidates[i])),
-                Position::START,
-                format!(
-                    "conflict: {} is published at {} too, and Jekyll writes it last, so the page \
-                     there is that post's: this one is left out of the feeds (give one of them \
-                     another `permalink`)",
-                    super::shown(&site.join(source(&candidates[group[winner]]))).display(),
-                    urls[k].1,
-                ),
+            let winner = source(&candidates[group[winner]]);
+            problems.push(super::conflict(
+                site,
+                source(&candidates[i]),
+                winner,
+                &urls[k].1,
             ));
         }
     }
@@ -388,14 +383,8 @@ fn checks<'a>(
             continue;
         };
         if let Some(other) = first.get(id) {
-            problems.push(Problem::error(
-                site.join(source(c)),
-                Position::START,
-                format!(
-                    "duplicate id {id}: {} has the same id",
-                    super::shown(&site.join(&sources[*other].relative)).display()
-                ),
-            ));
+            let first = &sources[*other].relative;
+            problems.push(super::duplicate_id(site, source(c), id, first));
             no_id.insert(c.at);
         } else {
             first.insert(id, c.at);

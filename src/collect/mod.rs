@@ -99,14 +99,12 @@ pub struct Collection {
     /// When the earliest post left out for being dated in the future comes due: from then on,
     /// the same files give other feeds.
     pub next_due: Option<DateTime<Utc>>,
-    /// Whether `posts` holds only the posts a build's feeds show (see [`collect_for_feeds`]),
-    /// not every post collected.
-    pub partial: bool,
     /// The key of what Liquid sees of every post collected (`site.posts`, `{% post_url %}`),
     /// newest first ([`liquid::listing_key`]).
     pub listing_key: u64,
-    /// For a [`Collection::partial`] collection, how to list every post for Liquid when a body
-    /// with Liquid must be rendered ([`Collection::listing`]).
+    /// When `posts` holds only the posts a build's feeds show (see [`collect_for_feeds`]), not
+    /// every post collected: how to list every post for Liquid when a body with Liquid must be
+    /// rendered ([`Collection::listing`]).
     pub deferred: Option<Box<Deferred>>,
 }
 
@@ -116,14 +114,17 @@ impl Collection {
         self.problems.iter().any(Problem::is_error)
     }
 
+    /// Whether `posts` holds only the posts a build's feeds show, not every post collected.
+    pub fn is_partial(&self) -> bool {
+        self.deferred.is_some()
+    }
+
     /// What Liquid sees of every post collected (`site.posts`, `{% post_url %}`), newest first;
-    /// for a [`Collection::partial`] collection, from the post cache's index (`None` when it
-    /// cannot be read).
+    /// for a partial collection, from the post cache's index (`None` when it cannot be read).
     pub fn listing(&self) -> Option<Vec<liquid::PostInfo>> {
-        match (&self.deferred, self.partial) {
-            (Some(deferred), _) => deferred.listing(),
-            (None, true) => None,
-            (None, false) => Some(self.posts.iter().map(liquid::PostInfo::of).collect()),
+        match &self.deferred {
+            Some(deferred) => deferred.listing(),
+            None => Some(self.posts.iter().map(liquid::PostInfo::of).collect()),
         }
     }
 }
@@ -443,23 +444,40 @@ fn resolve_url_conflicts(site: &Path, posts: &mut Vec<Post>, problems: &mut Vec<
             continue;
         }
         let winner = &posts[survivor[post.url.as_str()]];
-        problems.push(Problem::warning(
-            site.join(&post.source),
-            Position::START,
-            format!(
-                "conflict: {} is published at {} too, and Jekyll writes it last, so the page \
-                 there is that post's: this one is left out of the feeds (give one of them \
-                 another `permalink`)",
-                shown(&site.join(&winner.source)).display(),
-                post.path,
-            ),
-        ));
+        problems.push(conflict(site, &post.source, &winner.source, &post.path));
     }
     let mut index = 0;
     posts.retain(|_| {
         index += 1;
         keep[index - 1]
     });
+}
+
+/// The warning for the post at `source`, left out because the post at `winner` is published at
+/// the same `page` and Jekyll writes it last.
+fn conflict(site: &Path, source: &Path, winner: &Path, page: &str) -> Problem {
+    Problem::warning(
+        site.join(source),
+        Position::START,
+        format!(
+            "conflict: {} is published at {page} too, and Jekyll writes it last, so the page \
+             there is that post's: this one is left out of the feeds (give one of them another \
+             `permalink`)",
+            shown(&site.join(winner)).display(),
+        ),
+    )
+}
+
+/// The error for the post at `source`, whose `id` the post at `first` has already.
+fn duplicate_id(site: &Path, source: &Path, id: &str, first: &Path) -> Problem {
+    Problem::error(
+        site.join(source),
+        Position::START,
+        format!(
+            "duplicate id {id}: {} has the same id",
+            shown(&site.join(first)).display()
+        ),
+    )
 }
 
 /// Whether Jekyll writes `a` after `b`: posts are written in date order, the same date by path.
@@ -478,14 +496,7 @@ fn duplicate_ids(site: &Path, posts: &mut [Post], problems: &mut Vec<Problem>) {
             continue;
         };
         if let Some(other) = first.get(id) {
-            problems.push(Problem::error(
-                site.join(&post.source),
-                Position::START,
-                format!(
-                    "duplicate id {id}: {} has the same id",
-                    shown(&site.join(other)).display()
-                ),
-            ));
+            problems.push(duplicate_id(site, &post.source, id, other));
             post.id = None;
         } else {
             first.insert(id.to_string(), post.source.clone());

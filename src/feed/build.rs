@@ -107,7 +107,7 @@ pub fn build(
     let plans = crate::plan::plan_keeping(&collection.posts, config, &published);
     // Liquid sees every post. A collection of only the posts feeds show lists them only when a
     // body with Liquid must be rendered (from the post cache's index): first without them.
-    let partial = collection.partial;
+    let partial = collection.is_partial();
     let listing = if partial {
         Some(Vec::new())
     } else {
